@@ -1,0 +1,1 @@
+"""Launchers: the embedded mode (``make run``) and the local cluster (``make up``)."""

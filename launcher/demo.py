@@ -1,0 +1,58 @@
+"""Demo data for the embedded mode: API clients with known secrets and a few documents."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from services.gateway import clients
+
+log = logging.getLogger("xiaoneng.demo")
+
+DEMO_CLIENTS: dict[str, dict[str, Any]] = {
+    "demo-office": {"name": "市政府办公室（演示）", "roles": ["office"], "department": "office"},
+    "demo-fgw": {"name": "市发改委（演示）", "roles": ["department"], "department": "fgw"},
+    "demo-supervisor": {"name": "市政府督查室（演示）", "roles": ["supervisor"], "department": "supervision"},
+    "demo-admin": {"name": "管理员（演示）", "roles": ["admin"], "department": None},
+}
+
+DEMO_DOCUMENTS = [
+    {"document_number": "湖政办发〔2018〕30号", "title": "关于进一步加强行政效能建设的通知",
+     "drafting_department": "fgw", "formed_on": "2018-05-10"},
+    {"document_number": "湖政发〔2018〕12号", "title": "关于优化营商环境的若干意见",
+     "drafting_department": "fgw", "formed_on": "2018-06-14"},
+]
+
+
+async def seed(gateway_url: str, gateway_server: Any) -> dict[str, str]:
+    """Register the demo clients (secret = ``<client_id>-secret``) and demo documents once."""
+    ctx = gateway_server.config.loaded_app
+    app = _find_app(ctx)
+    credentials = {}
+    for client_id, spec in DEMO_CLIENTS.items():
+        secret = f"{client_id}-secret"
+        await clients.register_client(app.state.ctx, client_id=client_id, secret=secret, **spec)
+        credentials[client_id] = secret
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as http:
+        token = (
+            await http.post(
+                "/api/v1/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": "demo-office", "client_secret": "demo-office-secret"},
+            )
+        ).json()["access_token"]
+        for doc in DEMO_DOCUMENTS:
+            response = await http.post(
+                "/api/v1/disclosure/documents", json=doc, headers={"Authorization": f"Bearer {token}"}
+            )
+            if response.status_code not in (201, 409):
+                log.warning("demo document not registered: %s %s", response.status_code, response.text)
+    return credentials
+
+
+def _find_app(app: Any) -> Any:
+    # uvicorn wraps the app in middleware proxies; the FastAPI app holds ``state.ctx``.
+    while not hasattr(getattr(app, "state", None), "ctx"):
+        app = app.app
+    return app

@@ -1,0 +1,78 @@
+"""The one deadline engine: periods in calendar or working days, ending at 24:00 Asia/Shanghai.
+
+Counting follows the Civil Code: the day of the triggering event is not counted (第二百零一条), and
+a calendar-day period whose last day is a rest day or public holiday ends on the next working day
+(第二百零三条), unless the policy profile switches that off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal, get_args
+from zoneinfo import ZoneInfo
+
+from shared.calendar import HolidayCalendar
+
+DayUnit = Literal["calendar", "working"]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A time limit from a rule, e.g. 10 days (天) or 20 working days (工作日)."""
+
+    amount: int
+    unit: DayUnit
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int) or self.amount < 0:
+            raise ValueError(f"period amount must be an integer >= 0, got {self.amount!r}")
+        if self.unit not in get_args(DayUnit):
+            raise ValueError(f"period unit must be one of {get_args(DayUnit)}, got {self.unit!r}")
+
+
+def last_day(
+    start: date, period: Period, calendar: HolidayCalendar, *, roll_to_working_day: bool = True
+) -> date:
+    """The last day of `period` counted from the event date `start` (which itself is not counted)."""
+    if isinstance(start, datetime):
+        raise TypeError("last_day() takes the event's local date; use deadline() for an instant")
+    # Zero days means "by the end of the same day", which no rest day can extend.
+    if period.amount == 0:
+        return start
+    if period.unit == "working":
+        return calendar.add_working_days(start, period.amount)
+    end = start + timedelta(days=period.amount)
+    if roll_to_working_day and not calendar.is_working_day(end):
+        end = calendar.next_working_day(end)
+    return end
+
+
+def deadline(
+    start: date | datetime, period: Period, calendar: HolidayCalendar, *, roll_to_working_day: bool = True
+) -> datetime:
+    """The instant the period runs out: 00:00 Asia/Shanghai after its last day, i.e. 24:00 of that day."""
+    start_day = local_date(start) if isinstance(start, datetime) else start
+    end = last_day(start_day, period, calendar, roll_to_working_day=roll_to_working_day)
+    return datetime.combine(end + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+
+
+def is_past(deadline_instant: datetime, now: datetime) -> bool:
+    """Whether the deadline has run out at `now`; exactly 24:00 of the last day is already late."""
+    _require_aware(deadline_instant, "deadline_instant")
+    _require_aware(now, "now")
+    return now >= deadline_instant
+
+
+def local_date(instant: datetime) -> date:
+    """The calendar date of `instant` in Asia/Shanghai."""
+    _require_aware(instant, "instant")
+    return instant.astimezone(SHANGHAI).date()
+
+
+def _require_aware(value: datetime, what: str) -> None:
+    # A naive datetime could be server time or UTC; guessing would shift deadlines by up to a day.
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware, got naive {value!r}")

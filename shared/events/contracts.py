@@ -1,0 +1,136 @@
+"""Event contracts: the one place where the shape of every domain event is defined.
+
+Each contract is a pydantic model of the event's ``data`` with its name and version. Within a
+version only additive changes are allowed; a breaking change is a new model with ``version``
++1, published beside the old one. The AsyncAPI document and JSON Schemas are generated from
+this module (``make docs``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.envelope import TYPE_PREFIX
+
+
+class EventData(BaseModel):
+    """Base of every event's data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_name: ClassVar[str]
+    contract_version: ClassVar[int] = 1
+    summary: ClassVar[str]
+    # The field whose value is the aggregate id: Kafka key and CloudEvents subject.
+    key_field: ClassVar[str]
+
+    @classmethod
+    def event_type(cls) -> str:
+        return f"{TYPE_PREFIX}{cls.event_name}.v{cls.contract_version}"
+
+    def aggregate_id(self) -> str:
+        return str(getattr(self, self.key_field))
+
+
+class DocumentFormed(EventData):
+    """A government document was formed (形成) or changed (变更); its publication clock starts."""
+
+    event_name = "document-formed"
+    summary = "文件形成或变更，公开时限开始计算 (D1)"
+    key_field = "document_id"
+
+    document_id: str = Field(examples=["doc-3f1c2a"])
+    version: int = Field(ge=1, examples=[1], description="1 for formation, +1 for every change")
+    department: str = Field(description="起草部门代码", examples=["fgw"])
+    document_number: str = Field(description="文号", examples=["湖政办发〔2018〕12号"])
+    title: str = Field(examples=["关于进一步加强行政效能建设的通知"])
+    formed_on: date = Field(description="形成或变更日期", examples=["2018-06-14"])
+    deadline: datetime = Field(
+        description="公开截止时刻 (24:00 Asia/Shanghai of the last day)",
+        examples=["2018-06-25T00:00:00+08:00"],
+    )
+
+
+class TaskAssigned(EventData):
+    """A joint-matter item or a leader instruction was assigned to a department (交办)."""
+
+    event_name = "task-assigned"
+    summary = "会办事项或领导批示交办给部门 (C1, C7)"
+    key_field = "task_id"
+
+    task_id: str = Field(examples=["item-8d2e"])
+    kind: Literal["joint-item", "instruction"] = Field(examples=["joint-item"])
+    parent_id: str = Field(description="会办事项或批示编号", examples=["matter-51aa"])
+    lead_department: str | None = Field(description="主办单位代码", examples=["fgw"])
+    department: str = Field(description="承办/会办单位代码", examples=["jxj"])
+    deadline: datetime = Field(examples=["2018-06-20T00:00:00+08:00"])
+
+
+class DeadlinePassed(EventData):
+    """A deadline passed without the required action; the consequence says what followed."""
+
+    event_name = "deadline-passed"
+    summary = "时限届满未办理，记录后果 (D3, C4, I4)"
+    key_field = "subject_id"
+
+    subject_kind: Literal["document-version", "joint-item", "instruction", "report-duty"] = Field(
+        examples=["document-version"]
+    )
+    subject_id: str = Field(examples=["doc-3f1c2a@1"])
+    department: str = Field(description="责任部门代码", examples=["fgw"])
+    deadline: datetime = Field(examples=["2018-06-25T00:00:00+08:00"])
+    consequence: Literal["overdue", "deemed-consent", "deemed-agreed-to-handle"] = Field(
+        examples=["overdue"]
+    )
+
+
+class RankingPublished(EventData):
+    """Our city's provincial rank for one indicator was published in a bulletin (I3)."""
+
+    event_name = "ranking-published"
+    summary = "重要指标全省排名通报 (I3)"
+    key_field = "indicator"
+
+    bulletin_id: str = Field(examples=["bulletin-2018-05"])
+    indicator: str = Field(examples=["m-gdp"])
+    period: str = Field(description="2018-05, 2018-Q2 or 2018", examples=["2018-05"])
+    rank: int | None = Field(ge=1, examples=[6])
+    grade: str | None = Field(default=None, description="等次 (annual assessments)", examples=[None])
+    cities: int = Field(ge=1, examples=[11])
+    departments: list[str] = Field(description="责任部门, lead first", examples=[["fgw", "tjj"]])
+    worse_than_threshold: bool = Field(description="排名在第5位以后", examples=[True])
+
+
+class VoteCast(EventData):
+    """A ballot was cast. Carries no evaluator identity and no choices (E5)."""
+
+    event_name = "vote-cast"
+    summary = "投票已提交（不含评议人身份与选择）(E5)"
+    key_field = "round_id"
+
+    round_id: str = Field(examples=["2018-Q2"])
+    receipt: str = Field(description="选票回执", examples=["r-9f2c41d0"])
+    turnout: int = Field(ge=1, description="已投票人数", examples=[37])
+
+
+CONTRACTS: tuple[type[EventData], ...] = (
+    DocumentFormed,
+    TaskAssigned,
+    DeadlinePassed,
+    RankingPublished,
+    VoteCast,
+)
+
+BY_TYPE: dict[str, type[EventData]] = {c.event_type(): c for c in CONTRACTS}
+
+
+def topic_for(contract: type[EventData], prefix: str = "") -> str:
+    """One topic per event name and major version, optionally prefixed per deployment."""
+    return f"{prefix}{contract.event_type()}"
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlt"

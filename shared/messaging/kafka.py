@@ -1,0 +1,120 @@
+"""Apache Kafka bus (aiokafka): idempotent producer with acks=all, manual offset commits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.messaging.bus import Message, next_offsets
+
+
+class KafkaBus:
+    def __init__(self, bootstrap_servers: str, *, client_id: str, partitions: int = 3) -> None:
+        self._bootstrap = bootstrap_servers
+        self._client_id = client_id
+        self._partitions = partitions
+        self._producer: AIOKafkaProducer | None = None
+        self._known_topics: set[str] = set()
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=self._client_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=2,
+            request_timeout_ms=15000,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def ping(self) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=3000)
+        await admin.start()
+        try:
+            await admin.describe_cluster()
+        finally:
+            await admin.close()
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        wanted = [t for t in topics if t not in self._known_topics]
+        if not wanted:
+            return
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=self._client_id)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            new = [
+                NewTopic(name=t, num_partitions=self._partitions, replication_factor=1)
+                for t in wanted
+                if t not in existing
+            ]
+            if new:
+                try:
+                    await admin.create_topics(new)
+                except TopicAlreadyExistsError:
+                    pass  # another service created it first
+        finally:
+            await admin.close()
+        self._known_topics.update(wanted)
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        if self._producer is None:
+            raise RuntimeError("KafkaBus.publish before start")
+        futures = [
+            await self._producer.send(m.topic, value=m.value, key=m.key, headers=list(m.headers))
+            for m in messages
+        ]
+        await asyncio.gather(*futures)
+
+    def consumer(self, group: str, topics: Sequence[str]) -> KafkaConsumer:
+        return KafkaConsumer(self._bootstrap, group, tuple(topics), client_id=self._client_id)
+
+
+class KafkaConsumer:
+    def __init__(self, bootstrap: str, group: str, topics: tuple[str, ...], *, client_id: str) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap,
+            group_id=group,
+            client_id=client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=5000,
+        )
+
+    async def start(self) -> None:
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def fetch(self, max_records: int, timeout_s: float) -> list[Message]:
+        batches = await self._consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        out: list[Message] = []
+        for tp, records in batches.items():
+            for r in records:
+                out.append(
+                    Message(
+                        topic=tp.topic,
+                        key=r.key,
+                        value=r.value or b"",
+                        headers=tuple((k, v) for k, v in r.headers),
+                        partition=tp.partition,
+                        offset=r.offset,
+                    )
+                )
+        return out
+
+    async def commit(self, messages: Sequence[Message]) -> None:
+        offsets = {TopicPartition(t, p): o for (t, p), o in next_offsets(messages).items()}
+        if offsets:
+            await self._consumer.commit(offsets)

@@ -1,0 +1,107 @@
+"""Transactional outbox: events are rows written with the state change, then relayed.
+
+``record`` adds the event in the caller's transaction. The relay claims unpublished rows with
+``FOR UPDATE SKIP LOCKED`` (several relays may run at once), publishes them with the bus's
+durable send, and marks them published in the same transaction; if the send fails the claim
+rolls back and the rows are tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import OUTBOX_DIRTY, Database
+from shared.events import CloudEvent, EventData, topic_for
+from shared.messaging.bus import Bus, Message
+from shared.messaging.tables import outbox
+from shared.observability import current_traceparent
+
+log = logging.getLogger("xiaoneng.outbox")
+
+
+async def record(session: AsyncSession, data: EventData, *, source: str, topic_prefix: str = "") -> CloudEvent:
+    """Add ``data`` as a CloudEvent to the outbox in the session's transaction."""
+    event = CloudEvent(
+        source=source,
+        type=data.event_type(),
+        subject=data.aggregate_id(),
+        data=data.model_dump(mode="json"),
+        traceparent=current_traceparent(),
+    )
+    await session.execute(
+        insert(outbox).values(
+            event_id=event.id,
+            topic=topic_for(type(data), topic_prefix),
+            key=event.subject,
+            event=event.model_dump(mode="json"),
+        )
+    )
+    session.info[OUTBOX_DIRTY] = True
+    return event
+
+
+def to_message(topic: str, key: str, event: CloudEvent) -> Message:
+    return Message(topic=topic, key=key.encode(), value=event.kafka_value(), headers=event.kafka_headers())
+
+
+class OutboxRelay:
+    def __init__(
+        self, db: Database, bus: Bus, *, batch_size: int = 200, poll_seconds: float = 0.5, crash_before_send: bool = False
+    ) -> None:
+        self._db = db
+        self._bus = bus
+        self._batch_size = batch_size
+        self._poll = poll_seconds
+        self._crash_before_send = crash_before_send
+        self.published = 0
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many rows were published."""
+        async with self._db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.event)
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            if self._crash_before_send:
+                log.critical("fault injection: dying between commit and send", extra={"rows": len(rows)})
+                os._exit(137)
+            messages = [to_message(r.topic, r.key, CloudEvent.model_validate(r.event)) for r in rows]
+            await self._bus.publish(messages)
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.seq.in_([r.seq for r in rows]))
+                .values(published_at=datetime.now(UTC))
+            )
+        self.published += len(rows)
+        return len(rows)
+
+    async def run(self) -> None:
+        backoff = self._poll
+        while True:
+            # Cleared before the claim so a commit made meanwhile still wakes the next round.
+            self._db.outbox_wakeup.clear()
+            try:
+                while await self.relay_once() == self._batch_size:
+                    pass
+                backoff = self._poll
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; will retry")
+                backoff = min(backoff * 2, 10.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._db.outbox_wakeup.wait(), backoff)

@@ -1,0 +1,101 @@
+"""Alembic per service: the shared env runner, programmatic upgrade and a CLI.
+
+Each service keeps its migrations in ``services/<name>/migrations``; its ``env.py`` only calls
+``run_env`` with the service's metadata. ``upgrade`` holds an advisory lock so several replicas
+starting at once migrate one after the other. ``python -m shared.migrations <service>`` runs
+the upgrade as a separate step (a Kubernetes Job in production).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import zlib
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import Connection, MetaData, pool, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.messaging.tables import messaging_metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Alembic's ``context`` is process-global: services sharing a process (embedded mode) must
+# migrate one at a time.
+_in_process = asyncio.Lock()
+
+
+def alembic_config(service: str, url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "services" / service / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    return cfg
+
+
+def _run_with_connection(connection: Connection, metadata: MetaData) -> None:
+    context.configure(connection=connection, target_metadata=[metadata, messaging_metadata])
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_env(metadata: MetaData) -> None:
+    """Body of every service's ``env.py``."""
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run_with_connection(connection, metadata)
+        return
+    url = context.config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=[metadata, messaging_metadata], literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    async def online() -> None:
+        engine = create_async_engine(str(url), poolclass=pool.NullPool)
+        async with engine.connect() as conn:
+            await conn.run_sync(_run_with_connection, metadata)
+        await engine.dispose()
+
+    asyncio.run(online())
+
+
+def create_messaging_tables(connection: Connection) -> None:
+    """Used by each service's first migration: outbox, inbox and dead letters."""
+    messaging_metadata.create_all(connection)
+
+
+async def upgrade(service: str, url: str) -> None:
+    async with _in_process:
+        await _upgrade_locked(service, url)
+
+
+async def _upgrade_locked(service: str, url: str) -> None:
+    cfg = alembic_config(service, url)
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(service.encode())})
+
+            def _upgrade(sync_conn: Connection) -> None:
+                cfg.attributes["connection"] = sync_conn
+                command.upgrade(cfg, "head")
+
+            await conn.run_sync(_upgrade)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    from shared.settings import load_service_settings
+
+    parser = argparse.ArgumentParser(description="Run a service's database migrations")
+    parser.add_argument("service")
+    args = parser.parse_args()
+    asyncio.run(upgrade(args.service, load_service_settings(args.service).database_url))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""JSON logs, request ids, W3C trace context and Prometheus metrics.
+
+The request id and ``traceparent`` of the current request (or consumed event) live in context
+variables, so log lines, outgoing HTTP calls and outbox rows carry them without being passed
+around by hand.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import secrets
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+traceparent_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("traceparent", default=None)
+
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+
+
+def current_traceparent() -> str | None:
+    return traceparent_var.get()
+
+
+def new_traceparent(parent: str | None = None) -> str:
+    """A child span of ``parent`` (same trace id), or a new trace when there is none."""
+    match = _TRACEPARENT.match(parent or "")
+    trace_id = match.group(1) if match else secrets.token_hex(16)
+    flags = match.group(3) if match else "01"
+    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+
+
+@contextmanager
+def trace_context(traceparent: str | None) -> Iterator[None]:
+    token = traceparent_var.set(new_traceparent(traceparent))
+    try:
+        yield
+    finally:
+        traceparent_var.reset(token)
+
+
+class JsonFormatter(logging.Formatter):
+    _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if (rid := request_id_var.get()) is not None:
+            entry["request_id"] = rid
+        if (tp := traceparent_var.get()) is not None:
+            entry["traceparent"] = tp
+        for key, value in record.__dict__.items():
+            if key not in self._STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiokafka", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+class Metrics:
+    """Per-app registry, so several apps can share one process (embedded mode)."""
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests",
+            ["service", "method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["service", "method", "route"],
+            registry=self.registry,
+        )
+        self.service = service
+
+    def render(self) -> Response:
+        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+RequestHandler = Callable[[Request], Awaitable[Response]]
+
+
+def http_context_middleware(metrics: Metrics) -> Callable[[Request, RequestHandler], Awaitable[Response]]:
+    """Request id and trace context in, the same out; latency and status counted per route."""
+
+    async def middleware(request: Request, call_next: RequestHandler) -> Response:
+        rid = request.headers.get("x-request-id") or secrets.token_hex(8)
+        rid_token = request_id_var.set(rid[:64])
+        tp_token = traceparent_var.set(new_traceparent(request.headers.get("traceparent")))
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            metrics.latency.labels(metrics.service, request.method, path).observe(elapsed)
+            request_id_var.reset(rid_token)
+            traceparent_var.reset(tp_token)
+        metrics.requests.labels(metrics.service, request.method, path, str(response.status_code)).inc()
+        response.headers["x-request-id"] = rid[:64]
+        return response
+
+    return middleware
