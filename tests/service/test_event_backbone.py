@@ -1,0 +1,137 @@
+"""The event backbone on a real database: outbox relay, inbox dedupe, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.events import CloudEvent, DocumentFormed, VoteCast, topic_for
+from shared.messaging import outbox
+from shared.messaging.bus import Message
+from shared.messaging.consumer import ConsumerRunner, Subscription
+from shared.messaging.memory import MemoryBus
+from shared.messaging.outbox import OutboxRelay
+from shared.migrations import upgrade
+from shared.settings import CommonSettings
+from tests.support.apps import bearer, running, service_app
+from tests.support.infra import PostgresSource
+
+TOPIC = topic_for(DocumentFormed)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+def document_number() -> str:
+    return f"湖政办发〔2018〕{uuid.uuid4().int % 90000 + 1}号"
+
+
+async def test_document_formed_reaches_evaluation_once_even_when_delivered_twice(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    bus = MemoryBus()
+    disclosure = service_app("disclosure", await postgres.new_database(), common, bus)
+    evaluation = service_app("evaluation", await postgres.new_database(), common, bus)
+    office = bearer(common, "office", department="office")
+    async with running(disclosure) as d, running(evaluation) as e:
+        r = await d.post(
+            "/v1/documents",
+            json={"document_number": document_number(), "title": "关于优化营商环境的通知",
+                  "drafting_department": "jtj", "formed_on": "2018-06-14"},
+            headers=bearer(common, "department", department="jtj"),
+        )
+        assert r.status_code == 201, r.text
+        doc_id = r.json()["id"]
+
+        async def recorded() -> bool:
+            facts = (await e.get("/v1/departments/jtj/facts", headers=office)).json()
+            return facts["counts"].get("document-formed", 0) >= 1
+
+        await eventually(recorded)
+        # Deliver the very same message again, as Kafka may after a consumer restart.
+        await bus.publish(bus.messages(TOPIC))
+        runner = evaluation.state.ctx.consumers[0]
+        await eventually(lambda: _at_least(runner, 2))
+        facts = (await e.get("/v1/departments/jtj/facts", headers=office)).json()
+        assert facts["counts"] == {"document-formed": 1}
+        assert facts["facts"][0]["subject_id"] == f"{doc_id}@1"
+
+
+async def _at_least(runner: ConsumerRunner, n: int) -> bool:
+    return runner.processed >= n
+
+
+async def test_poison_message_goes_to_dead_letter_topic_and_later_messages_flow(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    url = await postgres.new_database()
+    await upgrade("evaluation", url)
+    db = Database(url)
+    bus = MemoryBus()
+    seen: list[str] = []
+
+    async def handler(session: AsyncSession, event: CloudEvent) -> None:
+        DocumentFormed.model_validate(event.data)  # a poison payload fails here, every time
+        seen.append(event.id)
+
+    runner = ConsumerRunner(
+        db, bus, Subscription("probe", {DocumentFormed.event_type(): handler}),
+        group_prefix="test.", max_attempts=3, retry_base_seconds=0.001,
+    )
+    task = asyncio.create_task(runner.run())
+    poison = CloudEvent(source="/test", type=DocumentFormed.event_type(), subject="x", data={"nonsense": True})
+    good = CloudEvent(
+        source="/test", type=DocumentFormed.event_type(), subject="doc-9",
+        data=DocumentFormed(
+            document_id="doc-9", version=1, department="fgw", document_number="湖政发〔2018〕9号", title="t",
+            formed_on=datetime(2018, 6, 1).date(), deadline=datetime(2018, 6, 12, tzinfo=UTC),
+        ).model_dump(mode="json"),
+    )
+    garbage = Message(topic=TOPIC, key=b"z", value=b"\xff not json", headers=(("ce_id", b"1"),))
+    await bus.publish([outbox.to_message(TOPIC, "x", poison), garbage, outbox.to_message(TOPIC, "doc-9", good)])
+    try:
+        await eventually(lambda: _seen(seen, good.id))
+        dead = bus.messages(f"{TOPIC}.dlt")
+        assert len(dead) == 2
+        assert "ValidationError" in (dead[0].header("dlt-error") or "")
+        assert dead[0].header("dlt-original-topic") == TOPIC
+        assert dead[0].header("ce_id") == poison.id
+        assert "malformed" in (dead[1].header("dlt-error") or "")
+        assert runner.dead_lettered == 2
+    finally:
+        task.cancel()
+        await db.dispose()
+
+
+async def _seen(seen: list[str], event_id: str) -> bool:
+    return event_id in seen
+
+
+async def test_several_relays_publish_every_outbox_row_exactly_once(postgres: PostgresSource) -> None:
+    url = await postgres.new_database()
+    await upgrade("evaluation", url)
+    db = Database(url, pool_size=10)
+    bus = MemoryBus()
+    try:
+        for i in range(300):
+            async with db.transaction() as session:
+                await outbox.record(session, VoteCast(round_id="2018-Q2", receipt=f"r-{i}", turnout=i + 1), source="/t")
+        relays = [OutboxRelay(db, bus, batch_size=25) for _ in range(4)]
+        while sum(await asyncio.gather(*(r.relay_once() for r in relays))):
+            pass
+        receipts = [CloudEvent.from_kafka(m.headers, m.value).data["receipt"] for m in bus.messages(topic_for(VoteCast))]
+        assert sorted(receipts) == sorted(f"r-{i}" for i in range(300))
+        assert sum(r.published for r in relays) == 300
+        assert sum(1 for r in relays if r.published) > 1, "the claims should have been shared"
+    finally:
+        await db.dispose()

@@ -1,0 +1,55 @@
+"""Bearer token verification: roles, department, expiry, audience."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from shared.auth import TokenVerifier, issue_token
+from shared.problems import Problem
+from shared.settings import CommonSettings
+
+
+def settings(**kw: object) -> CommonSettings:
+    return CommonSettings(environment="test", **kw)  # type: ignore[arg-type]
+
+
+def test_issued_token_carries_client_roles_and_department() -> None:
+    s = settings()
+    principal = TokenVerifier(s).verify(issue_token(s, client_id="c1", roles=["department"], department="fgw"))
+    assert principal.client_id == "c1"
+    assert principal.department == "fgw"
+    assert principal.has_any("department")
+    assert not principal.has_any("office")
+
+
+def test_expired_token_is_refused_with_www_authenticate() -> None:
+    s = settings()
+    token = jwt.encode(
+        {"sub": "c", "iss": s.jwt_issuer, "aud": s.jwt_audience, "iat": 1, "exp": int(time.time()) - 10},
+        s.jwt_secret,
+        algorithm="HS256",
+    )
+    with pytest.raises(Problem) as err:
+        TokenVerifier(s).verify(token)
+    assert err.value.status == 401
+    assert "过期" in err.value.detail
+    assert err.value.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_token_for_another_audience_or_secret_is_refused() -> None:
+    s = settings()
+    other = settings(jwt_audience="someone-else")
+    with pytest.raises(Problem):
+        TokenVerifier(s).verify(issue_token(other, client_id="c", roles=[]))
+    forged = settings(jwt_secret="another-secret-that-is-long-enough-0123")
+    with pytest.raises(Problem):
+        TokenVerifier(s).verify(issue_token(forged, client_id="c", roles=["admin"]))
+
+
+def test_production_refuses_the_default_secret() -> None:
+    with pytest.raises(ValueError, match="XN_JWT_SECRET"):
+        CommonSettings(environment="production")
+    CommonSettings(environment="production", jwt_secret="x" * 40)
