@@ -37,7 +37,9 @@ def up() -> int:
     try:
         bootstrap = broker.start()
         asyncio.run(pg.create_databases(*(database_name(s) for s in SERVICES)))
-        env = service_env(database_urls={s: pg.url_for(database_name(s)) for s in SERVICES}, ports=DEFAULT_PORTS)
+        env = service_env(
+            database_urls={s: pg.url_for(database_name(s)) for s in SERVICES}, ports=DEFAULT_PORTS
+        )
         env.update({"XN_BUS": "kafka", "XN_KAFKA_BOOTSTRAP_SERVERS": bootstrap})
         for service in reversed(SERVICES):
             proc = ServiceProcess(service, DEFAULT_PORTS[service], env, log_dir)

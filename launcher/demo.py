@@ -19,10 +19,18 @@ DEMO_CLIENTS: dict[str, dict[str, Any]] = {
 }
 
 DEMO_DOCUMENTS = [
-    {"document_number": "湖政办发〔2018〕30号", "title": "关于进一步加强行政效能建设的通知",
-     "drafting_department": "fgw", "formed_on": "2018-05-10"},
-    {"document_number": "湖政发〔2018〕12号", "title": "关于优化营商环境的若干意见",
-     "drafting_department": "fgw", "formed_on": "2018-06-14"},
+    {
+        "document_number": "湖政办发〔2018〕30号",
+        "title": "关于进一步加强行政效能建设的通知",
+        "drafting_department": "fgw",
+        "formed_on": "2018-05-10",
+    },
+    {
+        "document_number": "湖政发〔2018〕12号",
+        "title": "关于优化营商环境的若干意见",
+        "drafting_department": "fgw",
+        "formed_on": "2018-06-14",
+    },
 ]
 
 
@@ -39,7 +47,11 @@ async def seed(gateway_url: str, gateway_server: Any) -> dict[str, str]:
         token = (
             await http.post(
                 "/api/v1/oauth/token",
-                data={"grant_type": "client_credentials", "client_id": "demo-office", "client_secret": "demo-office-secret"},
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": "demo-office",
+                    "client_secret": "demo-office-secret",
+                },
             )
         ).json()["access_token"]
         for doc in DEMO_DOCUMENTS:

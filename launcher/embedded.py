@@ -34,14 +34,20 @@ async def serve(data_dir: Path, host: str, base_port: int, pg_port: int) -> None
         await pg.create_databases(*(database_name(s) for s in SERVICES))
         ports = {s: base_port + (p - DEFAULT_PORTS["gateway"]) for s, p in DEFAULT_PORTS.items()}
         os.environ.update(
-            service_env(database_urls={s: pg.url_for(database_name(s)) for s in SERVICES}, ports=ports, host=host)
+            service_env(
+                database_urls={s: pg.url_for(database_name(s)) for s in SERVICES}, ports=ports, host=host
+            )
         )
         bus = MemoryBus()
         servers = {
             s: uvicorn.Server(
                 uvicorn.Config(
-                    app_factory(s)(common=common, bus=bus), host=host, port=ports[s], log_config=None,
-                    access_log=False, lifespan="on",
+                    app_factory(s)(common=common, bus=bus),
+                    host=host,
+                    port=ports[s],
+                    log_config=None,
+                    access_log=False,
+                    lifespan="on",
                 )
             )
             for s in SERVICES

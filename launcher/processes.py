@@ -40,8 +40,18 @@ class ServiceProcess:
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 [
-                    sys.executable, "-m", "uvicorn", f"services.{self.service}.app:create_app", "--factory",
-                    "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log", "--log-level", "warning",
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"services.{self.service}.app:create_app",
+                    "--factory",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
                 ],
                 cwd=ROOT,
                 env=env,

@@ -9,7 +9,13 @@ from typing import Any
 SERVICES = ("gateway", "disclosure", "coordination", "indicators", "evaluation")
 DOMAIN_SERVICES = SERVICES[1:]
 
-DEFAULT_PORTS = {"gateway": 8000, "disclosure": 8001, "coordination": 8002, "indicators": 8003, "evaluation": 8004}
+DEFAULT_PORTS = {
+    "gateway": 8000,
+    "disclosure": 8001,
+    "coordination": 8002,
+    "indicators": 8003,
+    "evaluation": 8004,
+}
 
 
 def database_name(service: str) -> str:

@@ -115,14 +115,18 @@ def create_service_app(
             await the_bus.start()
         if settings.relay_enabled:
             ctx.relay = OutboxRelay(
-                db, the_bus, poll_seconds=common.relay_poll_seconds,
+                db,
+                the_bus,
+                poll_seconds=common.relay_poll_seconds,
                 crash_before_send=settings.fault_crash_before_send,
             )
             ctx.tasks.append(asyncio.create_task(ctx.relay.run(), name=f"{spec.name}-relay"))
         if settings.consumers_enabled:
             for sub in spec.subscriptions:
                 runner = ConsumerRunner(
-                    db, the_bus, sub,
+                    db,
+                    the_bus,
+                    sub,
                     group_prefix=f"{common.topic_prefix}{spec.name}.",
                     topic_prefix=common.topic_prefix,
                     max_attempts=common.consumer_max_attempts,
@@ -186,8 +190,9 @@ def _operations_router(metrics: Metrics) -> APIRouter:
             except Exception as exc:
                 checks[name] = f"failed: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not-ready", "checks": checks},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not-ready", "checks": checks}, status_code=200 if ready else 503
+        )
 
     @router.get("/metrics")
     async def metrics_endpoint() -> Response:

@@ -66,20 +66,42 @@ class EmbeddedPostgres:
             os.chown(self.data_dir, uid.pw_uid, uid.pw_gid)
         if not (self.data_dir / "PG_VERSION").exists():
             log.info("initialising embedded PostgreSQL in %s", self.data_dir)
-            self._run("initdb", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres",
-                      "-D", str(self.data_dir))
+            self._run(
+                "initdb",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "-U",
+                "postgres",
+                "-D",
+                str(self.data_dir),
+            )
         (self.data_dir / "postmaster.pid").unlink(missing_ok=True) if not self._running() else None
         options = f"-h 127.0.0.1 -p {self.port} -k {self.data_dir} -c max_connections=300 -c fsync=on"
         log.info("starting embedded PostgreSQL on 127.0.0.1:%d", self.port)
-        self._run("pg_ctl", "-w", "-t", str(int(timeout)), "-D", str(self.data_dir), "-o", options,
-                  "-l", str(self.data_dir / "server.log"), "start", timeout=timeout + 10)
+        self._run(
+            "pg_ctl",
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "-D",
+            str(self.data_dir),
+            "-o",
+            options,
+            "-l",
+            str(self.data_dir / "server.log"),
+            "start",
+            timeout=timeout + 10,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
                     return self.url
             time.sleep(0.2)
-        raise TimeoutError(f"embedded PostgreSQL did not answer on port {self.port}; see {self.data_dir}/server.log")
+        raise TimeoutError(
+            f"embedded PostgreSQL did not answer on port {self.port}; see {self.data_dir}/server.log"
+        )
 
     def _running(self) -> bool:
         pid_file = self.data_dir / "postmaster.pid"

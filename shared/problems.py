@@ -79,7 +79,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class Problem(Exception):  # noqa: N818 - it is the problem, not an error about one
+class Problem(Exception):
     """An error a client can act on."""
 
     def __init__(

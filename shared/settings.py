@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "xiaoneng-dev-secret-change-me-0123456789"  # noqa: S105 - refused outside dev/test
+DEV_JWT_SECRET = "xiaoneng-dev-secret-change-me-0123456789"
 
 Environment = Literal["dev", "test", "production"]
 BusKind = Literal["memory", "kafka"]
@@ -68,4 +68,4 @@ class ServiceSettings(BaseSettings):
 
 def load_service_settings(service: str) -> ServiceSettings:
     """Read the settings of ``service`` from ``XN_<SERVICE>_*``."""
-    return ServiceSettings(_env_prefix=f"XN_{service.upper()}_")  # type: ignore[call-arg]
+    return ServiceSettings(_env_prefix=f"XN_{service.upper()}_")

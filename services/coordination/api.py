@@ -18,7 +18,14 @@ router = APIRouter(prefix="/v1", tags=["会办督办 coordination"])
 async def deadline_tiers(request: Request) -> list[DeadlineTier]:
     c = load_profile(request.app.state.ctx.common.policy_profile).coordination
     return [
-        DeadlineTier(tier="routine", max_days=c.routine_feedback.amount, unit=c.routine_feedback.unit, approval=None),
-        DeadlineTier(tier="complex", max_days=c.complex_feedback_max.amount, unit=c.complex_feedback_max.unit, approval="vice_mayor"),
+        DeadlineTier(
+            tier="routine", max_days=c.routine_feedback.amount, unit=c.routine_feedback.unit, approval=None
+        ),
+        DeadlineTier(
+            tier="complex",
+            max_days=c.complex_feedback_max.amount,
+            unit=c.complex_feedback_max.unit,
+            approval="vice_mayor",
+        ),
         DeadlineTier(tier="beyond", max_days=None, unit=c.complex_feedback_max.unit, approval="mayor"),
     ]

@@ -20,9 +20,14 @@ Reader = Annotated[Principal, require_roles("department", "office", "supervisor"
     "",
     status_code=status.HTTP_201_CREATED,
     summary="登记文件（形成）",
-    description="起草部门登记一份市政府或市政府办公室文件；公开时限自形成之日起计算（D1），发布 document-formed 事件。",
+    description=(
+        "起草部门登记一份市政府或市政府办公室文件；公开时限自形成之日起计算（D1），"
+        "发布 document-formed 事件。"
+    ),
 )
-async def register_document(body: DocumentCreate, request: Request, response: Response, principal: Drafter) -> DocumentView:
+async def register_document(
+    body: DocumentCreate, request: Request, response: Response, principal: Drafter
+) -> DocumentView:
     view = await service.register_document(request.app.state.ctx, body, principal)
     response.headers["Location"] = f"/v1/documents/{view.id}"
     return view

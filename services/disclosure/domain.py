@@ -10,7 +10,9 @@ from shared.calendar import HolidayCalendar
 from shared.deadlines import Period, deadline
 
 # 文号: issuing-organ prefix, 〔year〕, serial number, 号 — e.g. 湖政办发〔2018〕12号.
-_DOCUMENT_NUMBER = re.compile(r"^(?P<prefix>[\u4e00-\u9fff]{1,12})〔(?P<year>\d{4})〕(?P<serial>[1-9]\d{0,4})号$")
+_DOCUMENT_NUMBER = re.compile(
+    r"^(?P<prefix>[\u4e00-\u9fff]{1,12})〔(?P<year>\d{4})〕(?P<serial>[1-9]\d{0,4})号$"
+)
 
 
 class InvalidDocumentNumber(ValueError):

@@ -35,12 +35,16 @@ async def register_document(ctx: ServiceContext, cmd: DocumentCreate, principal:
     try:
         number = domain.parse_document_number(cmd.document_number)
     except domain.InvalidDocumentNumber as exc:
-        raise Problem(422, str(exc), kind="invalid-document-number", rule="D4", field="document_number") from exc
+        raise Problem(
+            422, str(exc), kind="invalid-document-number", rule="D4", field="document_number"
+        ) from exc
     try:
         reference.department(cmd.drafting_department)
     except reference.UnknownReference as exc:
         raise Problem(
-            422, f"未知的起草部门代码 {cmd.drafting_department}", kind="unknown-department",
+            422,
+            f"未知的起草部门代码 {cmd.drafting_department}",
+            kind="unknown-department",
             field="drafting_department",
         ) from exc
     if not principal.has_any("office") and principal.department != cmd.drafting_department:
@@ -87,7 +91,9 @@ async def register_document(ctx: ServiceContext, cmd: DocumentCreate, principal:
                 topic_prefix=ctx.common.topic_prefix,
             )
     except IntegrityError as exc:
-        raise Problem(409, f"文号 {number} 已登记", kind="duplicate-document-number", field="document_number") from exc
+        raise Problem(
+            409, f"文号 {number} 已登记", kind="duplicate-document-number", field="document_number"
+        ) from exc
     return DocumentView(
         id=document_id,
         document_number=str(number),

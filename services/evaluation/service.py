@@ -31,7 +31,13 @@ async def department_facts_of(ctx: ServiceContext, code: str, limit: int) -> Dep
         department=code,
         counts=counts,
         facts=[
-            Fact(event_id=r.event_id, kind=r.kind, subject_id=r.subject_id, occurred_at=r.occurred_at, detail=r.detail)
+            Fact(
+                event_id=r.event_id,
+                kind=r.kind,
+                subject_id=r.subject_id,
+                occurred_at=r.occurred_at,
+                detail=r.detail,
+            )
             for r in rows[:limit]
         ],
     )

@@ -36,7 +36,9 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 @router.post(
     "/oauth/token",
     summary="获取访问令牌",
-    description="OAuth2 客户端凭证模式（RFC 6749 §4.4）。客户端编号与密钥可放在表单中，或用 HTTP Basic 认证。",
+    description=(
+        "OAuth2 客户端凭证模式（RFC 6749 §4.4）。客户端编号与密钥可放在表单中，或用 HTTP Basic 认证。"
+    ),
     openapi_extra={"security": []},
 )
 async def token(
@@ -59,7 +61,10 @@ async def token(
     client = await clients.authenticate_client(ctx, client_id, client_secret)
     if client is None:
         raise Problem(
-            401, "客户端编号或密钥错误", kind="invalid-client", headers={"WWW-Authenticate": 'Basic realm="xiaoneng"'}
+            401,
+            "客户端编号或密钥错误",
+            kind="invalid-client",
+            headers={"WWW-Authenticate": 'Basic realm="xiaoneng"'},
         )
     access = issue_token(
         ctx.common,

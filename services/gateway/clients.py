@@ -67,4 +67,3 @@ async def authenticate_client(ctx: ServiceContext, client_id: str, secret: str) 
     if row is None or not verify_secret(secret, row.secret_hash):
         return None
     return {"client_id": row.client_id, "department": row.department, "roles": list(row.roles)}
-

@@ -52,7 +52,9 @@ async def forward(service: str, path: str, request: Request) -> Response:
     clients: dict[str, httpx.AsyncClient] = request.app.state.upstreams
     client = clients.get(service)
     if client is None:
-        raise Problem(404, f"没有名为 {service} 的服务；可用服务: {', '.join(sorted(clients))}", kind="not-found")
+        raise Problem(
+            404, f"没有名为 {service} 的服务；可用服务: {', '.join(sorted(clients))}", kind="not-found"
+        )
     auth = request.headers.get("authorization")
     if auth is not None and auth.lower().startswith("bearer "):
         request.app.state.verifier.verify(auth[7:].strip())

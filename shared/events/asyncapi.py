@@ -58,9 +58,10 @@ def asyncapi_document(topic_prefix: str = "") -> dict[str, Any]:
             "payload": json_schema(contract),
             "bindings": {"kafka": {"key": {"type": "string", "description": f"{contract.key_field}"}}},
         }
+        address = topic_for(contract, topic_prefix)
         channels[name] = {
-            "address": topic_for(contract, topic_prefix),
-            "description": f"{contract.summary}; dead letters go to '{topic_for(contract, topic_prefix)}.dlt'",
+            "address": address,
+            "description": f"{contract.summary}; dead letters go to '{address}.dlt'",
             "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"}},
         }
         operations[f"publish_{message_id}"] = {

@@ -82,9 +82,7 @@ class DeadlinePassed(EventData):
     subject_id: str = Field(examples=["doc-3f1c2a@1"])
     department: str = Field(description="责任部门代码", examples=["fgw"])
     deadline: datetime = Field(examples=["2018-06-25T00:00:00+08:00"])
-    consequence: Literal["overdue", "deemed-consent", "deemed-agreed-to-handle"] = Field(
-        examples=["overdue"]
-    )
+    consequence: Literal["overdue", "deemed-consent", "deemed-agreed-to-handle"] = Field(examples=["overdue"])
 
 
 class RankingPublished(EventData):

@@ -13,8 +13,9 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import insert, literal_column
+from sqlalchemy import Result, insert, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,7 +119,7 @@ class ConsumerRunner:
             except Exception as exc:
                 if _is_infrastructure_error(exc):
                     log.warning("database unavailable while handling %s; waiting", event.id)
-                    await asyncio.sleep(min(5.0, self._retry_base * 2**min(attempt, 8)))
+                    await asyncio.sleep(min(5.0, self._retry_base * 2 ** min(attempt, 8)))
                     attempt = 0
                     continue
                 log.warning(
@@ -136,7 +137,7 @@ class ConsumerRunner:
 
     async def _handle_once(self, event: CloudEvent, handler: HandlerFn) -> None:
         async with self._db.transaction() as session:
-            inserted = await session.execute(
+            inserted: Result[Any] = await session.execute(
                 pg_insert(inbox)
                 .values(consumer=self._sub.consumer, event_id=event.id, event_type=event.type)
                 .on_conflict_do_nothing()

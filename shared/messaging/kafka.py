@@ -69,6 +69,9 @@ class KafkaBus:
     async def publish(self, messages: Sequence[Message]) -> None:
         if self._producer is None:
             raise RuntimeError("KafkaBus.publish before start")
+        # Topics are created with the intended partition count before the first send, not
+        # left to the broker's auto-creation defaults.
+        await self.ensure_topics(sorted({m.topic for m in messages}))
         futures = [
             await self._producer.send(m.topic, value=m.value, key=m.key, headers=list(m.headers))
             for m in messages

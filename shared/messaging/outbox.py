@@ -26,7 +26,9 @@ from shared.observability import current_traceparent
 log = logging.getLogger("xiaoneng.outbox")
 
 
-async def record(session: AsyncSession, data: EventData, *, source: str, topic_prefix: str = "") -> CloudEvent:
+async def record(
+    session: AsyncSession, data: EventData, *, source: str, topic_prefix: str = ""
+) -> CloudEvent:
     """Add ``data`` as a CloudEvent to the outbox in the session's transaction."""
     event = CloudEvent(
         source=source,
@@ -53,7 +55,13 @@ def to_message(topic: str, key: str, event: CloudEvent) -> Message:
 
 class OutboxRelay:
     def __init__(
-        self, db: Database, bus: Bus, *, batch_size: int = 200, poll_seconds: float = 0.5, crash_before_send: bool = False
+        self,
+        db: Database,
+        bus: Bus,
+        *,
+        batch_size: int = 200,
+        poll_seconds: float = 0.5,
+        crash_before_send: bool = False,
     ) -> None:
         self._db = db
         self._bus = bus

@@ -14,8 +14,12 @@ def number() -> str:
 
 
 def payload(**kw: str) -> dict[str, str]:
-    body = {"document_number": number(), "title": "关于加强行政效能建设的通知", "drafting_department": "fgw",
-            "formed_on": "2018-06-14"}
+    body = {
+        "document_number": number(),
+        "title": "关于加强行政效能建设的通知",
+        "drafting_department": "fgw",
+        "formed_on": "2018-06-14",
+    }
     body.update(kw)
     return body
 
@@ -25,7 +29,9 @@ async def test_D1_registered_document_carries_its_publication_deadline(
 ) -> None:
     app = service_app("disclosure", await postgres.new_database(), common)
     async with running(app) as client:
-        r = await client.post("/v1/documents", json=payload(), headers=bearer(common, "department", department="fgw"))
+        r = await client.post(
+            "/v1/documents", json=payload(), headers=bearer(common, "department", department="fgw")
+        )
         assert r.status_code == 201, r.text
         # Formed Thursday 2018-06-14: 10 days later is Sunday 06-24, a rest day, so 24:00 of Monday 06-25.
         assert r.json()["deadline"] == "2018-06-26T00:00:00+08:00"
@@ -34,7 +40,9 @@ async def test_D1_registered_document_carries_its_publication_deadline(
         assert got.json()["document_number"] == r.json()["document_number"]
 
 
-async def test_registration_errors_are_problem_details(postgres: PostgresSource, common: CommonSettings) -> None:
+async def test_registration_errors_are_problem_details(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
     app = service_app("disclosure", await postgres.new_database(), common)
     fgw = bearer(common, "department", department="fgw")
     async with running(app) as client:

@@ -46,8 +46,12 @@ async def test_document_formed_reaches_evaluation_once_even_when_delivered_twice
     async with running(disclosure) as d, running(evaluation) as e:
         r = await d.post(
             "/v1/documents",
-            json={"document_number": document_number(), "title": "关于优化营商环境的通知",
-                  "drafting_department": "jtj", "formed_on": "2018-06-14"},
+            json={
+                "document_number": document_number(),
+                "title": "关于优化营商环境的通知",
+                "drafting_department": "jtj",
+                "formed_on": "2018-06-14",
+            },
             headers=bearer(common, "department", department="jtj"),
         )
         assert r.status_code == 201, r.text
@@ -85,20 +89,35 @@ async def test_poison_message_goes_to_dead_letter_topic_and_later_messages_flow(
         seen.append(event.id)
 
     runner = ConsumerRunner(
-        db, bus, Subscription("probe", {DocumentFormed.event_type(): handler}),
-        group_prefix="test.", max_attempts=3, retry_base_seconds=0.001,
+        db,
+        bus,
+        Subscription("probe", {DocumentFormed.event_type(): handler}),
+        group_prefix="test.",
+        max_attempts=3,
+        retry_base_seconds=0.001,
     )
     task = asyncio.create_task(runner.run())
-    poison = CloudEvent(source="/test", type=DocumentFormed.event_type(), subject="x", data={"nonsense": True})
+    poison = CloudEvent(
+        source="/test", type=DocumentFormed.event_type(), subject="x", data={"nonsense": True}
+    )
     good = CloudEvent(
-        source="/test", type=DocumentFormed.event_type(), subject="doc-9",
+        source="/test",
+        type=DocumentFormed.event_type(),
+        subject="doc-9",
         data=DocumentFormed(
-            document_id="doc-9", version=1, department="fgw", document_number="湖政发〔2018〕9号", title="t",
-            formed_on=datetime(2018, 6, 1).date(), deadline=datetime(2018, 6, 12, tzinfo=UTC),
+            document_id="doc-9",
+            version=1,
+            department="fgw",
+            document_number="湖政发〔2018〕9号",
+            title="t",
+            formed_on=datetime(2018, 6, 1).date(),
+            deadline=datetime(2018, 6, 12, tzinfo=UTC),
         ).model_dump(mode="json"),
     )
     garbage = Message(topic=TOPIC, key=b"z", value=b"\xff not json", headers=(("ce_id", b"1"),))
-    await bus.publish([outbox.to_message(TOPIC, "x", poison), garbage, outbox.to_message(TOPIC, "doc-9", good)])
+    await bus.publish(
+        [outbox.to_message(TOPIC, "x", poison), garbage, outbox.to_message(TOPIC, "doc-9", good)]
+    )
     try:
         await eventually(lambda: _seen(seen, good.id))
         dead = bus.messages(f"{TOPIC}.dlt")
@@ -125,11 +144,16 @@ async def test_several_relays_publish_every_outbox_row_exactly_once(postgres: Po
     try:
         for i in range(300):
             async with db.transaction() as session:
-                await outbox.record(session, VoteCast(round_id="2018-Q2", receipt=f"r-{i}", turnout=i + 1), source="/t")
+                await outbox.record(
+                    session, VoteCast(round_id="2018-Q2", receipt=f"r-{i}", turnout=i + 1), source="/t"
+                )
         relays = [OutboxRelay(db, bus, batch_size=25) for _ in range(4)]
         while sum(await asyncio.gather(*(r.relay_once() for r in relays))):
             pass
-        receipts = [CloudEvent.from_kafka(m.headers, m.value).data["receipt"] for m in bus.messages(topic_for(VoteCast))]
+        receipts = [
+            CloudEvent.from_kafka(m.headers, m.value).data["receipt"]
+            for m in bus.messages(topic_for(VoteCast))
+        ]
         assert sorted(receipts) == sorted(f"r-{i}" for i in range(300))
         assert sum(r.published for r in relays) == 300
         assert sum(1 for r in relays if r.published) > 1, "the claims should have been shared"

@@ -34,13 +34,17 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-def service_app(name: str, database_url: str, common: CommonSettings, bus: Any = None, **settings: Any) -> FastAPI:
+def service_app(
+    name: str, database_url: str, common: CommonSettings, bus: Any = None, **settings: Any
+) -> FastAPI:
     app: FastAPI = app_factory(name)(
         common=common, settings=ServiceSettings(database_url=database_url, **settings), bus=bus
     )
     return app
 
 
-def bearer(common: CommonSettings, *roles: str, department: str | None = None, client_id: str = "test") -> dict[str, str]:
+def bearer(
+    common: CommonSettings, *roles: str, department: str | None = None, client_id: str = "test"
+) -> dict[str, str]:
     token = issue_token(common, client_id=client_id, roles=list(roles), department=department)
     return {"Authorization": f"Bearer {token}"}

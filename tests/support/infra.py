@@ -111,5 +111,3 @@ def start_kafka(tmp: Path) -> KafkaSource:
     broker = KafkaBroker(tmp / "kafka")
     bootstrap = broker.start(timeout=90)
     return KafkaSource(bootstrap, broker.stop, broker)
-
-

@@ -18,7 +18,9 @@ def settings(**kw: object) -> CommonSettings:
 
 def test_issued_token_carries_client_roles_and_department() -> None:
     s = settings()
-    principal = TokenVerifier(s).verify(issue_token(s, client_id="c1", roles=["department"], department="fgw"))
+    principal = TokenVerifier(s).verify(
+        issue_token(s, client_id="c1", roles=["department"], department="fgw")
+    )
     assert principal.client_id == "c1"
     assert principal.department == "fgw"
     assert principal.has_any("department")

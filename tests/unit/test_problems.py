@@ -55,7 +55,12 @@ async def test_malformed_json_is_a_problem_not_a_500() -> None:
 async def test_domain_problem_carries_rule_and_field() -> None:
     r = await call("POST", "/things", json={"amount": 11})
     body = r.json()
-    assert (r.status_code, body["type"], body["rule"], body["field"]) == (422, "/problems/too-many", "C2", "amount")
+    assert (r.status_code, body["type"], body["rule"], body["field"]) == (
+        422,
+        "/problems/too-many",
+        "C2",
+        "amount",
+    )
 
 
 async def test_unknown_path_and_unexpected_errors_are_problems() -> None:

@@ -1,0 +1,66 @@
+# 效能 Xiaoneng — the front door. `make run` and `make test` install what they need.
+SHELL := /bin/bash
+PY := .venv/bin/python
+UV := .tools/bin/uv
+UV_VERSION := 0.13.9
+export UV_PYTHON_DOWNLOADS := never
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run up down test lint fmt typecheck imports test-unit test-service test-integration test-e2e docs kafka clean
+
+install: .venv/.installed
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.installed: pyproject.toml uv.lock .tools/bin/uv
+	$(UV) sync --frozen --python python3
+	touch $@
+
+run: install  ## the whole system in one process on embedded PostgreSQL
+	$(PY) -m launcher.embedded
+
+up: install kafka  ## local cluster: real Kafka, PostgreSQL, five service processes
+	$(PY) -m launcher.cluster up
+
+down:
+	$(PY) -m launcher.cluster down
+
+kafka: install  ## assemble the Kafka broker from Maven Central into the cache
+	$(PY) -m devtools.kafka_broker assemble
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: install
+	$(PY) -m mypy shared services/*/domain.py
+
+imports: install
+	.venv/bin/lint-imports
+
+fmt: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-service: install
+	$(PY) -m pytest tests/service
+
+test-integration: install kafka
+	$(PY) -m pytest tests/integration
+
+test-e2e: install kafka
+	$(PY) -m pytest tests/e2e
+
+test: lint typecheck imports kafka  ## every check and every test suite, in order
+	$(PY) -m pytest tests/unit tests/service tests/integration tests/e2e
+
+docs: install  ## AsyncAPI document and JSON Schemas of the event contracts
+	$(PY) -m shared.events.asyncapi docs/events
+
+clean:
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
