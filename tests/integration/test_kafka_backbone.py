@@ -8,8 +8,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +21,7 @@ from shared.messaging.replay import replay
 from shared.messaging.tables import inbox
 from shared.migrations import upgrade
 from tests.support.infra import KafkaSource, PostgresSource
+from tests.support.kafka import read_all
 
 pytestmark = pytest.mark.kafka
 
@@ -46,37 +45,6 @@ def formed(n: int) -> DocumentFormed:
         formed_on=date(2018, 6, 1),
         deadline=datetime(2018, 6, 12, tzinfo=UTC),
     )
-
-
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-        return sorted(p["partition"] for p in described["partitions"])
-    finally:
-        await admin.close()
-
-
-async def read_all(bootstrap: str, topic: str) -> list[tuple[dict[str, bytes], bytes]]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = await partitions_of(bootstrap, topic)
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        out = []
-        while True:
-            positions = [await consumer.position(tp) for tp in tps]
-            if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
-                break
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                out.extend((dict(r.headers), r.value) for r in records)
-        return out
-    finally:
-        await consumer.stop()
 
 
 async def test_outbox_to_kafka_to_inbox_once_even_when_sent_twice(
@@ -112,9 +80,9 @@ async def test_outbox_to_kafka_to_inbox_once_even_when_sent_twice(
         await bus.publish(
             [
                 outbox.to_message(
-                    topic_for(DocumentFormed, prefix), "k", CloudEvent.from_kafka(tuple(h.items()), v)
+                    topic_for(DocumentFormed, prefix), "k", CloudEvent.from_kafka(tuple(r.headers), r.value)
                 )
-                for h, v in rows
+                for r in rows
             ]
         )
         await eventually(lambda: _count(runner, 10))
@@ -122,7 +90,7 @@ async def test_outbox_to_kafka_to_inbox_once_even_when_sent_twice(
         async with db.reader() as session:
             assert await session.scalar(select(func.count()).select_from(inbox)) == 5
         # Keys are aggregate ids: per-aggregate order holds on Kafka.
-        assert {h["ce_subject"] for h, _ in rows} == {f"doc-{n}".encode() for n in range(5)}
+        assert {r.key for r in rows} == {f"doc-{n}".encode() for n in range(5)}
     finally:
         consumer_task.cancel()
         await asyncio.gather(consumer_task, return_exceptions=True)
@@ -172,7 +140,7 @@ async def test_poison_message_lands_in_dlt_later_messages_flow_and_replay_works(
         assert handled == ["doc-2"]
         dead = await read_all(kafka.bootstrap, f"{topic}.dlt")
         assert len(dead) == 1
-        headers, _ = dead[0]
+        headers = dict(dead[0].headers)
         assert b"cannot digest" in headers["dlt-error"]
         assert headers["dlt-original-topic"] == topic.encode()
         assert headers["dlt-consumer"] == b"facts"

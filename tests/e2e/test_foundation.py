@@ -1,0 +1,112 @@
+"""Foundation end to end: five processes, real Kafka, a document-formed event crossing once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from launcher.topology import SERVICES
+from shared.events import DocumentFormed, topic_for
+from tests.e2e.conftest import Cluster, token_for
+from tests.support.kafka import group_caught_up, republish_all
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 45.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        time.sleep(0.2)
+
+
+def document(department: str) -> dict[str, str]:
+    return {
+        "document_number": f"湖政办发〔2018〕{uuid.uuid4().int % 90000 + 1}号",
+        "title": "关于进一步优化营商环境的通知",
+        "drafting_department": department,
+        "formed_on": "2018-06-14",
+    }
+
+
+def facts(http: httpx.Client, headers: dict[str, str], department: str) -> dict:  # type: ignore[type-arg]
+    r = http.get(f"/api/v1/evaluation/departments/{department}/facts", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_every_service_is_healthy_and_ready(cluster: Cluster) -> None:
+    for service in SERVICES:
+        for probe in ("/healthz", "/readyz"):
+            r = httpx.get(f"{cluster[service].url}{probe}", timeout=10)
+            assert r.status_code == 200, f"{service}{probe}: {r.text}"
+
+
+def test_portal_lists_operations_of_all_five_services(cluster: Cluster, http: httpx.Client) -> None:
+    doc = http.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    assert "x-missing-services" not in doc
+    prefixes = {path.split("/")[3] for path in doc["paths"]}
+    assert {"disclosure", "coordination", "indicators", "evaluation", "oauth"} <= prefixes
+    page = http.get("/docs")
+    assert page.status_code == 200 and "/openapi.json" in page.text
+    assert http.get("/static/swagger-ui-bundle.js").status_code == 200
+
+
+def test_document_formed_crosses_kafka_and_is_recorded_once_despite_a_duplicate(
+    cluster: Cluster, http: httpx.Client
+) -> None:
+    department = "jtj"
+    drafter = token_for(http, "e2e-jtj")
+    office = token_for(http, "e2e-office")
+    r = http.post("/api/v1/disclosure/documents", json=document(department), headers=drafter)
+    assert r.status_code == 201, r.text
+    assert r.headers["location"].startswith("/api/v1/disclosure/documents/")
+    doc_id = r.json()["id"]
+    wait_for(
+        lambda: facts(http, office, department)["counts"].get("document-formed") == 1, what="fact recorded"
+    )
+
+    topic = topic_for(DocumentFormed, cluster.topic_prefix)
+    group = f"{cluster.topic_prefix}evaluation.department-facts"
+    assert asyncio.run(republish_all(cluster.kafka.bootstrap, topic)) >= 1
+    wait_for(
+        lambda: asyncio.run(group_caught_up(cluster.kafka.bootstrap, group, topic)),
+        what="duplicate consumed",
+    )
+
+    body = facts(http, office, department)
+    assert body["counts"] == {"document-formed": 1}
+    assert body["facts"][0]["subject_id"] == f"{doc_id}@1"
+
+
+def test_outbox_delivers_after_a_crash_between_commit_and_send(cluster: Cluster, http: httpx.Client) -> None:
+    department = "sfj"
+    office = token_for(http, "e2e-office")
+    disclosure = cluster["disclosure"]
+    disclosure.stop()
+    disclosure.start({"XN_DISCLOSURE_FAULT_CRASH_BEFORE_SEND": "true"})
+    disclosure.wait_ready()
+    body = document(department)
+    try:
+        r = http.post("/api/v1/disclosure/documents", json=body, headers=office)
+        assert r.status_code in (201, 502), r.text  # the process may die before it answers
+    except httpx.HTTPError:
+        pass
+    assert disclosure.exited(timeout=30) == 137, "the relay should have died between commit and send"
+    assert facts(http, office, department)["counts"] == {}
+
+    disclosure.start()
+    disclosure.wait_ready()
+    wait_for(
+        lambda: facts(http, office, department)["counts"].get("document-formed") == 1,
+        what="event after restart",
+    )
+    recorded = facts(http, office, department)["facts"][0]["detail"]
+    assert recorded["document_number"] == body["document_number"]
