@@ -14,6 +14,7 @@ import asyncio
 import sys
 
 from services.gateway import clients
+from shared.auth import ROLES
 from shared.db import Database
 from shared.migrations import upgrade
 from shared.settings import load_service_settings
@@ -42,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     add = sub.add_parser("add-client", help="create or replace a client and print its secret")
     add.add_argument("--id", required=True)
     add.add_argument("--name", required=True)
-    add.add_argument(
-        "--roles", required=True, help="comma-separated: office,supervisor,department,leader,evaluator,admin"
-    )
+    add.add_argument("--roles", required=True, help="comma-separated, from: " + ",".join(ROLES))
     add.add_argument("--department", default=None, help="department code the client acts for")
     add.add_argument("--secret", default=None, help="use this secret instead of a random one")
     args = parser.parse_args(argv)
