@@ -42,9 +42,10 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_dev(self) -> CommonSettings:
-        if self.environment == "production" and self.jwks_url is None and self.jwt_secret == DEV_JWT_SECRET:
+        if self.environment != "dev" and self.jwks_url is None and self.jwt_secret == DEV_JWT_SECRET:
             raise ValueError(
-                "XN_JWT_SECRET still has the development default; set a secret or XN_JWKS_URL in production"
+                f"XN_JWT_SECRET still has the development default; set a secret or XN_JWKS_URL "
+                f"(environment {self.environment})"
             )
         if self.environment == "production" and self.jwks_url is None and len(self.jwt_secret) < 32:
             raise ValueError("XN_JWT_SECRET must be at least 32 characters in production")

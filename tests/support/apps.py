@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,6 +22,7 @@ def test_settings(**overrides: Any) -> CommonSettings:
         "relay_poll_seconds": 0.05,
         "consumer_retry_base_seconds": 0.01,
         "log_json": False,
+        "jwt_secret": f"test-{uuid.uuid4().hex}",
     }
     values.update(overrides)
     return CommonSettings(**values)

@@ -13,7 +13,9 @@ from shared.settings import CommonSettings
 
 
 def settings(**kw: object) -> CommonSettings:
-    return CommonSettings(environment="test", **kw)  # type: ignore[arg-type]
+    values: dict[str, object] = {"jwt_secret": "unit-test-secret-0123456789abcdef0123"}
+    values.update(kw)
+    return CommonSettings(environment="test", **values)  # type: ignore[arg-type]
 
 
 def test_issued_token_carries_client_roles_and_department() -> None:
@@ -51,7 +53,9 @@ def test_token_for_another_audience_or_secret_is_refused() -> None:
         TokenVerifier(s).verify(issue_token(forged, client_id="c", roles=["admin"]))
 
 
-def test_production_refuses_the_default_secret() -> None:
+@pytest.mark.parametrize("environment", ["test", "production"])
+def test_default_secret_is_refused_outside_dev(environment: str) -> None:
     with pytest.raises(ValueError, match="XN_JWT_SECRET"):
-        CommonSettings(environment="production")
-    CommonSettings(environment="production", jwt_secret="x" * 40)
+        CommonSettings(environment=environment)  # type: ignore[arg-type]
+    CommonSettings(environment=environment, jwt_secret="x" * 40)  # type: ignore[arg-type]
+    CommonSettings(environment="dev")

@@ -1,0 +1,113 @@
+"""`make run`'s embedded mode: one process, portal at the printed URL, data kept across restarts."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from launcher.processes import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _base_port() -> int:
+    for _ in range(50):
+        base = random.randrange(20000, 30000, 10)
+        if all(_free(base + i) for i in range(5)):
+            return base
+    raise RuntimeError("no free port range")
+
+
+def _start(data_dir: Path, base: int, pg_port: int) -> tuple[subprocess.Popen[str], str]:
+    env = {
+        **os.environ,
+        "XN_DATA_DIR": str(data_dir),
+        "XN_PORT": str(base),
+        "XN_EMBEDDED_PG_PORT": str(pg_port),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "launcher.embedded"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "Docs portal:" in line:
+            return proc, line.split()[2]
+        if time.monotonic() > deadline:
+            break
+    proc.kill()
+    raise AssertionError("the embedded mode did not print the portal URL")
+
+
+def _stop(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGINT)
+    return proc.wait(60)
+
+
+def _fgw_facts(gateway: str) -> dict[str, int]:
+    with httpx.Client(base_url=gateway, timeout=10) as http:
+        token = http.post(
+            "/api/v1/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "demo-office",
+                "client_secret": "demo-office-secret",
+            },
+        ).json()["access_token"]
+        deadline = time.monotonic() + 30
+        while True:
+            r = http.get(
+                "/api/v1/evaluation/departments/fgw/facts", headers={"Authorization": f"Bearer {token}"}
+            )
+            counts: dict[str, int] = r.json()["counts"]
+            if counts or time.monotonic() > deadline:
+                return counts
+            time.sleep(0.2)
+
+
+def test_embedded_mode_serves_the_portal_and_keeps_its_data(tmp_path: Path) -> None:
+    base = _base_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        pg_port = s.getsockname()[1]
+    proc, docs_url = _start(tmp_path / "var", base, pg_port)
+    try:
+        assert docs_url == f"http://127.0.0.1:{base}/docs"
+        page = httpx.get(docs_url, timeout=10)
+        assert page.status_code == 200 and "swagger-ui" in page.text
+        doc = httpx.get(f"http://127.0.0.1:{base}/openapi.json", timeout=30).json()
+        services = {p.split("/")[3] for p in doc["paths"]}
+        assert {"disclosure", "coordination", "indicators", "evaluation", "oauth"} <= services
+        for port in range(base, base + 5):
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+            assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).json()["status"] == "ready"
+        first = _fgw_facts(f"http://127.0.0.1:{base}")
+        assert first == {"document-formed": 2}, "the two demo documents"
+    finally:
+        assert _stop(proc) == 0
+
+    proc, _ = _start(tmp_path / "var", base, pg_port)
+    try:
+        # Same database: the demo documents exist already, nothing is registered twice.
+        assert _fgw_facts(f"http://127.0.0.1:{base}") == {"document-formed": 2}
+    finally:
+        assert _stop(proc) == 0
