@@ -13,9 +13,11 @@ import asyncio
 import zlib
 from pathlib import Path
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData, pool, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.messaging.tables import messaging_metadata
@@ -62,9 +64,44 @@ def run_env(metadata: MetaData) -> None:
     asyncio.run(online())
 
 
-def create_messaging_tables(connection: Connection) -> None:
-    """Used by each service's first migration: outbox, inbox and dead letters."""
-    messaging_metadata.create_all(connection)
+def create_messaging_tables() -> None:
+    """Used by each service's first migration: outbox, inbox and dead letters.
+
+    Spelled out here (not ``create_all``) so that what this migration creates never changes when
+    the table definitions in ``shared.messaging.tables`` evolve; later changes get migrations.
+    """
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+        sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("topic", sa.String(255), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("event", JSONB, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+    )
+    op.create_index(
+        "ix_outbox_unpublished", "outbox", ["seq"], postgresql_where=sa.text("published_at IS NULL")
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(128), nullable=False),
+        sa.Column("event_id", sa.String(64), nullable=False),
+        sa.Column("event_type", sa.String(255), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("consumer", "event_id", name="pk_inbox"),
+    )
+    op.create_table(
+        "dead_letters",
+        sa.Column("seq", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+        sa.Column("consumer", sa.String(128), nullable=False),
+        sa.Column("topic", sa.String(255), nullable=False),
+        sa.Column("event_id", sa.String(64)),
+        sa.Column("error", sa.Text, nullable=False),
+        sa.Column(
+            "dead_lettered_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+    )
 
 
 async def upgrade(service: str, url: str) -> None:

@@ -1,30 +1,96 @@
-"""Events evaluation consumes into department facts (the E2 reference pack's raw material)."""
+"""Events evaluation consumes into department facts, the raw material of the E2 reference pack.
+
+Each event becomes one fact per department it concerns, with a kind that says what happened
+to that department (e.g. ``joint-item-deemed-consent``, ``document-published-late``).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from collections.abc import Iterable
+
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation.tables import department_facts
-from shared.events import CloudEvent, DocumentFormed
-from shared.messaging.consumer import Subscription
+from shared.events import (
+    CloudEvent,
+    DeadlinePassed,
+    DocumentFormed,
+    DocumentPublished,
+    EscalationRaised,
+    EventData,
+    FeedbackSubmitted,
+    InterviewRequired,
+    RankingPublished,
+    TaskAssigned,
+)
+from shared.messaging.consumer import HandlerFn, Subscription
+
+Fact = tuple[str, str, str]  # department, kind, subject id
 
 
-async def on_document_formed(session: AsyncSession, event: CloudEvent) -> None:
-    data = DocumentFormed.model_validate(event.data)
-    await session.execute(
-        insert(department_facts).values(
-            event_id=event.id,
-            department=data.department,
-            kind=DocumentFormed.event_name,
-            subject_id=f"{data.document_id}@{data.version}",
-            occurred_at=event.time,
-            detail=event.data,
-        )
-    )
+def facts_of(data: EventData) -> Iterable[Fact]:
+    """What one event says about which departments."""
+    match data:
+        case DocumentFormed():
+            yield data.department, "document-formed", f"{data.document_id}@{data.version}"
+        case DocumentPublished():
+            kind = "document-published" if data.on_time else "document-published-late"
+            yield data.department, kind, f"{data.document_id}@{data.version}"
+        case TaskAssigned():
+            yield data.department, f"{data.kind}-assigned", data.task_id
+        case FeedbackSubmitted():
+            yield (
+                data.department,
+                f"{data.kind}-answered-late" if data.late else f"{data.kind}-answered",
+                data.task_id,
+            )
+        case DeadlinePassed():
+            yield data.department, f"{data.subject_kind}-{data.consequence}", data.subject_id
+        case EscalationRaised():
+            if data.step == "raised":
+                yield data.department, "joint-item-escalated", data.task_id
+        case RankingPublished():
+            kind = "ranking-worse-than-threshold" if data.worse_than_threshold else "ranking-published"
+            for department in data.departments:
+                yield department, kind, f"{data.indicator}@{data.period}"
+        case InterviewRequired():
+            yield data.department, "interview-required", data.interview_id
 
+
+def _recorder(contract: type[EventData]) -> HandlerFn:
+    async def record(session: AsyncSession, event: CloudEvent) -> None:
+        data = contract.model_validate(event.data)
+        rows = [
+            {
+                "event_id": event.id,
+                "department": department,
+                "kind": kind,
+                "subject_id": subject,
+                "occurred_at": event.time,
+                "detail": event.data,
+            }
+            for department, kind, subject in facts_of(data)
+        ]
+        if rows:
+            await session.execute(insert(department_facts).values(rows).on_conflict_do_nothing())
+
+    record.__name__ = f"record_{contract.event_name.replace('-', '_')}"
+    return record
+
+
+FACT_SOURCES: tuple[type[EventData], ...] = (
+    DocumentFormed,
+    DocumentPublished,
+    TaskAssigned,
+    FeedbackSubmitted,
+    DeadlinePassed,
+    EscalationRaised,
+    RankingPublished,
+    InterviewRequired,
+)
 
 FACTS = Subscription(
     consumer="department-facts",
-    handlers={DocumentFormed.event_type(): on_document_formed},
+    handlers={c.event_type(): _recorder(c) for c in FACT_SOURCES},
 )

@@ -19,7 +19,8 @@ class Fact(BaseModel):
 class DepartmentFacts(BaseModel):
     department: str = Field(examples=["fgw"])
     counts: dict[str, int] = Field(description="按事件种类计数", examples=[{"document-formed": 3}])
-    facts: list[Fact]
+    facts: list[Fact] = Field(description="最近的事实，按发生时间倒序，分页")
+    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
 
 
 class Candidate(BaseModel):

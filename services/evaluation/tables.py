@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, func
+from sqlalchemy import Column, DateTime, Index, MetaData, PrimaryKeyConstraint, String, Table, func
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
@@ -10,12 +10,13 @@ metadata = MetaData()
 department_facts = Table(
     "department_facts",
     metadata,
-    Column("event_id", String(64), primary_key=True),
+    Column("event_id", String(64), nullable=False),
     Column("department", String(32), nullable=False),
     Column("kind", String(64), nullable=False),
     Column("subject_id", String(128), nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("detail", JSONB, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_department_facts_department", "department", "occurred_at"),
+    PrimaryKeyConstraint("event_id", "department", name="pk_department_facts"),
+    Index("ix_department_facts_department", "department", "occurred_at", "event_id"),
 )

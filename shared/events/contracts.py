@@ -114,12 +114,125 @@ class VoteCast(EventData):
     turnout: int = Field(ge=1, description="已投票人数", examples=[37])
 
 
+class DocumentPublished(EventData):
+    """A document version was published on the portal, on time or late (D1, D3)."""
+
+    event_name = "document-published"
+    summary = "文件已在门户网站公开，标明是否按时 (D1)"
+    key_field = "document_id"
+
+    document_id: str = Field(examples=["doc-3f1c2a"])
+    version: int = Field(ge=1, examples=[1])
+    department: str = Field(description="起草部门代码", examples=["fgw"])
+    published_at: datetime = Field(examples=["2018-06-20T10:00:00+08:00"])
+    deadline: datetime = Field(examples=["2018-06-25T00:00:00+08:00"])
+    on_time: bool = Field(examples=[True])
+    url: str = Field(
+        description="门户网站地址", examples=["https://www.huzhou.gov.cn/art/2018/6/20/art_1.html"]
+    )
+
+
+class ExemptionDecided(EventData):
+    """An exemption from publication (不予公开) was granted or refused (D2)."""
+
+    event_name = "exemption-decided"
+    summary = "不予公开申请的审批结果 (D2)"
+    key_field = "document_id"
+
+    document_id: str = Field(examples=["doc-3f1c2a"])
+    version: int = Field(ge=1, examples=[1])
+    department: str = Field(description="起草部门代码", examples=["fgw"])
+    ground: str = Field(description="不予公开理由类别", examples=["state_secret"])
+    granted: bool = Field(examples=[True])
+    signed_by: str | None = Field(description="签字的分管市长代码", examples=["vm-industry"])
+
+
+class FeedbackSubmitted(EventData):
+    """A cooperating department answered its item, or a department its instruction (C3, C7)."""
+
+    event_name = "feedback-submitted"
+    summary = "会办单位书面反馈或批示办理反馈 (C3, C7)"
+    key_field = "task_id"
+
+    task_id: str = Field(examples=["item-8d2e"])
+    kind: Literal["joint-item", "instruction"] = Field(examples=["joint-item"])
+    parent_id: str = Field(examples=["matter-51aa"])
+    department: str = Field(description="反馈单位代码", examples=["jxw"])
+    submitted_at: datetime = Field(examples=["2018-06-18T16:30:00+08:00"])
+    deadline: datetime = Field(examples=["2018-06-20T00:00:00+08:00"])
+    late: bool = Field(examples=[False])
+
+
+class EscalationRaised(EventData):
+    """A step of the escalation chain for a late item (C5): raised, verified, forwarded."""
+
+    event_name = "escalation-raised"
+    summary = "逾期事项逐级报告：主办单位报告、分管秘书长核实、报分管市长 (C5)"
+    key_field = "escalation_id"
+
+    escalation_id: str = Field(examples=["esc-71b0"])
+    task_id: str = Field(examples=["item-8d2e"])
+    lead_department: str = Field(examples=["fgw"])
+    department: str = Field(description="逾期的会办单位代码", examples=["jxw"])
+    step: Literal["raised", "verified", "forwarded"] = Field(examples=["raised"])
+    actor: str = Field(description="本步骤的办理人（部门或领导代码）", examples=["fgw"])
+
+
+class InterviewRequired(EventData):
+    """A department head must be interviewed (约谈): indicators I5 or evaluation E3/E4."""
+
+    event_name = "interview-required"
+    summary = "需约谈部门主要负责人 (I5, E3, E4)"
+    key_field = "interview_id"
+
+    interview_id: str = Field(examples=["iv-2018-05-m-gdp"])
+    department: str = Field(examples=["fgw"])
+    reason: str = Field(examples=["月度指标连续三次全省排名第5位以后"])
+    interviewers: list[str] = Field(
+        description="约谈人（领导代码）", examples=[["vm-executive", "dsg-executive"]]
+    )
+    indicator: str | None = Field(default=None, examples=["m-gdp"])
+    period: str = Field(description="期别：2018-05, 2018-Q2 或 2018", examples=["2018-05"])
+
+
+class RoundTallied(EventData):
+    """A quarterly evaluation round was tallied (E3); ballots are published with it."""
+
+    event_name = "round-tallied"
+    summary = "低效能部门评定计票结果 (E3)"
+    key_field = "round_id"
+
+    round_id: str = Field(examples=["2018-Q2"])
+    ballots: int = Field(ge=0, examples=[100])
+    votes: dict[str, int] = Field(description="各部门得票数", examples=[{"jxw": 20, "fgw": 15}])
+    selected: list[str] = Field(description="得票前3位（含并列）", examples=[["jxw", "fgw", "jtj"]])
+
+
+class DepartmentDesignated(EventData):
+    """A department was in the top 3 for the designation run and is designated (E4)."""
+
+    event_name = "department-designated"
+    summary = "连续三个季度得票前3位，评定为低效能部门 (E4)"
+    key_field = "department"
+
+    round_id: str = Field(examples=["2018-Q4"])
+    department: str = Field(examples=["jxw"])
+    consecutive_quarters: int = Field(ge=1, examples=[3])
+
+
 CONTRACTS: tuple[type[EventData], ...] = (
     DocumentFormed,
+    DocumentPublished,
+    ExemptionDecided,
     TaskAssigned,
+    FeedbackSubmitted,
+    EscalationRaised,
     DeadlinePassed,
     RankingPublished,
+    InterviewRequired,
     VoteCast,
+    RoundTallied,
+    DepartmentDesignated,
 )
 
 BY_TYPE: dict[str, type[EventData]] = {c.event_type(): c for c in CONTRACTS}

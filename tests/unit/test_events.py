@@ -74,3 +74,15 @@ def test_asyncapi_document_lists_a_channel_per_contract() -> None:
     channel = doc["channels"]["gov.efficiency.vote-cast.v1"]
     assert channel["address"] == "gov.efficiency.vote-cast.v1"
     assert doc["components"]["messages"]
+
+
+def test_committed_event_docs_are_current() -> None:
+    """`make docs` output is committed; a contract change must regenerate it."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "docs" / "events"
+    assert json.loads((root / "asyncapi.json").read_text()) == json.loads(json.dumps(asyncapi_document()))
+    for name, schema in json_schemas().items():
+        assert json.loads((root / "schemas" / f"{name}.json").read_text()) == schema, (
+            f"run make docs ({name})"
+        )

@@ -19,7 +19,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_messaging_tables(op.get_bind())
+    create_messaging_tables()
     op.create_table(
         "documents",
         sa.Column("id", sa.String(40), primary_key=True),

@@ -20,18 +20,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_messaging_tables(op.get_bind())
+    create_messaging_tables()
     op.create_table(
         "department_facts",
-        sa.Column("event_id", sa.String(64), primary_key=True),
+        sa.Column("event_id", sa.String(64), nullable=False),
         sa.Column("department", sa.String(32), nullable=False),
         sa.Column("kind", sa.String(64), nullable=False),
         sa.Column("subject_id", sa.String(128), nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("detail", JSONB, nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("event_id", "department", name="pk_department_facts"),
     )
-    op.create_index("ix_department_facts_department", "department_facts", ["department", "occurred_at"])
+    op.create_index(
+        "ix_department_facts_department", "department_facts", ["department", "occurred_at", "event_id"]
+    )
 
 
 def downgrade() -> None:

@@ -20,7 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_messaging_tables(op.get_bind())
+    create_messaging_tables()
     op.create_table(
         "api_clients",
         sa.Column("client_id", sa.String(128), primary_key=True),

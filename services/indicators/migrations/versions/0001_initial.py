@@ -18,7 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_messaging_tables(op.get_bind())
+    create_messaging_tables()
 
 
 def downgrade() -> None:
