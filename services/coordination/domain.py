@@ -1,0 +1,1 @@
+"""Pure rules of the coordination service: no web, database or broker imports."""

@@ -1,0 +1,1 @@
+"""Pure rules of the indicators service: no web, database or broker imports."""
