@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run up down test lint fmt typecheck imports test-unit test-service test-integration test-e2e docs kafka clean
+.PHONY: install run up down test lint fmt typecheck imports test-unit test-service test-integration test-e2e docs kafka browser clean
 
 install: .venv/.installed
 
@@ -29,6 +29,10 @@ down:
 
 kafka: install  ## assemble the Kafka broker from Maven Central into the cache
 	$(PY) -m devtools.kafka_broker assemble
+
+browser:  ## headless Chromium from Debian's packages, for the docs portal test
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 lint: install
 	$(PY) -m ruff check .
@@ -53,10 +57,10 @@ test-service: install
 test-integration: install kafka
 	$(PY) -m pytest tests/integration
 
-test-e2e: install kafka
+test-e2e: install kafka browser
 	$(PY) -m pytest tests/e2e
 
-test: lint typecheck imports kafka  ## every check and every test suite, in order
+test: lint typecheck imports kafka browser  ## every check and every test suite, in order
 	$(PY) -m pytest tests/unit tests/service tests/integration tests/e2e
 
 docs: install  ## AsyncAPI document and JSON Schemas of the event contracts
