@@ -71,11 +71,16 @@ async def test_broker_produce_consume_commit_survives_restart(tmp_path: Path) ->
         assert await asyncio.to_thread(broker.restart) == bootstrap
         assert (broker.port, broker.controller_port) == (port, controller_port)
 
+        # After a restart the group coordinator answers before it has reloaded the offsets
+        # topic; until then the group looks empty. Ask again until it has loaded.
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await admin.start()
         try:
             async with asyncio.timeout(30):
                 offsets = await admin.list_consumer_group_offsets(group)
+                while tp not in offsets:
+                    await asyncio.sleep(0.5)
+                    offsets = await admin.list_consumer_group_offsets(group)
         finally:
             await admin.close()
         assert offsets[tp].offset == MESSAGES
