@@ -1,9 +1,11 @@
 """Transactional outbox: events are rows written with the state change, then relayed.
 
 ``record`` adds the event in the caller's transaction. The relay claims unpublished rows with
-``FOR UPDATE SKIP LOCKED`` (several relays may run at once), publishes them with the bus's
-durable send, and marks them published in the same transaction; if the send fails the claim
-rolls back and the rows are tried again.
+``FOR UPDATE SKIP LOCKED``, publishes them with the bus's durable send, and marks them
+published in the same transaction; if the send fails the claim rolls back and the rows are
+tried again. Several relays may run (one per replica): a transaction-scoped advisory lock lets
+one of them publish at a time, so two batches never race and events of one aggregate reach
+Kafka in the order they were committed; the others take over at once when it stops.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import os
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import OUTBOX_DIRTY, Database
@@ -24,6 +26,9 @@ from shared.messaging.tables import outbox
 from shared.observability import current_traceparent
 
 log = logging.getLogger("xiaoneng.outbox")
+
+# Advisory lock key of the relay; each service has its own database, so one key serves all.
+RELAY_LOCK = 0x6F7574626F78  # "outbox"
 
 
 async def record(
@@ -73,6 +78,8 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish one batch; returns how many rows were published."""
         async with self._db.transaction() as session:
+            if not await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK))):
+                return 0
             rows = (
                 await session.execute(
                     select(outbox.c.seq, outbox.c.topic, outbox.c.key, outbox.c.event)
