@@ -1,5 +1,8 @@
 """``make run``: the whole system in one process on embedded PostgreSQL and the in-process bus.
 
+The bus keeps its log in its own database of the embedded PostgreSQL (``shared.messaging.pgbus``),
+so an event handed to it survives a crash or Ctrl-C and is delivered after the next start.
+
 Data lives under ``./var`` (or ``XN_DATA_DIR``) and survives restarts; Ctrl-C stops every
 service and the database cleanly. Demo API clients are registered on every start and their
 credentials printed with the portal URL.
@@ -18,11 +21,13 @@ import uvicorn
 from launcher import demo
 from launcher.topology import DEFAULT_PORTS, SERVICES, app_factory, database_name, service_env
 from shared.embedded_pg import EmbeddedPostgres
-from shared.messaging.memory import MemoryBus
+from shared.messaging.pgbus import PostgresBus
 from shared.observability import configure_logging
 from shared.settings import CommonSettings
 
 log = logging.getLogger("xiaoneng.embedded")
+
+BUS_DATABASE = "xn_bus"
 
 
 async def serve(data_dir: Path, host: str, base_port: int, pg_port: int) -> None:
@@ -31,14 +36,15 @@ async def serve(data_dir: Path, host: str, base_port: int, pg_port: int) -> None
     pg = EmbeddedPostgres(data_dir / "postgres", port=pg_port)
     await asyncio.to_thread(pg.start)
     try:
-        await pg.create_databases(*(database_name(s) for s in SERVICES))
+        await pg.create_databases(*(database_name(s) for s in SERVICES), BUS_DATABASE)
         ports = {s: base_port + (p - DEFAULT_PORTS["gateway"]) for s, p in DEFAULT_PORTS.items()}
         os.environ.update(
             service_env(
                 database_urls={s: pg.url_for(database_name(s)) for s in SERVICES}, ports=ports, host=host
             )
         )
-        bus = MemoryBus()
+        bus = PostgresBus(pg.url_for(BUS_DATABASE))
+        await bus.start()
         servers = {
             s: uvicorn.Server(
                 uvicorn.Config(
@@ -70,6 +76,7 @@ async def serve(data_dir: Path, host: str, base_port: int, pg_port: int) -> None
         for srv in servers.values():
             srv.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
+        await bus.stop()
     finally:
         await asyncio.to_thread(pg.stop)
 
