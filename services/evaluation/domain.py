@@ -1,1 +1,600 @@
-"""Pure rules of the evaluation service: no web, database or broker imports."""
+"""Pure rules of the low-efficiency evaluation (低效能部门评定, E1–E5): no web, database or broker.
+
+- Quarters and the schedule of a round (E2/E3): a round is named after the quarter it judges
+  (``2018-Q2``) and runs in the schedule month of the following quarter (July 2018), with the
+  reference pack due by one day of that month and the tally by another.
+- The round's state machine: draft → reference-published → voting-open → closed → tallied →
+  results-published.
+- The panel (评定人员, E1): categories and quotas with district splits, one person once, rotating
+  members named early enough.
+- The ballot (E1): exactly the profile's number of distinct candidates, optional reasons tagged
+  with the consideration factors.
+- The tally (E3): competition ranking ("1224"); every department ranked within the top seats is
+  selected, so a tie at the boundary adds seats; too few votes never select.
+- The consequences (E4): runs of consecutive selected quarters and the designation bulletin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import ClassVar, Literal
+
+from shared.calendar import HolidayCalendar
+from shared.deadlines import last_day
+from shared.policy import EvaluationPolicy, EvaluationSchedule
+from shared.reference import ConsiderationFactor, PanelCategory
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+class RuleViolation(Exception):
+    """A request that breaks a rule; ``kind`` is the stable problem type, ``rule`` the rule id."""
+
+    kind: ClassVar[str] = "rule-violation"
+    rule: ClassVar[str] = "E1"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extra: object) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+
+
+class InvalidQuarter(RuleViolation):
+    kind = "invalid-quarter"
+    rule = "E2"
+
+
+class InvalidRoundState(RuleViolation):
+    kind = "invalid-round-state"
+    rule = "E1"
+
+
+class UnknownCategory(RuleViolation):
+    kind = "unknown-panel-category"
+
+
+class DistrictMismatch(RuleViolation):
+    kind = "panel-district-mismatch"
+
+
+class QuotaExceeded(RuleViolation):
+    kind = "panel-quota-exceeded"
+
+
+class PanelOverlap(RuleViolation):
+    kind = "panel-overlap"
+
+
+class NamedTooLate(RuleViolation):
+    kind = "rotating-member-named-too-late"
+
+
+class PanelIncomplete(RuleViolation):
+    kind = "panel-incomplete"
+
+
+class WrongNumberOfChoices(RuleViolation):
+    kind = "wrong-number-of-choices"
+
+
+class RepeatedChoice(RuleViolation):
+    kind = "repeated-choice"
+
+
+class NotACandidate(RuleViolation):
+    kind = "not-a-candidate"
+
+
+class UnknownFactor(RuleViolation):
+    kind = "unknown-consideration-factor"
+
+
+# --- quarters, periods and the schedule ---------------------------------------------------------
+
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+QUARTERS_PER_YEAR = 4
+MONTHS_PER_QUARTER = 3
+
+
+@dataclass(frozen=True, order=True)
+class Quarter:
+    """A calendar quarter, written ``2018-Q2``."""
+
+    year: int
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> Quarter:
+        match = _QUARTER.match(text)
+        if match is None:
+            raise InvalidQuarter(f"季度 {text!r} 格式应为 YYYY-Qn，例如 2018-Q2", field="quarter")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, day: date) -> Quarter:
+        return cls(day.year, (day.month - 1) // MONTHS_PER_QUARTER + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year}-Q{self.number}"
+
+    @property
+    def label(self) -> str:
+        """The Chinese name: 2018年第二季度."""
+        return f"{self.year}年第{'一二三四'[self.number - 1]}季度"
+
+    def previous(self) -> Quarter:
+        if self.number == 1:
+            return Quarter(self.year - 1, QUARTERS_PER_YEAR)
+        return Quarter(self.year, self.number - 1)
+
+    def next(self) -> Quarter:
+        if self.number == QUARTERS_PER_YEAR:
+            return Quarter(self.year + 1, 1)
+        return Quarter(self.year, self.number + 1)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, (self.number - 1) * MONTHS_PER_QUARTER + 1, 1)
+
+    @property
+    def last_day(self) -> date:
+        return self.next().first_day - timedelta(days=1)
+
+    def contains(self, day: date) -> bool:
+        return self.first_day <= day <= self.last_day
+
+
+def period_last_day(period: str) -> date:
+    """The last day of a reporting period ``2018-05``, ``2018-Q2`` or ``2018`` (I3, E2).
+
+    A fact about a period (a ranking, an interview for it) belongs to the quarter it ends in.
+    """
+    if match := _MONTH.match(period):
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise InvalidQuarter(f"期别 {period!r} 的月份无效", field="period")
+        following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+        return following - timedelta(days=1)
+    if _QUARTER.match(period):
+        return Quarter.parse(period).last_day
+    if match := _YEAR.match(period):
+        return date(int(match.group(1)), 12, 31)
+    raise InvalidQuarter(f"期别 {period!r} 应为 YYYY-MM、YYYY-Qn 或 YYYY", field="period")
+
+
+@dataclass(frozen=True)
+class RoundSchedule:
+    """When the round on one quarter runs (附件4 §二): the pack by one day, the tally by another."""
+
+    reference_pack_due: date
+    tally_due: date
+
+
+def schedule_for(quarter: Quarter, schedule: EvaluationSchedule) -> RoundSchedule:
+    """The round on ``quarter`` runs in the schedule month of the following quarter."""
+    following = quarter.next()
+    months = [m for m in schedule.months if Quarter.of(date(following.year, m, 1)) == following]
+    # The profile validator guarantees exactly one month per quarter.
+    month = months[0]
+    return RoundSchedule(
+        reference_pack_due=date(following.year, month, schedule.reference_pack_by_day),
+        tally_due=date(following.year, month, schedule.tally_by_day),
+    )
+
+
+def check_vote_day(quarter: Quarter, vote_on: date, schedule: RoundSchedule) -> None:
+    """The vote falls after the quarter it judges and no later than the tally day."""
+    if not quarter.last_day < vote_on <= schedule.tally_due:
+        raise InvalidQuarter(
+            f"投票日 {vote_on} 应在 {quarter.label}结束之后、计票截止日 {schedule.tally_due} 之前",
+            field="vote_on",
+        )
+
+
+# --- the round's state machine -----------------------------------------------------------------
+
+RoundState = Literal["draft", "reference-published", "voting-open", "closed", "tallied", "results-published"]
+Action = Literal["publish-reference-pack", "open-voting", "close-voting", "tally", "publish-results"]
+
+STATE_LABELS: dict[RoundState, str] = {
+    "draft": "草拟",
+    "reference-published": "参考材料已印发",
+    "voting-open": "投票中",
+    "closed": "投票已截止",
+    "tallied": "已计票",
+    "results-published": "结果已公布",
+}
+
+TRANSITIONS: dict[Action, tuple[RoundState, RoundState]] = {
+    "publish-reference-pack": ("draft", "reference-published"),
+    "open-voting": ("reference-published", "voting-open"),
+    "close-voting": ("voting-open", "closed"),
+    "tally": ("closed", "tallied"),
+    "publish-results": ("tallied", "results-published"),
+}
+
+ACTION_LABELS: dict[Action, str] = {
+    "publish-reference-pack": "印发参考材料",
+    "open-voting": "开始投票",
+    "close-voting": "截止投票",
+    "tally": "计票",
+    "publish-results": "公布结果",
+}
+
+PANEL_EDITABLE: tuple[RoundState, ...] = ("draft", "reference-published")
+CANDIDATES_EDITABLE: tuple[RoundState, ...] = ("draft",)
+BALLOTS_VISIBLE: tuple[RoundState, ...] = ("closed", "tallied", "results-published")
+RESULTS_VISIBLE: tuple[RoundState, ...] = ("tallied", "results-published")
+
+
+def next_state(current: RoundState, action: Action) -> RoundState:
+    source, target = TRANSITIONS[action]
+    if current != source:
+        raise InvalidRoundState(
+            f"评定轮次处于“{STATE_LABELS[current]}”状态，不能{ACTION_LABELS[action]}"
+            f"（须处于“{STATE_LABELS[source]}”状态）",
+            state=current,
+        )
+    return target
+
+
+def require_state(current: RoundState, allowed: Iterable[RoundState], doing: str) -> None:
+    allowed = tuple(allowed)
+    if current not in allowed:
+        names = "、".join(f"“{STATE_LABELS[s]}”" for s in allowed)
+        raise InvalidRoundState(
+            f"评定轮次处于“{STATE_LABELS[current]}”状态，不能{doing}（须处于{names}状态）", state=current
+        )
+
+
+# --- the panel (E1) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PanelMember:
+    """One entry of a round's panel: a person in a category (and district), voting with an account."""
+
+    entry_id: str
+    person_id: str
+    name: str
+    category: str
+    district: str | None
+    account: str
+    named_on: date | None = None
+
+
+def _describe(entry: PanelMember, categories: Mapping[str, PanelCategory]) -> str:
+    category = categories.get(entry.category)
+    where = category.name if category else entry.category
+    return f"{entry.name}（{where}，条目 {entry.entry_id}）"
+
+
+def check_addition(
+    existing: Sequence[PanelMember],
+    new: PanelMember,
+    categories: Sequence[PanelCategory],
+    *,
+    vote_on: date,
+    policy: EvaluationPolicy,
+    calendar: HolidayCalendar,
+) -> None:
+    """Whether ``new`` may join a panel that already holds ``existing`` (附件4 §三)."""
+    by_code = {c.code: c for c in categories}
+    category = by_code.get(new.category)
+    if category is None:
+        raise UnknownCategory(
+            f"未知的评定人员类别 {new.category}；可用类别: {', '.join(by_code)}", field="category"
+        )
+    for other in existing:
+        if other.person_id == new.person_id:
+            raise PanelOverlap(
+                f"同一人员在一轮评定中只能出现一次：{_describe(new, by_code)}与已列入的"
+                f"{_describe(other, by_code)}为同一人员（{new.person_id}），请作相应调整",
+                field="person_id",
+                entries=[other.entry_id, new.entry_id],
+            )
+        if other.account == new.account:
+            raise PanelOverlap(
+                f"投票账号 {new.account} 已分配给{_describe(other, by_code)}，"
+                f"不能再分配给{_describe(new, by_code)}",
+                field="account",
+                entries=[other.entry_id, new.entry_id],
+            )
+    _check_district(category, new)
+    same = [e for e in existing if e.category == new.category]
+    if len(same) >= category.quota:
+        raise QuotaExceeded(
+            f"类别“{category.name}”名额为 {category.quota} 名，已满，不能再列入{new.name}", field="category"
+        )
+    if new.district is not None:
+        quota = next(q.quota for q in category.district_quotas if q.district == new.district)
+        if sum(1 for e in same if e.district == new.district) >= quota:
+            raise QuotaExceeded(
+                f"类别“{category.name}”在 {new.district} 的名额为 {quota} 名，已满，不能再列入{new.name}",
+                field="district",
+            )
+    if len(existing) >= policy.panel_size:
+        raise QuotaExceeded(f"评定人员共 {policy.panel_size} 名，已满", field="category")
+    if category.rotation != "none":
+        _check_named_in_time(category, new, vote_on, policy, calendar)
+
+
+def _check_district(category: PanelCategory, new: PanelMember) -> None:
+    districts = [q.district for q in category.district_quotas]
+    if districts and new.district not in districts:
+        raise DistrictMismatch(
+            f"类别“{category.name}”按区分配名额，须注明所属区: {', '.join(districts)}", field="district"
+        )
+    if not districts and new.district is not None:
+        raise DistrictMismatch(f"类别“{category.name}”不按区分配名额，不应注明区", field="district")
+
+
+def _check_named_in_time(
+    category: PanelCategory,
+    new: PanelMember,
+    vote_on: date,
+    policy: EvaluationPolicy,
+    calendar: HolidayCalendar,
+) -> None:
+    rule = policy.rotating_members_named_before_vote
+    if new.named_on is None:
+        raise NamedTooLate(
+            f"类别“{category.name}”为轮流安排人员，须注明统筹单位报送名单的日期 named_on", field="named_on"
+        )
+    latest_ok = last_day(new.named_on, rule.to_period(), calendar, roll_to_working_day=False) <= vote_on
+    if not latest_ok:
+        unit = "个工作日" if rule.unit == "working" else "天"
+        raise NamedTooLate(
+            f"轮流安排的评定人员须于投票前 {rule.amount} {unit}报送：{new.name}于 {new.named_on} 报送，"
+            f"投票日为 {vote_on}",
+            field="named_on",
+        )
+
+
+@dataclass(frozen=True)
+class CategoryComposition:
+    code: str
+    name: str
+    quota: int
+    named: int
+    districts: tuple[tuple[str, int, int], ...]
+    """(district, quota, named) for categories split by district."""
+
+
+@dataclass(frozen=True)
+class Composition:
+    categories: tuple[CategoryComposition, ...]
+    total: int
+    panel_size: int
+    problems: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.problems
+
+
+def composition(
+    entries: Sequence[PanelMember], categories: Sequence[PanelCategory], policy: EvaluationPolicy
+) -> Composition:
+    """The panel against the quotas of 附件4 §三: what is named and what is still missing."""
+    problems: list[str] = []
+    rows: list[CategoryComposition] = []
+    for category in categories:
+        members = [e for e in entries if e.category == category.code]
+        districts = tuple(
+            (q.district, q.quota, sum(1 for e in members if e.district == q.district))
+            for q in category.district_quotas
+        )
+        rows.append(
+            CategoryComposition(category.code, category.name, category.quota, len(members), districts)
+        )
+        if len(members) != category.quota:
+            problems.append(f"“{category.name}”应为 {category.quota} 名，现有 {len(members)} 名")
+        for district, quota, named in districts:
+            if named != quota:
+                problems.append(f"“{category.name}”{district} 应为 {quota} 名，现有 {named} 名")
+    if len(entries) != policy.panel_size:
+        problems.append(f"评定人员应共 {policy.panel_size} 名，现有 {len(entries)} 名")
+    return Composition(tuple(rows), len(entries), policy.panel_size, tuple(problems))
+
+
+def require_complete(panel: Composition) -> None:
+    if not panel.complete:
+        raise PanelIncomplete(
+            "评定人员组成与名额不符，不能开始投票：" + "；".join(panel.problems),
+            problems=list(panel.problems),
+        )
+
+
+# --- the ballot (E1) -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One department named on a ballot, with optional factors (附件4 §四) and a reason."""
+
+    department: str
+    factors: tuple[str, ...] = ()
+    reason: str | None = None
+
+
+def check_ballot(
+    choices: Sequence[Choice],
+    candidates: Sequence[str],
+    factors: Sequence[ConsiderationFactor],
+    policy: EvaluationPolicy,
+) -> None:
+    """A ballot names exactly ``choices_per_ballot`` distinct candidates; factors must be known."""
+    wanted = policy.choices_per_ballot
+    if len(choices) != wanted:
+        raise WrongNumberOfChoices(
+            f"每张选票须预评 {wanted} 个备评部门，本票填写了 {len(choices)} 个", field="choices"
+        )
+    repeated = sorted(d for d, n in Counter(c.department for c in choices).items() if n > 1)
+    if repeated:
+        raise RepeatedChoice(f"同一部门在一张选票上只能填写一次：{', '.join(repeated)}", field="choices")
+    listed = set(candidates)
+    outside = [c.department for c in choices if c.department not in listed]
+    if outside:
+        raise NotACandidate(f"不是本轮备评部门：{', '.join(outside)}", field="choices")
+    known = {f.code for f in factors}
+    for choice in choices:
+        unknown = sorted(set(choice.factors) - known)
+        if unknown:
+            raise UnknownFactor(
+                f"未知的考量因素 {', '.join(unknown)}；可用: {', '.join(f.code for f in factors)}",
+                field="choices.factors",
+            )
+        if len(set(choice.factors)) != len(choice.factors):
+            raise UnknownFactor(f"考量因素重复：{choice.department}", field="choices.factors")
+
+
+# --- the tally (E3) ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    department: str
+    votes: int
+    rank: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Tally:
+    ballots: int
+    standings: tuple[Standing, ...]
+    """Every candidate, most votes first (ties in candidate order)."""
+
+    @property
+    def votes(self) -> dict[str, int]:
+        return {s.department: s.votes for s in self.standings}
+
+    @property
+    def selected(self) -> list[str]:
+        return [s.department for s in self.standings if s.selected]
+
+
+def competition_ranks(votes: Mapping[str, int]) -> dict[str, int]:
+    """Standard competition ranking ("1224"): one plus the number of departments with more votes."""
+    return {d: 1 + sum(1 for other in votes.values() if other > v) for d, v in votes.items()}
+
+
+def select(votes: Mapping[str, int], policy: EvaluationPolicy) -> list[str]:
+    """The departments selected from the vote counts (E3).
+
+    With ``ties_at_boundary_add_seats`` every department ranked within ``selected_top`` is selected,
+    so a tie at the boundary adds seats. Without it a tie that would overflow the seats is left out
+    rather than settled by an arbitrary order: the rule gives no tie-break.
+    """
+    ranks = competition_ranks(votes)
+    eligible = [
+        d for d in votes if ranks[d] <= policy.selected_top and votes[d] >= policy.min_votes_to_be_selected
+    ]
+    if policy.ties_at_boundary_add_seats:
+        return eligible
+    return [d for d in eligible if sum(1 for v in votes.values() if v >= votes[d]) <= policy.selected_top]
+
+
+def tally(ballots: Iterable[Sequence[str]], candidates: Sequence[str], policy: EvaluationPolicy) -> Tally:
+    """Count ballots (each a list of department codes) for the round's candidates."""
+    counts: Counter[str] = Counter()
+    n = 0
+    for ballot in ballots:
+        n += 1
+        counts.update(ballot)
+    votes = {d: counts.get(d, 0) for d in candidates}
+    ranks = competition_ranks(votes)
+    chosen = set(select(votes, policy))
+    order = sorted(candidates, key=lambda d: (-votes[d], candidates.index(d)))
+    return Tally(n, tuple(Standing(d, votes[d], ranks[d], d in chosen) for d in order))
+
+
+# --- the consequences (E4) -----------------------------------------------------------------------
+
+Consequence = Literal["working-group-interview", "vice-mayor-interview", "designated"]
+
+CONSEQUENCE_LABELS: dict[Consequence, str] = {
+    "working-group-interview": "由“低效能”部门评定工作小组约谈",
+    "vice-mayor-interview": "报请分管市长约谈主要负责人",
+    "designated": "确定为“低效能”部门并通报",
+}
+
+
+def run_length(selected: bool, previous_run: int) -> int:
+    """Consecutive selected quarters ending with this one; a quarter out of the top resets it."""
+    return previous_run + 1 if selected else 0
+
+
+def consequences(run: int, policy: EvaluationPolicy) -> tuple[Consequence, ...]:
+    """What follows for a department selected ``run`` quarters running (E3, E4).
+
+    Every selected department is interviewed by the working group; from the vice-mayor threshold
+    the vice-mayor in charge interviews the head; from the designation threshold the department
+    is designated instead (the designation supersedes the vice-mayor's interview).
+    """
+    if run < 1:
+        return ()
+    if run >= policy.designation_after_quarters:
+        return ("working-group-interview", "designated")
+    if run >= policy.vice_mayor_interview_after_quarters:
+        return ("working-group-interview", "vice-mayor-interview")
+    return ("working-group-interview",)
+
+
+@dataclass(frozen=True)
+class Bulletin:
+    title: str
+    addressed_to: tuple[str, ...]
+    body: str
+    issuer: str
+    issued_on: date
+
+    @property
+    def text(self) -> str:
+        """The bulletin as printed: title, salutation, body, issuer and date."""
+        salutation = "、".join(self.addressed_to) + "："
+        return "\n".join(
+            [self.title, "", salutation, "    " + self.body, "", self.issuer, chinese_date(self.issued_on)]
+        )
+
+
+def chinese_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def designation_bulletin(
+    *,
+    city: str,
+    department: str,
+    quarters: Sequence[Quarter],
+    recipients: Sequence[str],
+    issued_on: date,
+    policy: EvaluationPolicy,
+) -> Bulletin:
+    """The notification of a low-efficiency designation (000 §五, 附件4 §二(三)).
+
+    Addressed to the bodies the seed names: the city's four leadership bodies, the county and
+    district governments, and all city departments and units.
+    """
+    spans = "、".join(q.label for q in quarters)
+    body = (
+        f"根据《“低效能”部门评定工作办法（试行）》，{department}在{spans}"
+        f"“低效能”候选部门预评中连续{len(quarters)}个季度得票进入前{policy.selected_top}位。"
+        f"经“低效能”部门评定工作小组确定，{department}为“低效能”部门，现予通报。"
+        f"请{department}认真查找问题原因，明确工作目标和改进措施，切实提高行政效能。"
+    )
+    return Bulletin(
+        title=f"关于确定{department}为“低效能”部门的通报",
+        addressed_to=tuple(recipients),
+        body=body,
+        issuer=f"{city}人民政府办公室“低效能”部门评定工作小组",
+        issued_on=issued_on,
+    )

@@ -1,17 +1,23 @@
 """Events evaluation consumes into department facts, the raw material of the E2 reference pack.
 
 Each event becomes one fact per department it concerns, with a kind that says what happened
-to that department (e.g. ``joint-item-deemed-consent``, ``document-published-late``).
+to that department (e.g. ``joint-item-deemed-consent``, ``document-published-late``), and the
+business date it belongs to (``effective_on``): a ranking belongs to its period, a missed
+deadline to its last day, a document to the day it was formed. That date, not the time the
+event travelled, decides which quarter's reference pack shows the fact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.evaluation.domain import RuleViolation, period_last_day
 from services.evaluation.tables import department_facts
+from shared.deadlines import local_date
 from shared.events import (
     CloudEvent,
     DeadlinePassed,
@@ -58,6 +64,29 @@ def facts_of(data: EventData) -> Iterable[Fact]:
             yield data.department, "interview-required", data.interview_id
 
 
+def effective_on(data: EventData, sent_at: datetime) -> date:
+    """The business date of what the event reports, in Asia/Shanghai."""
+    if sent_at.tzinfo is None:
+        # CloudEvents times are RFC 3339 with an offset; a producer that drops it means UTC.
+        sent_at = sent_at.replace(tzinfo=UTC)
+    match data:
+        case DocumentFormed():
+            return data.formed_on
+        case DocumentPublished():
+            return local_date(data.published_at)
+        case FeedbackSubmitted():
+            return local_date(data.submitted_at)
+        case DeadlinePassed():
+            # A deadline is 00:00 after its last day; the duty was missed on that last day.
+            return local_date(data.deadline - timedelta(microseconds=1))
+        case RankingPublished() | InterviewRequired():
+            try:
+                return period_last_day(data.period)
+            except RuleViolation:
+                return local_date(sent_at)
+    return local_date(sent_at)
+
+
 def _recorder(contract: type[EventData]) -> HandlerFn:
     async def record(session: AsyncSession, event: CloudEvent) -> None:
         data = contract.model_validate(event.data)
@@ -69,6 +98,7 @@ def _recorder(contract: type[EventData]) -> HandlerFn:
                 "subject_id": subject,
                 "occurred_at": event.time,
                 "detail": event.data,
+                "effective_on": effective_on(data, event.time),
             }
             for department, kind, subject in facts_of(data)
         ]

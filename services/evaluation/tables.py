@@ -1,8 +1,30 @@
-"""Evaluation tables: department efficiency facts gathered from other services' events."""
+"""Evaluation tables: department facts, rounds, panels, the secret ballot and its results.
+
+Kept identical to the migrations (``migrations/versions``); ``tests/service/test_migrations.py``
+checks it. The two secret-ballot tables are deliberately bare (design and threat model in
+``services.evaluation.service.ballot_box``): ``participations`` holds who has voted and
+``ballots`` what was voted, with no serial, no timestamp and no column that could order or join
+one against the other.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, MetaData, PrimaryKeyConstraint, String, Table, func
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
@@ -17,6 +39,110 @@ department_facts = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("detail", JSONB, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The business date the fact belongs to (a ranking's period, a deadline's last day ...): it
+    # decides which quarter's reference pack shows the fact (E2).
+    Column("effective_on", Date),
     PrimaryKeyConstraint("event_id", "department", name="pk_department_facts"),
     Index("ix_department_facts_department", "department", "occurred_at", "event_id"),
+    Index("ix_department_facts_effective", "effective_on", "department"),
+)
+
+rounds = Table(
+    "rounds",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("state", String(32), nullable=False),
+    Column("vote_on", Date, nullable=False),
+    Column("reference_pack_due", Date, nullable=False),
+    Column("tally_due", Date, nullable=False),
+    Column("candidates", JSONB, nullable=False),
+    Column("turnout", Integer, nullable=False, server_default="0"),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("reference_published_at", DateTime(timezone=True)),
+    Column("voting_opened_at", DateTime(timezone=True)),
+    Column("voting_closed_at", DateTime(timezone=True)),
+    Column("tallied_at", DateTime(timezone=True)),
+    Column("results_published_at", DateTime(timezone=True)),
+)
+
+panel_entries = Table(
+    "panel_entries",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("round_id", String(16), ForeignKey("rounds.id"), nullable=False),
+    Column("person_id", String(128), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("district", String(64)),
+    Column("organization", String(256)),
+    Column("account", String(128), nullable=False),
+    Column("named_on", Date),
+    Column("added_by", String(128), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("round_id", "person_id", name="uq_panel_entries_person"),
+    UniqueConstraint("round_id", "account", name="uq_panel_entries_account"),
+    Index("ix_panel_entries_round", "round_id", "category", "id"),
+)
+
+# Who has voted (E5). No id, no timestamp: the whole round's set is rewritten on every vote.
+participations = Table(
+    "participations",
+    metadata,
+    Column("round_id", String(16), nullable=False),
+    Column("entry_id", String(32), nullable=False),
+    PrimaryKeyConstraint("round_id", "entry_id", name="pk_participations"),
+)
+
+# What was voted (E5). A random id and a random receipt, no timestamp, no serial; the whole
+# round's box is rewritten in random order on every vote.
+ballots = Table(
+    "ballots",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("round_id", String(16), nullable=False),
+    Column("receipt", String(32), nullable=False),
+    Column("choices", JSONB, nullable=False),
+    UniqueConstraint("round_id", "receipt", name="uq_ballots_receipt"),
+)
+
+reference_packs = Table(
+    "reference_packs",
+    metadata,
+    Column("round_id", String(16), ForeignKey("rounds.id"), primary_key=True),
+    Column("content", JSONB, nullable=False),
+    Column("published_by", String(128), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+round_results = Table(
+    "round_results",
+    metadata,
+    Column("round_id", String(16), ForeignKey("rounds.id"), nullable=False),
+    Column("department", String(32), nullable=False),
+    Column("votes", Integer, nullable=False),
+    Column("rank", Integer, nullable=False),
+    Column("selected", Boolean, nullable=False),
+    Column("consecutive_quarters", Integer, nullable=False),
+    Column("consequences", JSONB, nullable=False),
+    PrimaryKeyConstraint("round_id", "department", name="pk_round_results"),
+    Index("ix_round_results_department", "department", "round_id"),
+)
+
+designations = Table(
+    "designations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("round_id", String(16), ForeignKey("rounds.id"), nullable=False),
+    Column("department", String(32), nullable=False),
+    Column("consecutive_quarters", Integer, nullable=False),
+    Column("quarters", JSONB, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("addressed_to", JSONB, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("issuer", Text, nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("round_id", "department", name="uq_designations_round_department"),
+    Index("ix_designations_department", "department", "round_id"),
 )

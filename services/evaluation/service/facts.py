@@ -1,4 +1,4 @@
-"""Evaluation use cases: reading department facts."""
+"""Reading department facts: the raw material of the reference pack (E2)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ async def department_facts_of(ctx: ServiceContext, code: str, page: PageParams) 
             raise Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor") from exc
         query = query.where(tuple_(t.c.occurred_at, t.c.event_id) < tuple_(at, event_id))
     async with ctx.db.reader() as session:
-        counts = dict(
+        counts: dict[str, int] = dict(
             (
                 await session.execute(
                     select(t.c.kind, func.count()).where(t.c.department == code).group_by(t.c.kind)
@@ -51,6 +51,7 @@ async def department_facts_of(ctx: ServiceContext, code: str, page: PageParams) 
                 kind=r.kind,
                 subject_id=r.subject_id,
                 occurred_at=r.occurred_at,
+                effective_on=r.effective_on,
                 detail=r.detail,
             )
             for r in rows

@@ -1,0 +1,275 @@
+"""The reference pack (参考材料, E2): the judged quarter's efficiency facts per candidate department.
+
+Built from ``department_facts``, i.e. from the events of the other services: 保五争三 results and
+the report or interview duties they caused (ranking-published, interview-required), joint-matter
+items and leader instructions answered late or deemed consent (task-assigned, feedback-submitted,
+deadline-passed, escalation-raised), documents published late or overdue (document-formed,
+document-published, deadline-passed). Until the supervision office publishes it, organizers see
+a live preview; publishing freezes it, and from then on evaluators read exactly that snapshot.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.evaluation import domain
+from services.evaluation.schemas import (
+    DepartmentPack,
+    InterviewItem,
+    NotableItem,
+    RankingItem,
+    ReferencePack,
+)
+from services.evaluation.service.common import (
+    ORGANIZER_ROLES,
+    department_name,
+    load_round,
+    may,
+    profile,
+    rules,
+    state_of,
+)
+from services.evaluation.tables import department_facts, reference_packs, rounds
+from shared import reference
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.deadlines import SHANGHAI
+from shared.problems import Problem
+
+# Facts a reader of the pack should notice, with their Chinese labels ({floor}: the rank below
+# which a department reports, I4, from the policy profile).
+NOTABLE: dict[str, str] = {
+    "ranking-worse-than-threshold": "重要指标全省排名第{floor}位以后",
+    "report-duty-overdue": "排名靠后汇报说明逾期",
+    "interview-required": "需约谈主要负责人",
+    "joint-item-answered-late": "会办事项逾期反馈",
+    "joint-item-deemed-consent": "会办事项逾期未反馈，视作同意",
+    "joint-item-deemed-agreed-to-handle": "会办事项无正当理由未办理，视作同意办理",
+    "joint-item-escalated": "会办事项逾期被主办单位报告",
+    "instruction-answered-late": "领导批示逾期反馈",
+    "instruction-overdue": "领导批示逾期未办理",
+    "document-published-late": "文件逾期公开",
+    "document-version-overdue": "文件逾期未公开",
+}
+
+
+def _indicator_name(code: str) -> str | None:
+    try:
+        return reference.indicator(code).name
+    except reference.UnknownReference:
+        return None
+
+
+def _department_pack(code: str, facts: list[Any], floor: int) -> DepartmentPack:
+    counts: Counter[str] = Counter()
+    rankings: list[RankingItem] = []
+    interviews: list[InterviewItem] = []
+    notable: list[NotableItem] = []
+    for fact in facts:
+        counts[fact.kind] += 1
+        detail = fact.detail
+        if fact.kind in ("ranking-published", "ranking-worse-than-threshold"):
+            rankings.append(
+                RankingItem(
+                    indicator=str(detail.get("indicator", "")),
+                    indicator_name=_indicator_name(str(detail.get("indicator", ""))),
+                    period=str(detail.get("period", "")),
+                    rank=detail.get("rank"),
+                    grade=detail.get("grade"),
+                    cities=detail.get("cities"),
+                    worse_than_threshold=fact.kind == "ranking-worse-than-threshold",
+                )
+            )
+        if fact.kind == "interview-required":
+            interviews.append(
+                InterviewItem(
+                    interview_id=fact.subject_id,
+                    reason=str(detail.get("reason", "")),
+                    period=detail.get("period"),
+                    interviewers=list(detail.get("interviewers", [])),
+                )
+            )
+        if fact.kind in NOTABLE:
+            notable.append(
+                NotableItem(
+                    kind=fact.kind,
+                    label=NOTABLE[fact.kind].format(floor=floor),
+                    subject_id=fact.subject_id,
+                    on=fact.effective_on,
+                )
+            )
+    c = counts
+    return DepartmentPack(
+        code=code,
+        name=department_name(code),
+        rankings_published=c["ranking-published"] + c["ranking-worse-than-threshold"],
+        rankings_worse_than_threshold=c["ranking-worse-than-threshold"],
+        rankings=rankings,
+        reports_due=c["ranking-worse-than-threshold"],
+        reports_overdue=c["report-duty-overdue"],
+        interviews_required=interviews,
+        joint_items_assigned=c["joint-item-assigned"],
+        joint_items_answered_late=c["joint-item-answered-late"],
+        joint_items_deemed_consent=c["joint-item-deemed-consent"] + c["joint-item-deemed-agreed-to-handle"],
+        joint_items_escalated=c["joint-item-escalated"],
+        instructions_assigned=c["instruction-assigned"],
+        instructions_answered_late=c["instruction-answered-late"],
+        instructions_overdue=c["instruction-overdue"],
+        documents_formed=c["document-formed"],
+        documents_published_late=c["document-published-late"],
+        documents_overdue=c["document-version-overdue"],
+        notable=sorted(notable, key=lambda n: (n.on or date.min, n.kind, n.subject_id)),
+        counts=dict(sorted(counts.items())),
+    )
+
+
+async def build_pack(session: AsyncSession, row: Row[Any], floor: int) -> ReferencePack:
+    """The pack of a round as the facts stand now; ``floor`` is the 保五 rank of the profile."""
+    quarter = domain.Quarter.parse(row.id)
+    t = department_facts
+    facts = (
+        await session.execute(
+            select(t.c.department, t.c.kind, t.c.subject_id, t.c.effective_on, t.c.detail)
+            .where(
+                t.c.effective_on.between(quarter.first_day, quarter.last_day),
+                t.c.department.in_(list(row.candidates)),
+            )
+            .order_by(t.c.department, t.c.effective_on, t.c.kind, t.c.subject_id)
+        )
+    ).all()
+    by_department: dict[str, list[Any]] = defaultdict(list)
+    for fact in facts:
+        by_department[fact.department].append(fact)
+    return ReferencePack(
+        round_id=row.id,
+        quarter_label=quarter.label,
+        period_from=quarter.first_day,
+        period_to=quarter.last_day,
+        published=False,
+        rank_floor=floor,
+        generated_at=datetime.now(UTC),
+        departments=[_department_pack(code, by_department.get(code, []), floor) for code in row.candidates],
+    )
+
+
+async def publish_pack(ctx: ServiceContext, round_id: str, principal: Principal) -> ReferencePack:
+    async with ctx.db.transaction() as session:
+        row = await load_round(session, round_id, lock=True)
+        with rules():
+            target = domain.next_state(state_of(row), "publish-reference-pack")
+        pack = await build_pack(session, row, rank_floor(ctx))
+        published_at = (
+            await session.execute(
+                update(rounds)
+                .where(rounds.c.id == round_id)
+                .values(state=target, reference_published_at=func.now())
+                .returning(rounds.c.reference_published_at)
+            )
+        ).scalar_one()
+        pack = pack.model_copy(update={"published": True, "published_at": published_at})
+        await session.execute(
+            insert(reference_packs).values(
+                round_id=round_id,
+                content=pack.model_dump(mode="json"),
+                published_by=principal.client_id,
+                published_at=published_at,
+            )
+        )
+    return pack
+
+
+async def get_pack(ctx: ServiceContext, round_id: str, principal: Principal) -> ReferencePack:
+    async with ctx.db.reader() as session:
+        row = await load_round(session, round_id)
+        stored = (
+            await session.execute(
+                select(reference_packs.c.content).where(reference_packs.c.round_id == round_id)
+            )
+        ).scalar_one_or_none()
+        if stored is not None:
+            return ReferencePack.model_validate(stored)
+        if not may(principal, ORGANIZER_ROLES):
+            raise Problem(
+                409,
+                f"{domain.Quarter.parse(round_id).label}的参考材料尚未印发",
+                kind="pack-not-published",
+                rule="E2",
+            )
+        return await build_pack(session, row, rank_floor(ctx))
+
+
+def rank_floor(ctx: ServiceContext) -> int:
+    return profile(ctx).indicators.report_when_rank_worse_than
+
+
+def _cell(value: object) -> str:
+    return html.escape(str(value))
+
+
+def render_html(pack: ReferencePack) -> str:
+    """A printable page of the pack: one summary table, then the notable facts per department."""
+    status = (
+        f"印发时间：{pack.published_at.astimezone(SHANGHAI).strftime('%Y-%m-%d %H:%M')}"
+        if pack.published and pack.published_at
+        else "预览（尚未印发）"
+    )
+    head = (
+        f"<tr><th>部门</th><th>排名通报</th><th>第{pack.rank_floor}位以后</th><th>须汇报说明</th><th>需约谈</th>"
+        "<th>会办逾期反馈</th><th>会办视作同意</th><th>批示逾期</th><th>文件逾期公开</th><th>文件逾期未公开</th></tr>"
+    )
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{_cell(v)}</td>"
+            for v in (
+                d.name,
+                d.rankings_published,
+                d.rankings_worse_than_threshold,
+                d.reports_due,
+                len(d.interviews_required),
+                d.joint_items_answered_late,
+                d.joint_items_deemed_consent,
+                d.instructions_answered_late + d.instructions_overdue,
+                d.documents_published_late,
+                d.documents_overdue,
+            )
+        )
+        + "</tr>"
+        for d in pack.departments
+    )
+    sections = []
+    for d in pack.departments:
+        if not (d.notable or d.rankings):
+            continue
+        items = "".join(
+            f"<li>{_cell(r.indicator_name or r.indicator)}（{_cell(r.period)}）："
+            f"全省第 {_cell(r.rank if r.rank is not None else r.grade or '—')} 位"
+            f"{f'，第{pack.rank_floor}位以后' if r.worse_than_threshold else ''}</li>"
+            for r in d.rankings
+        ) + "".join(
+            f"<li>{_cell(n.on or '')} {_cell(n.label)}：{_cell(n.subject_id)}</li>"
+            for n in d.notable
+            if n.kind not in ("ranking-worse-than-threshold",)
+        )
+        sections.append(f"<section><h2>{_cell(d.name)}</h2><ul>{items}</ul></section>")
+    title = f"{pack.quarter_label}“低效能”部门预评参考材料"
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{_cell(title)}</title><style>"
+        "body{font-family:'SimSun','Songti SC',serif;margin:2em;}"
+        "table{border-collapse:collapse;width:100%;font-size:11pt;}"
+        "th,td{border:1px solid #000;padding:2px 6px;text-align:center;}"
+        "td:first-child{text-align:left;}h1{text-align:center;font-size:18pt;}"
+        "section{page-break-inside:avoid;}@media print{body{margin:0;}}"
+        "</style></head><body>"
+        f"<h1>{_cell(title)}</h1>"
+        f"<p>统计期间：{_cell(pack.period_from)} 至 {_cell(pack.period_to)}　{_cell(status)}</p>"
+        f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>" + "".join(sections) + "</body></html>"
+    )
