@@ -1,28 +1,267 @@
-"""HTTP contract of the disclosure service."""
+"""HTTP contract of the disclosure service: commands, internal views, the public catalogue, statistics."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from services.disclosure.domain import (
+    DisclosureMode,
+    ExemptionDecision,
+    ExemptionGround,
+    IssuingOrgan,
+    Validity,
+    VersionStatus,
+)
+
+SubjectWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+SubjectWords = Annotated[list[SubjectWord], Field(max_length=10)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Body = Annotated[str, Field(max_length=500_000)]
+Scope = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
-class DocumentCreate(BaseModel):
+class Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    document_number: str = Field(description="文号", examples=["湖政办发〔2018〕12号"], max_length=64)
-    title: str = Field(
-        description="标题", min_length=1, max_length=500, examples=["关于进一步加强行政效能建设的通知"]
+
+class Attachment(Command):
+    """附件的元数据（文件本身存放在门户网站或档案系统中）。"""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        examples=["湖州市优化营商环境若干意见.pdf"]
     )
+    media_type: str | None = Field(default=None, max_length=100, examples=["application/pdf"])
+    size_bytes: int | None = Field(default=None, ge=0, examples=[245760])
+    url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+
+
+class ExemptionRequest(Command):
+    """不予公开申请（D2）：在办文环节由起草部门书面说明原因，再由分管市长签字。"""
+
+    ground: ExemptionGround = Field(
+        description=(
+            "不予公开理由类别：state-secret 国家秘密、commercial-secret 商业秘密、personal-privacy 个人隐私、"
+            "national-security / public-security / economic-security / social-stability "
+            "公开后危及国家安全、公共安全、经济安全和社会稳定"
+        ),
+        examples=["personal-privacy"],
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=5000,
+        description="起草部门的书面说明（必填；缺少时返回 exemption-reason-required）",
+        examples=["文件附件含有征迁户的身份证号码和住址，公开将泄露个人隐私。"],
+    )
+
+
+_MODE_DESCRIPTION = (
+    "公开方式（D4）：proactive 主动公开、on-request 依申请公开、withheld 不予公开。"
+    "后两者须同时提交 exemption（不予公开理由和书面说明），并经分管市长签字同意后方可不公开（D2）；"
+    "签字之前或被拒绝时，公开时限照常计算。"
+)
+
+
+class DocumentCreate(Command):
+    """登记一份文件（形成）及其目录信息（D4）。"""
+
+    document_number: str = Field(description="文号", examples=["湖政办发〔2018〕12号"], max_length=64)
+    title: Title = Field(description="标题", examples=["关于进一步优化营商环境的通知"])
     drafting_department: str = Field(description="起草部门代码", examples=["fgw"])
-    formed_on: date = Field(description="文件形成日期", examples=["2018-06-14"])
+    formed_on: date = Field(description="文件形成日期（发文日期）", examples=["2018-06-14"])
+    issuing_organ: IssuingOrgan | None = Field(
+        default=None,
+        description=(
+            "发布机构：government 市政府 或 government-office 市政府办公室；"
+            "省略时按文号推定（机关代字含“办”者为市政府办公室）"
+        ),
+        examples=["government-office"],
+    )
+    subject_words: SubjectWords = Field(default_factory=list, description="主题词", examples=[["营商环境"]])
+    disclosure_mode: DisclosureMode = Field(
+        default=DisclosureMode.PROACTIVE, description=_MODE_DESCRIPTION, examples=["proactive"]
+    )
+    scope: Scope = Field(default="面向社会", description="公开范围", examples=["面向社会"])
+    validity: Validity = Field(
+        default=Validity.VALID, description="信息时效性：valid 有效、expired 失效", examples=["valid"]
+    )
+    body: Body = Field(default="", description="正文", examples=["各区县人民政府，市政府各部门：……"])
+    attachments: list[Attachment] = Field(default_factory=list, max_length=50, description="附件元数据")
+    exemption: ExemptionRequest | None = Field(default=None, description="不予公开申请（D2）")
+
+
+class VersionCreate(Command):
+    """文件变更（D1）：形成新版本，公开时限自变更之日起重新计算；省略的字段沿用上一版本。"""
+
+    changed_on: date = Field(description="变更日期", examples=["2018-07-02"])
+    change_reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = (
+        Field(description="变更说明", examples=["根据省政府新规定调整第三条"])
+    )
+    title: Title | None = Field(default=None, description="标题")
+    body: Body | None = Field(default=None, description="正文")
+    subject_words: SubjectWords | None = Field(default=None, description="主题词")
+    disclosure_mode: DisclosureMode | None = Field(default=None, description=_MODE_DESCRIPTION)
+    scope: Scope | None = Field(default=None, description="公开范围")
+    validity: Validity | None = Field(default=None, description="信息时效性", examples=["expired"])
+    attachments: list[Attachment] | None = Field(default=None, max_length=50, description="附件元数据")
+    exemption: ExemptionRequest | None = Field(
+        default=None, description="新版本的不予公开申请（D2）；不沿用上一版本的申请"
+    )
+
+
+class ExemptionDecisionCreate(Command):
+    """分管市长对不予公开申请的签字意见（D2）。"""
+
+    granted: bool = Field(description="true 同意不予公开；false 不同意（文件须按时公开）", examples=[True])
+    comment: str | None = Field(default=None, max_length=2000, examples=["同意不予公开。"])
+
+
+class PublicationCreate(Command):
+    """在门户网站公开发布（D1）。"""
+
+    url: str = Field(
+        description="门户网站上的地址",
+        max_length=2000,
+        pattern=r"^https?://",
+        examples=["https://www.huzhou.gov.cn/art/2018/6/20/art_1229_1.html"],
+    )
+    published_at: AwareDatetime | None = Field(
+        default=None,
+        description="发布时刻（带时区）；省略为当前时刻",
+        examples=["2018-06-20T10:00:00+08:00"],
+    )
+
+
+class ExemptionView(BaseModel):
+    ground: ExemptionGround
+    ground_name: str = Field(examples=["个人隐私"])
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    decision: ExemptionDecision = Field(description="pending 待签字、granted 同意、refused 不同意")
+    required_signer: str = Field(description="须签字的分管市长代码", examples=["vm-executive"])
+    signed_by: str | None = Field(default=None, description="签字的领导代码")
+    decided_at: datetime | None = None
+    comment: str | None = None
+
+
+class PublicationView(BaseModel):
+    url: str
+    published_at: datetime
+    on_time: bool = Field(description="是否在公开截止时刻之前发布")
+    published_by: str | None = None
+
+
+class VersionView(BaseModel):
+    version: int = Field(examples=[1])
+    formed_on: date = Field(description="形成（版本1）或变更日期")
+    deadline: datetime = Field(description="公开截止时刻（最后一日24:00，Asia/Shanghai）")
+    status: VersionStatus = Field(
+        description=(
+            "open 待公开、published 已公开、overdue 逾期未公开（D3）、exempt 经批准不予公开（D2）、"
+            "superseded 公开前已被新版本取代"
+        )
+    )
+    title: str
+    body: str
+    subject_words: list[str]
+    disclosure_mode: DisclosureMode
+    scope: str
+    validity: Validity
+    attachments: list[Attachment]
+    change_reason: str | None = None
+    formed_by: str | None = None
+    overdue_at: datetime | None = Field(default=None, description="被记为逾期的时刻")
+    superseded_at: datetime | None = None
+    publication: PublicationView | None = None
+    exemption: ExemptionView | None = None
 
 
 class DocumentView(BaseModel):
     id: str = Field(examples=["doc-3f1c2a9d"])
+    index_number: str = Field(description="索引号", examples=["330500000/2018-00012"])
     document_number: str = Field(examples=["湖政办发〔2018〕12号"])
-    title: str
+    title: str = Field(description="当前版本的标题")
+    issuing_organ: IssuingOrgan
     drafting_department: str
     version: int = Field(description="当前版本", examples=[1])
+    formed_on: date = Field(description="当前版本的形成或变更日期")
+    deadline: datetime = Field(description="当前版本的公开截止时刻（最后一日24:00，Asia/Shanghai）")
+    status: VersionStatus = Field(description="当前版本的状态")
+    versions: list[VersionView] = Field(description="全部版本，旧版本在前")
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    index_number: str
+    document_number: str
+    title: str
+    drafting_department: str
+    version: int
     formed_on: date
-    deadline: datetime = Field(description="公开截止时刻（最后一日24:00，Asia/Shanghai）")
+    deadline: datetime
+    status: VersionStatus
+
+
+class DocumentPage(BaseModel):
+    items: list[DocumentSummary]
+    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
+
+
+class CatalogueEntry(BaseModel):
+    """公开目录中的一条（D4 目录信息）。"""
+
+    id: str = Field(examples=["doc-3f1c2a9d"])
+    index_number: str = Field(description="索引号", examples=["330500000/2018-00012"])
+    document_number: str = Field(description="文号", examples=["湖政办发〔2018〕12号"])
+    title: str = Field(examples=["关于进一步优化营商环境的通知"])
+    issuing_organ: IssuingOrgan
+    issuing_organ_name: str = Field(description="发布机构", examples=["市政府办公室"])
+    department: str = Field(description="起草部门代码", examples=["fgw"])
+    department_name: str = Field(examples=["市发改委"])
+    formed_on: date = Field(description="发文日期")
+    subject_words: list[str] = Field(description="主题词")
+    disclosure_mode: DisclosureMode
+    disclosure_mode_name: str = Field(examples=["主动公开"])
+    scope: str = Field(description="公开范围", examples=["面向社会"])
+    validity: Validity
+    validity_name: str = Field(examples=["有效"])
+    version: int = Field(description="公开的版本")
+    url: str = Field(description="门户网站地址")
+    published_at: datetime
+
+
+class CatalogueDocument(CatalogueEntry):
+    body: str = Field(description="正文")
+    attachments: list[Attachment]
+
+
+class CataloguePage(BaseModel):
+    items: list[CatalogueEntry]
+    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
+
+
+class DepartmentStatistics(BaseModel):
+    department: str = Field(examples=["fgw"])
+    department_name: str = Field(examples=["市发改委"])
+    formed: int = Field(description="形成（含变更）的版本数")
+    published_on_time: int = Field(description="按时公开")
+    published_late: int = Field(description="逾期公开")
+    overdue_unpublished: int = Field(description="逾期未公开")
+    exempt: int = Field(description="经批准不予公开")
+    open: int = Field(description="未到期、待公开")
+    superseded: int = Field(description="公开前被新版本取代")
+    on_time_rate: float | None = Field(
+        description="按时公开率 = 按时公开 ÷（按时公开 + 逾期公开 + 逾期未公开）；尚无到期版本时为空",
+        examples=[0.9],
+    )
+
+
+class StatisticsReport(BaseModel):
+    period: str = Field(examples=["2018-Q2"])
+    start: date = Field(description="期间首日（含）")
+    end: date = Field(description="期间末日之后一日（不含）")
+    departments: list[DepartmentStatistics] = Field(description="有文件的部门（或所选部门），按部门名录顺序")
+    total: DepartmentStatistics = Field(description="合计（department 为 all）")

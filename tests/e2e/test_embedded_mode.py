@@ -79,7 +79,8 @@ def _fgw_facts(gateway: str) -> dict[str, int]:
                 "/api/v1/evaluation/departments/fgw/facts", headers={"Authorization": f"Bearer {token}"}
             )
             counts: dict[str, int] = r.json()["counts"]
-            if counts or time.monotonic() > deadline:
+            settled = counts.get("document-formed") == 2 and counts.get("document-version-overdue") == 2
+            if settled or time.monotonic() > deadline:
                 return counts
             time.sleep(0.2)
 
@@ -101,13 +102,14 @@ def test_embedded_mode_serves_the_portal_and_keeps_its_data(tmp_path: Path) -> N
             assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
             assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10).json()["status"] == "ready"
         first = _fgw_facts(f"http://127.0.0.1:{base}")
-        assert first == {"document-formed": 2}, "the two demo documents"
+        # The two demo documents, formed in 2018, are long past their publication deadline (D3).
+        assert first == {"document-formed": 2, "document-version-overdue": 2}
     finally:
         assert _stop(proc) == 0
 
     proc, _ = _start(tmp_path / "var", base, pg_port)
     try:
-        # Same database: the demo documents exist already, nothing is registered twice.
-        assert _fgw_facts(f"http://127.0.0.1:{base}") == {"document-formed": 2}
+        # Same database: the demo documents exist already and nothing is recorded twice.
+        assert _fgw_facts(f"http://127.0.0.1:{base}") == first
     finally:
         assert _stop(proc) == 0

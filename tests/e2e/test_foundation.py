@@ -6,6 +6,8 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,6 +18,8 @@ from tests.e2e.conftest import Cluster, token_for
 from tests.support.kafka import group_caught_up, republish_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def wait_for(check: Callable[[], bool], timeout: float = 45.0, what: str = "condition") -> None:
@@ -31,7 +35,8 @@ def document(department: str) -> dict[str, str]:
         "document_number": f"湖政办发〔2018〕{uuid.uuid4().int % 90000 + 1}号",
         "title": "关于进一步优化营商环境的通知",
         "drafting_department": department,
-        "formed_on": "2018-06-14",
+        # Formed today, so the publication deadline cannot pass while the test runs.
+        "formed_on": datetime.now(SHANGHAI).date().isoformat(),
     }
 
 
@@ -91,7 +96,10 @@ def test_outbox_delivers_after_a_crash_between_commit_and_send(cluster: Cluster,
     office = token_for(http, "e2e-office")
     disclosure = cluster["disclosure"]
     disclosure.stop()
-    disclosure.start({"XN_DISCLOSURE_FAULT_CRASH_BEFORE_SEND": "true"})
+    # Sweepers off: the only outbox row written while the fault is armed is this test's own.
+    disclosure.start(
+        {"XN_DISCLOSURE_FAULT_CRASH_BEFORE_SEND": "true", "XN_DISCLOSURE_SWEEPERS_ENABLED": "false"}
+    )
     disclosure.wait_ready()
     body = document(department)
     try:

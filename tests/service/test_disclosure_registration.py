@@ -1,20 +1,38 @@
-"""Registering a document: the D1 clock, who may register, and problem+json for bad input."""
+"""Registering a document: catalogue metadata (D4), index numbers, the D1 clock per profile, who may
+register, and problem+json for bad input.
+
+The helpers at the top are shared by the other disclosure service tests.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from shared.events import DocumentFormed, EventData, topic_for
+from shared.messaging.tables import outbox
+from shared.migrations import upgrade
 from shared.settings import CommonSettings
-from tests.support.apps import bearer, running, service_app
+from tests.support.apps import bearer, running, service_app, test_settings
 from tests.support.infra import PostgresSource
 
-
-def number() -> str:
-    return f"湖政办发〔2018〕{uuid.uuid4().int % 90000 + 1}号"
+ORGANISATION = "330500000"  # the default organisation code (Huzhou)
 
 
-def payload(**kw: str) -> dict[str, str]:
-    body = {
+def number(prefix: str = "湖政办发", year: int = 2018) -> str:
+    return f"{prefix}〔{year}〕{uuid.uuid4().int % 90000 + 1}号"
+
+
+def payload(**kw: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "document_number": number(),
         "title": "关于加强行政效能建设的通知",
         "drafting_department": "fgw",
@@ -22,6 +40,44 @@ def payload(**kw: str) -> dict[str, str]:
     }
     body.update(kw)
     return body
+
+
+@asynccontextmanager
+async def disclosure(
+    postgres: PostgresSource, common: CommonSettings
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    """The service on a fresh database; its own sweeper is off, tests sweep with a chosen clock."""
+    app = service_app("disclosure", await postgres.new_database(), common, sweepers_enabled=False)
+    async with running(app) as client:
+        yield client, app
+
+
+def drafter(common: CommonSettings, department: str = "fgw") -> dict[str, str]:
+    return bearer(common, "department", department=department, client_id=f"client-{department}")
+
+
+def office(common: CommonSettings) -> dict[str, str]:
+    return bearer(common, "office", department="office", client_id="city-office")
+
+
+def leader(common: CommonSettings, code: str) -> dict[str, str]:
+    return bearer(common, "leader", department=code, client_id=f"client-{code}")
+
+
+async def register(client: httpx.AsyncClient, common: CommonSettings, **kw: Any) -> dict[str, Any]:
+    body = payload(**kw)
+    r = await client.post("/v1/documents", json=body, headers=drafter(common, body["drafting_department"]))
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def events(app: FastAPI, contract: type[EventData]) -> list[dict[str, Any]]:
+    """The data of the events of one kind the service has committed to its outbox, in order."""
+    async with app.state.ctx.db.reader() as session:
+        rows = await session.execute(
+            select(outbox.c.event).where(outbox.c.topic == topic_for(contract)).order_by(outbox.c.seq)
+        )
+        return [r.event["data"] for r in rows]
 
 
 async def test_D1_registered_document_carries_its_publication_deadline(
@@ -38,6 +94,124 @@ async def test_D1_registered_document_carries_its_publication_deadline(
         assert r.headers["location"] == f"/v1/documents/{r.json()['id']}"
         got = await client.get(r.headers["location"], headers=bearer(common, "office"))
         assert got.json()["document_number"] == r.json()["document_number"]
+
+
+async def test_D4_registration_keeps_the_catalogue_metadata_and_announces_the_formation(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with disclosure(postgres, common) as (client, app):
+        body = payload(
+            document_number=number("湖政发"),
+            title="湖州市人民政府关于优化营商环境的若干意见",
+            drafting_department="swj",
+            formed_on="2018-06-01",
+            subject_words=["营商环境", "商务"],
+            scope="面向社会",
+            validity="valid",
+            body="为进一步优化营商环境，现提出如下意见。",
+            attachments=[{"name": "实施细则.pdf", "media_type": "application/pdf", "size_bytes": 1024}],
+        )
+        r = await client.post("/v1/documents", json=body, headers=drafter(common, "swj"))
+        assert r.status_code == 201, r.text
+        doc = r.json()
+        assert re.fullmatch(rf"{ORGANISATION}/2018-\d{{5}}", doc["index_number"])
+        assert doc["issuing_organ"] == "government", "湖政发 is the government's own number"
+        assert doc["status"] == "open" and doc["version"] == 1
+        (v1,) = doc["versions"]
+        assert v1["subject_words"] == ["营商环境", "商务"]
+        assert v1["disclosure_mode"] == "proactive"
+        assert v1["body"] == body["body"]
+        assert v1["attachments"][0]["name"] == "实施细则.pdf"
+        assert v1["deadline"] == "2018-06-12T00:00:00+08:00"
+
+        got = await client.get(f"/v1/documents/{doc['id']}", headers=drafter(common, "jtj"))
+        assert got.status_code == 200 and got.json() == doc
+        assert got.headers["etag"]
+
+        (formed,) = await events(app, DocumentFormed)
+        assert formed["document_id"] == doc["id"] and formed["version"] == 1
+        assert formed["department"] == "swj" and formed["deadline"] == "2018-06-12T00:00:00+08:00"
+
+
+async def test_D4_office_numbers_default_to_the_office_as_issuing_organ(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with disclosure(postgres, common) as (client, _):
+        assert (await register(client, common))["issuing_organ"] == "government-office"
+        stated = await register(client, common, issuing_organ="government")
+        assert stated["issuing_organ"] == "government"
+
+
+async def test_D4_index_numbers_stay_unique_and_gap_free_under_20_concurrent_registrations(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with disclosure(postgres, common) as (client, _):
+        headers = office(common)
+        responses = await asyncio.gather(
+            *(
+                client.post("/v1/documents", json=payload(drafting_department=dept), headers=headers)
+                for dept in ["fgw", "jxw", "czj", "swj"] * 5
+            )
+        )
+        assert [r.status_code for r in responses] == [201] * 20, [r.text for r in responses]
+        numbers = sorted(r.json()["index_number"] for r in responses)
+        assert numbers == [f"{ORGANISATION}/2018-{n:05d}" for n in range(1, 21)]
+
+
+async def test_D4_index_numbers_are_never_reused_and_restart_each_year(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with disclosure(postgres, common) as (client, _):
+        first = await register(client, common)
+        # A refused registration (duplicate 文号) must not consume a serial.
+        r = await client.post(
+            "/v1/documents",
+            json=payload(document_number=first["document_number"]),
+            headers=drafter(common),
+        )
+        assert r.status_code == 409
+        second = await register(client, common)
+        other_year = await register(client, common, document_number=number(year=2019), formed_on="2019-03-01")
+        assert first["index_number"] == f"{ORGANISATION}/2018-00001"
+        assert second["index_number"] == f"{ORGANISATION}/2018-00002"
+        assert other_year["index_number"] == f"{ORGANISATION}/2019-00001"
+
+
+async def test_D4_organisation_code_and_pattern_are_deployment_settings(postgres: PostgresSource) -> None:
+    from services.disclosure.app import create_app
+    from services.disclosure.settings import DisclosureSettings
+
+    common = test_settings()
+    settings = DisclosureSettings(
+        database_url=await postgres.new_database(),
+        organisation_code="431100000",
+        index_number_pattern="{organisation}-{year}-{serial:06d}",
+        sweepers_enabled=False,
+    )
+    async with running(create_app(common, settings)) as client:
+        doc = await register(client, common)
+    assert doc["index_number"] == "431100000-2018-000001"
+
+
+async def test_D1_national_2019_profile_counts_20_working_days_over_the_national_day_holiday(
+    postgres: PostgresSource,
+) -> None:
+    common = test_settings(policy_profile="national-2019")
+    async with disclosure(postgres, common) as (client, _):
+        doc = await register(client, common, formed_on="2018-09-28")
+    # Friday 2018-09-28. Working days after it: 09-29 and 09-30 (weekend working days, 调休) are
+    # 1 and 2; 10-01..07 is the National Day holiday; 10-08..12 are 3..7, 10-15..19 8..12,
+    # 10-22..26 13..17, 10-29..31 18..20. So 24:00 of Wednesday 10-31.
+    assert doc["deadline"] == "2018-11-01T00:00:00+08:00"
+
+
+async def test_D1_huzhou_profile_counts_10_calendar_days_over_the_same_holiday(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with disclosure(postgres, common) as (client, _):
+        doc = await register(client, common, formed_on="2018-09-28")
+    # 10 calendar days after 09-28 is Monday 10-08, a working day: 24:00 of 10-08.
+    assert doc["deadline"] == "2018-10-09T00:00:00+08:00"
 
 
 async def test_registration_errors_are_problem_details(
@@ -60,9 +234,97 @@ async def test_registration_errors_are_problem_details(
             "/v1/documents", json=payload(drafting_department="nope"), headers=bearer(common, "office")
         )
         assert r.status_code == 422 and r.json()["type"] == "/problems/unknown-department"
+        assert r.json()["field"] == "drafting_department"
         body = payload()
         assert (await client.post("/v1/documents", json=body, headers=fgw)).status_code == 201
         r = await client.post("/v1/documents", json=body, headers=fgw)
         assert r.status_code == 409 and r.json()["type"] == "/problems/duplicate-document-number"
         r = await client.get("/v1/documents/doc-missing", headers=fgw)
         assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_D1_a_document_cannot_be_formed_in_the_future_or_outside_the_holiday_table(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with disclosure(postgres, common) as (client, _):
+        r = await client.post("/v1/documents", json=payload(formed_on="2999-01-04"), headers=drafter(common))
+        assert r.status_code == 422
+        assert r.json()["type"] == "/problems/date-in-future" and r.json()["field"] == "formed_on"
+        r = await client.post("/v1/documents", json=payload(formed_on="1990-01-04"), headers=drafter(common))
+        assert r.status_code == 422
+        assert r.json()["type"] == "/problems/calendar-year-missing" and "1990" in r.json()["detail"]
+
+
+async def test_D4_documents_registered_before_index_numbers_get_them_in_order(
+    postgres: PostgresSource,
+) -> None:
+    """Migration 0002 numbers the documents of an existing database and continues from them."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = await postgres.new_database()
+    await _upgrade_to(url, "0001")
+    u = make_url(url)
+    conn = await asyncpg.connect(host=u.host, port=u.port, user=u.username, database=u.database)
+    try:
+        for i, (doc_number, formed) in enumerate(
+            [
+                ("湖政办发〔2018〕7号", "2018-03-01"),
+                ("湖政发〔2018〕2号", "2018-01-05"),
+                ("湖政发〔2019〕1号", "2019-02-01"),
+            ]
+        ):
+            await conn.execute(
+                "INSERT INTO documents (id, document_number, title, drafting_department, current_version,"
+                " registered_by, created_at)"
+                " VALUES ($1, $2, '旧文件', 'fgw', 1, 'old', now() + $3 * interval '1s')",
+                f"doc-old{i}",
+                doc_number,
+                i,
+            )
+            await conn.execute(
+                "INSERT INTO document_versions (document_id, version, formed_on, deadline) "
+                "VALUES ($1, 1, $2::text::date, now())",
+                f"doc-old{i}",
+                formed,
+            )
+    finally:
+        await conn.close()
+    await upgrade("disclosure", url)
+
+    common = test_settings()
+    app = service_app("disclosure", url, common, sweepers_enabled=False)
+    async with running(app) as client:
+        old = [
+            (await client.get(f"/v1/documents/doc-old{i}", headers=office(common))).json() for i in range(3)
+        ]
+        new = await register(client, common)
+    assert [d["index_number"] for d in old] == [
+        f"{ORGANISATION}/2018-00001",
+        f"{ORGANISATION}/2018-00002",
+        f"{ORGANISATION}/2019-00001",
+    ]
+    assert [d["issuing_organ"] for d in old] == ["government-office", "government", "government"]
+    assert old[0]["versions"][0]["title"] == "旧文件"
+    assert new["index_number"] == f"{ORGANISATION}/2018-00003"
+
+
+async def _upgrade_to(url: str, revision: str) -> None:
+    from alembic import command
+    from sqlalchemy import pool
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from shared.migrations import alembic_config
+
+    cfg = alembic_config("disclosure", url)
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as conn:
+
+            def run(sync_conn: Any) -> None:
+                cfg.attributes["connection"] = sync_conn
+                command.upgrade(cfg, revision)
+
+            await conn.run_sync(run)
+    finally:
+        await engine.dispose()

@@ -50,7 +50,7 @@ async def test_document_formed_reaches_evaluation_once_even_when_delivered_twice
                 "document_number": document_number(),
                 "title": "关于优化营商环境的通知",
                 "drafting_department": "jtj",
-                "formed_on": "2018-06-14",
+                "formed_on": datetime.now(UTC).date().isoformat(),
             },
             headers=bearer(common, "department", department="jtj"),
         )

@@ -28,6 +28,10 @@ def test_settings(**overrides: Any) -> CommonSettings:
     return CommonSettings(**values)
 
 
+# Imported into test modules by name; not a test itself.
+test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):

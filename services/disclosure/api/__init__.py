@@ -1,0 +1,8 @@
+"""Disclosure HTTP routes: documents (drafting departments, leaders, the office), the public
+catalogue (no token, D5) and statistics."""
+
+from services.disclosure.api import catalogue, documents, statistics
+
+routers = (documents.router, catalogue.router, statistics.router)
+
+__all__ = ["routers"]

@@ -1,0 +1,157 @@
+"""/v1/documents: registration, changes, exemption sign-off and publication (D1–D4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+
+from services.disclosure import service
+from services.disclosure.domain import VersionStatus
+from services.disclosure.schemas import (
+    DocumentCreate,
+    DocumentPage,
+    DocumentView,
+    ExemptionDecisionCreate,
+    PublicationCreate,
+    VersionCreate,
+)
+from shared.auth import Principal, require_roles
+from shared.pagination import PageParams, page_params, set_link_header
+
+router = APIRouter(prefix="/v1/documents", tags=["政务公开 disclosure"])
+
+Drafter = Annotated[Principal, require_roles("department", "office")]
+Reader = Annotated[Principal, require_roles("department", "office", "supervisor", "leader")]
+Leader = Annotated[Principal, require_roles("leader")]
+Office = Annotated[Principal, require_roles("office")]
+Version = Annotated[int, Path(ge=1, description="版本号，1 为形成，每次变更加 1")]
+
+
+def _located(response: Response, view: DocumentView) -> DocumentView:
+    response.headers["Location"] = f"/v1/documents/{view.id}"
+    response.headers["ETag"] = service.etag(view)
+    return view
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="登记文件（形成）",
+    description=(
+        "起草部门（department 角色，令牌的 department 声明须为起草部门）或市政府办公室（office）登记"
+        "一份市政府或市政府办公室文件及其目录信息（D4）。系统分配索引号"
+        "（默认格式 `<组织机构代码>/<年份>-<5位序号>`，"
+        "年份为形成日期所在年，同一年内连续、不重复、不复用）。公开时限自形成之日起按政策配置计算（D1，"
+        "湖州 2018：10 天，最后一日24:00 截止，遇节假日顺延），发布 document-formed 事件。\n\n"
+        "公开方式为 on-request 或 withheld 时须附 exemption（理由类别与书面说明，D2），否则返回 "
+        "`exemption-reason-required`；签字之前公开时限照常计算。"
+    ),
+)
+async def register_document(
+    body: DocumentCreate, request: Request, response: Response, principal: Drafter
+) -> DocumentView:
+    return _located(response, await service.register_document(request.app.state.ctx, body, principal))
+
+
+@router.get(
+    "",
+    summary="文件列表（内部）",
+    description="按登记时间倒序列出文件及其当前版本状态，可按起草部门和状态筛选；游标分页。",
+)
+async def list_documents(
+    request: Request,
+    response: Response,
+    principal: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    department: Annotated[str | None, Query(description="起草部门代码", examples=["fgw"])] = None,
+    status: Annotated[VersionStatus | None, Query(description="当前版本状态", examples=["overdue"])] = None,
+) -> DocumentPage:
+    result = await service.list_documents(request.app.state.ctx, page, department=department, status=status)
+    set_link_header(request, response, result.next_cursor)
+    return result
+
+
+@router.get(
+    "/{document_id}",
+    summary="查看文件",
+    description=(
+        "返回文件的目录信息、当前版本与公开截止时刻，以及全部版本的状态、公开和不予公开审批记录。带 ETag。"
+    ),
+)
+async def get_document(
+    document_id: str, request: Request, response: Response, principal: Reader
+) -> DocumentView:
+    view = await service.get_document(request.app.state.ctx, document_id)
+    response.headers["ETag"] = service.etag(view)
+    return view
+
+
+@router.post(
+    "/{document_id}/versions",
+    status_code=status.HTTP_201_CREATED,
+    summary="变更文件（新版本）",
+    description=(
+        "起草部门或市政府办公室登记文件变更：形成新版本，公开时限自变更之日起重新计算（D1）；"
+        "旧版本全部保留，未公开的旧版本停止计时（已逾期的仍记为逾期）。发布 document-formed 事件。"
+        "可带 `If-Match`（上次读取的 ETag）防止覆盖他人的变更。"
+    ),
+)
+async def change_document(
+    document_id: str,
+    body: VersionCreate,
+    request: Request,
+    response: Response,
+    principal: Drafter,
+    if_match: Annotated[str | None, Header(description="上次读取文件时的 ETag")] = None,
+) -> DocumentView:
+    view = await service.change_document(request.app.state.ctx, document_id, body, principal, if_match)
+    return _located(response, view)
+
+
+@router.post(
+    "/{document_id}/versions/{version}/exemption/decision",
+    status_code=status.HTTP_201_CREATED,
+    summary="分管市长签署不予公开意见",
+    description=(
+        "D2：不予公开须经起草部门的分管市长签字同意。签字人由访问令牌确定：令牌须有 leader 角色，"
+        "其领导代码取令牌的 `department` 声明（未设置时取 client_id），例如为分管常务副市长登记客户端 "
+        "`--roles leader --department vm-executive`。领导代码不是起草部门的分管市长（见参考数据 "
+        "department.vice_mayor）时返回 403 `signer-not-in-charge`，并给出 required_signer。\n\n"
+        "同意（granted=true）：该版本不再需要公开，状态为 exempt。不同意：公开方式改为主动公开，"
+        "原公开截止时刻不变，逾期照常记录。发布 exemption-decided 事件。"
+    ),
+)
+async def decide_exemption(
+    document_id: str,
+    version: Version,
+    body: ExemptionDecisionCreate,
+    request: Request,
+    response: Response,
+    principal: Leader,
+) -> DocumentView:
+    view = await service.decide_exemption(request.app.state.ctx, document_id, version, body, principal)
+    return _located(response, view)
+
+
+@router.post(
+    "/{document_id}/versions/{version}/publication",
+    status_code=status.HTTP_201_CREATED,
+    summary="在门户网站公开",
+    description=(
+        "市政府办公室（office）记录当前版本在门户网站公开的地址和时刻，并与该版本的公开截止时刻比较："
+        "截止时刻之前为按时，否则为逾期公开（D1、D3）。同一版本不能公开两次（`already-published`），"
+        "发布时刻不能早于形成日期（`publication-before-formation`），经批准不予公开的版本不能公开。"
+        "公开后文件进入公开目录（/v1/catalogue），发布 document-published 事件。"
+    ),
+)
+async def publish_version(
+    document_id: str,
+    version: Version,
+    body: PublicationCreate,
+    request: Request,
+    response: Response,
+    principal: Office,
+) -> DocumentView:
+    view = await service.publish_version(request.app.state.ctx, document_id, version, body, principal)
+    return _located(response, view)
