@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.coordination import api
+from services.coordination import api, sweeper
 from shared.app import ServiceSpec, create_service_app
 from shared.messaging.bus import Bus
 from shared.settings import CommonSettings, ServiceSettings
@@ -12,8 +12,13 @@ from shared.settings import CommonSettings, ServiceSettings
 SPEC = ServiceSpec(
     name="coordination",
     title="会办督办 Coordination",
-    description="部门会办事项限时办结、逾期视作同意、逐级报告与领导批示督办（C1–C7）。",
+    description=(
+        "部门会办事项限时办结、逾期视作同意、逐级报告、超期统计与领导批示督办（C1–C7）。\n\n"
+        "身份：department 角色令牌的 department 声明为部门代码；leader 角色令牌的 department 声明为领导代码"
+        "（如 dsg-urban、vm-urban）；office 与 supervisor 可查看全部。"
+    ),
     routers=[api.router],
+    sweepers=list(sweeper.SWEEPERS),
 )
 
 

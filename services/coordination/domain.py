@@ -1,1 +1,634 @@
-"""Pure rules of the coordination service: no web, database or broker imports."""
+"""Coordination rules (部门会办事项限时办结, 领导批示督办), pure: C1–C7 without I/O.
+
+Joint matters (会办事项): the feedback limit and its approvals (C2), the item lifecycle and what
+a passed deadline makes of an item (C4), the escalation chain (C5), the overdue table (附件3)
+and the ranking of late departments (C6). Leader instructions (领导批示): the same-day rule,
+supervised deadlines and the half-month tally (C7). Every number comes from the policy profile.
+"""
+
+from __future__ import annotations
+
+import calendar as _months
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from shared.calendar import HolidayCalendar
+from shared.deadlines import SHANGHAI, Period, deadline, local_date
+from shared.policy import ApprovalLevel, CoordinationPolicy, DeadlineRule, EscalationStep
+from shared.reference import Department
+
+Tier = Literal["routine", "complex", "beyond"]
+ItemState = Literal["assigned", "acknowledged", "answered", "deemed-consent", "deemed-agreed-to-handle"]
+Consequence = Literal["deemed-consent", "deemed-agreed-to-handle"]
+FeedbackKind = Literal["answer", "late", "correction"]
+EscalationStatus = Literal["awaiting-verification", "verified", "forwarded", "dismissed"]
+InstructionCategory = Literal["general-reply", "request", "citizen-letter", "supervised"]
+InstructionState = Literal["registered", "proposed", "assigned", "archived"]
+
+OPEN_STATES: tuple[ItemState, ...] = ("assigned", "acknowledged")
+FINAL_STATES: tuple[ItemState, ...] = ("answered", "deemed-consent", "deemed-agreed-to-handle")
+
+# 三个不过夜 (000 §四): general replies, requests and citizen letters; supervised ones carry their own limit.
+NOT_OVERNIGHT_CATEGORIES: tuple[InstructionCategory, ...] = ("general-reply", "request", "citizen-letter")
+
+APPROVAL_TITLES: dict[ApprovalLevel, str] = {"vice_mayor": "分管市长", "mayor": "市政府主要领导（市长）"}
+STEP_TITLES: dict[EscalationStep, str] = {"deputy_secretary_general": "分管秘书长", "vice_mayor": "分管市长"}
+# A higher approval covers a lower one: the mayor may approve what a vice-mayor could.
+_APPROVAL_RANK: dict[ApprovalLevel, int] = {"vice_mayor": 1, "mayor": 2}
+
+
+class RuleViolation(ValueError):
+    """A request a rule refuses; ``rule`` is the rule id the refusal cites."""
+
+    def __init__(self, detail: str, *, rule: str, kind: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.rule = rule
+        self.kind = kind
+        self.field = field
+
+
+def unit_label(unit: str) -> str:
+    return "个工作日" if unit == "working" else "天"
+
+
+# --- C2: feedback limits and approvals -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackLimit:
+    """The limit one item gets: its tier, its period and the approval that tier needs."""
+
+    days: int
+    tier: Tier
+    period: Period
+    required_approval: ApprovalLevel | None
+
+
+def feedback_limit(days: int | None, policy: CoordinationPolicy) -> FeedbackLimit:
+    """C2: up to the routine limit needs nothing; up to the complex maximum needs the vice-mayor's
+    approval; beyond it the mayor's. No requested days means the routine limit."""
+    routine, complex_max = policy.routine_feedback, policy.complex_feedback_max
+    if days is None:
+        days = routine.amount
+    if days < 1:
+        raise RuleViolation(
+            f"会办反馈时限至少为 1 {unit_label(routine.unit)}（C2）",
+            rule="C2",
+            kind="invalid-feedback-limit",
+            field="feedback_days",
+        )
+    if days <= routine.amount:
+        return FeedbackLimit(days, "routine", Period(days, routine.unit), None)
+    if days <= complex_max.amount:
+        return FeedbackLimit(days, "complex", Period(days, complex_max.unit), policy.complex_approval_level)
+    return FeedbackLimit(days, "beyond", Period(days, complex_max.unit), policy.beyond_complex_approval_level)
+
+
+def require_approval(
+    limit: FeedbackLimit, granted: Iterable[ApprovalLevel], policy: CoordinationPolicy
+) -> None:
+    """C2: refuse a limit whose tier needs an approval that was not recorded (a higher one covers it)."""
+    needed = limit.required_approval
+    if needed is None:
+        return
+    if any(_APPROVAL_RANK[g] >= _APPROVAL_RANK[needed] for g in granted):
+        return
+    routine, complex_max = policy.routine_feedback, policy.complex_feedback_max
+    if limit.tier == "complex":
+        detail = (
+            f"一般性常规工作须在 {routine.amount} {unit_label(routine.unit)}内办理并反馈；"
+            f"时限 {limit.days} {unit_label(limit.period.unit)}属较为复杂的重大事项，"
+            f"须经{APPROVAL_TITLES[needed]}同意并记录审批（C2）"
+        )
+    else:
+        detail = (
+            f"较为复杂的重大事项最长 {complex_max.amount} {unit_label(complex_max.unit)}；"
+            f"时限 {limit.days} {unit_label(limit.period.unit)}超过该上限，"
+            f"须报请{APPROVAL_TITLES[needed]}同意并记录审批（C2）"
+        )
+    raise RuleViolation(detail, rule="C2", kind="approval-required", field="feedback_days")
+
+
+def item_deadline(
+    assigned_on: date, limit: FeedbackLimit, calendar: HolidayCalendar, *, roll_to_working_day: bool
+) -> datetime:
+    """24:00 Asia/Shanghai of the last day; the day of assignment is not counted."""
+    return deadline(assigned_on, limit.period, calendar, roll_to_working_day=roll_to_working_day)
+
+
+def last_day_of(deadline_instant: datetime) -> date:
+    """The last day of a period ending at ``deadline_instant`` (00:00 of the next day)."""
+    return local_date(deadline_instant) - timedelta(days=1)
+
+
+def end_of_day(day: date) -> datetime:
+    """24:00 Asia/Shanghai of ``day``: the instant a period whose last day is ``day`` runs out."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
+
+
+# --- C1: the assignment sheet ------------------------------------------------------------------
+
+
+def check_cooperating_departments(lead: str, cooperating: Sequence[str]) -> None:
+    """C1: one item per cooperating department, and the lead department is not one of them."""
+    seen: set[str] = set()
+    for index, code in enumerate(cooperating):
+        if code == lead:
+            raise RuleViolation(
+                f"主办单位 {code} 不能同时作为会办单位（C1）",
+                rule="C1",
+                kind="lead-among-cooperating",
+                field=f"items.{index}.department",
+            )
+        if code in seen:
+            raise RuleViolation(
+                f"会办单位 {code} 重复：每个会办单位一项会办事项（C1）",
+                rule="C1",
+                kind="duplicate-cooperating-department",
+                field=f"items.{index}.department",
+            )
+        seen.add(code)
+
+
+# --- C3/C4: the item lifecycle -----------------------------------------------------------------
+
+
+def consequence_at_deadline(state: ItemState) -> Consequence:
+    """C4: an open item at its deadline. Never acknowledged means no feedback at all: silence is
+    consent (视作同意). Acknowledged (领办) but neither handled nor answered, with no reason given
+    in a feedback: deemed to have agreed to handle it (视作同意办理)."""
+    if state == "assigned":
+        return "deemed-consent"
+    if state == "acknowledged":
+        return "deemed-agreed-to-handle"
+    raise ValueError(f"an item in state {state!r} is closed; its deadline has no consequence")
+
+
+def is_open(state: str) -> bool:
+    return state in OPEN_STATES
+
+
+def feedback_kind_for(state: ItemState, has_late_feedback: bool) -> FeedbackKind:
+    """Which record a feedback becomes, or a refusal when the item is closed to feedback.
+
+    An open item is answered (final). An item closed by its deadline keeps its final state; the
+    department's feedback is still recorded once, as a late feedback linked to it, because the
+    overdue table (附件3) reports the actual feedback time. An answered item takes corrections only.
+    """
+    if state in OPEN_STATES:
+        return "answer"
+    if state in ("deemed-consent", "deemed-agreed-to-handle") and not has_late_feedback:
+        return "late"
+    raise RuleViolation(
+        "该会办事项已办结（已反馈或视作同意后已补报），不能再次反馈；如需更正，请提交更正记录（C4）",
+        rule="C4",
+        kind="item-closed",
+    )
+
+
+def check_feedback_signed(signed_by: str, stamped: bool) -> None:
+    """C3: written feedback signed by the department head and stamped."""
+    if not signed_by.strip():
+        raise RuleViolation(
+            "书面材料须由单位主要领导签字（C3）", rule="C3", kind="feedback-unsigned", field="signed_by"
+        )
+    if not stamped:
+        raise RuleViolation(
+            "书面材料须加盖单位公章（C3）", rule="C3", kind="feedback-unstamped", field="stamped"
+        )
+
+
+def answered_late(deadline_instant: datetime, submitted_at: datetime) -> bool:
+    return submitted_at >= deadline_instant
+
+
+def is_late_item(
+    deadline_instant: datetime, state: ItemState, first_feedback_at: datetime | None, now: datetime
+) -> bool:
+    """C5/C6: the deadline has passed and the item was not answered before it."""
+    if now < deadline_instant:
+        return False
+    if state == "answered" and first_feedback_at is not None and first_feedback_at < deadline_instant:
+        return False
+    return True
+
+
+# --- C5: escalation ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    step: EscalationStep
+    leader: str
+
+
+def escalation_chain(steps: Sequence[EscalationStep], late_department: Department) -> tuple[ChainLink, ...]:
+    """C5: whom the lead department reports a late item to, in order.
+
+    The chain is the late (cooperating) department's: 000 §三 has the lead department report
+    "对无正当理由未按时办理并反馈的配合部门 … 向市政府分管秘书长反映，经核查后报分管市长" — the
+    city government's leaders in charge of the department being reported, who can verify its
+    conduct and make it act; not the lead department's own leaders.
+    """
+    leaders: dict[EscalationStep, str] = {
+        "deputy_secretary_general": late_department.deputy_secretary_general,
+        "vice_mayor": late_department.vice_mayor,
+    }
+    return tuple(ChainLink(step, leaders[step]) for step in steps)
+
+
+@dataclass(frozen=True)
+class EscalationPosition:
+    status: EscalationStatus
+    level: int
+    """Index in the chain of the leader who holds the escalation now."""
+
+
+def verify_escalation(
+    position: EscalationPosition, chain: Sequence[ChainLink], actor: str, *, confirmed: bool
+) -> EscalationPosition:
+    """C5: the leader holding the escalation verifies it (核查) or dismisses it (a valid reason)."""
+    holder = _holder(position, chain, actor)
+    if position.status != "awaiting-verification":
+        raise RuleViolation(
+            f"该报告当前状态为 {position.status}，不能核查"
+            f"（C5：先由主办单位报告，再由{STEP_TITLES[holder.step]}核查）",
+            rule="C5",
+            kind="escalation-out-of-order",
+        )
+    return EscalationPosition("verified" if confirmed else "dismissed", position.level)
+
+
+def forward_escalation(
+    position: EscalationPosition, chain: Sequence[ChainLink], actor: str
+) -> EscalationPosition:
+    """C5: after verification the holder reports it to the next leader of the chain (报分管市长)."""
+    holder = _holder(position, chain, actor)
+    if position.status != "verified":
+        raise RuleViolation(
+            f"须经{STEP_TITLES[holder.step]}核查后才能上报（C5），当前状态为 {position.status}",
+            rule="C5",
+            kind="escalation-out-of-order",
+        )
+    nxt = position.level + 1
+    if nxt >= len(chain):
+        raise RuleViolation(
+            "已到逐级报告的最后一级，无需再上报（C5）", rule="C5", kind="escalation-out-of-order"
+        )
+    return EscalationPosition("forwarded" if nxt == len(chain) - 1 else "awaiting-verification", nxt)
+
+
+def _holder(position: EscalationPosition, chain: Sequence[ChainLink], actor: str) -> ChainLink:
+    if position.status in ("forwarded", "dismissed"):
+        raise RuleViolation(
+            f"该报告已{('上报' if position.status == 'forwarded' else '核查结案')}，不能再办理（C5）",
+            rule="C5",
+            kind="escalation-closed",
+        )
+    holder = chain[position.level]
+    if actor != holder.leader:
+        raise RuleViolation(
+            f"该报告当前由{STEP_TITLES[holder.step]} {holder.leader} 办理（C5）",
+            rule="C5",
+            kind="not-escalation-holder",
+        )
+    return holder
+
+
+# --- C6: periods, the overdue table and the ranking -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    label: str
+    start: date
+    end: date
+    """Inclusive."""
+
+
+_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
+
+
+def parse_period(text: str) -> ReportPeriod:
+    """``2018-06`` (month), ``2018-Q2`` (quarter) or ``2018`` (year)."""
+    match = _PERIOD.match(text)
+    if match is None:
+        raise RuleViolation(
+            f"期别 {text!r} 无效，应为 2018-06、2018-Q2 或 2018",
+            rule="C6",
+            kind="invalid-period",
+            field="period",
+        )
+    year = int(match["year"])
+    if match["month"] is not None:
+        month = int(match["month"])
+        if not 1 <= month <= 12:
+            raise RuleViolation(f"期别 {text!r} 的月份无效", rule="C6", kind="invalid-period", field="period")
+        first, last = month, month
+    elif match["quarter"] is not None:
+        quarter = int(match["quarter"])
+        first, last = 3 * quarter - 2, 3 * quarter
+    else:
+        first, last = 1, 12
+    return ReportPeriod(text, date(year, first, 1), date(year, last, _months.monthrange(year, last)[1]))
+
+
+OVERDUE_TABLE_TITLE = "部门会办事项超期办理反馈情况统计表"
+OVERDUE_HEADERS: tuple[str, ...] = (
+    "序号",
+    "会办事项",
+    "会办单位",
+    "办结时限",
+    "实际办理反馈时间",
+    "超期原因",
+)
+NOT_YET_ANSWERED = "尚未办理反馈"
+OVERDUE_NOTE = "注：此表经市政府分管秘书长审核后报相关市领导，同时抄送市政府督查室。"
+
+
+def month_day(day: date) -> str:
+    """附件3's date cells: ``6月19日``."""
+    return f"{day.month}月{day.day}日"
+
+
+def chinese_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What the overdue table and the ranking need to know of one item."""
+
+    item_id: str
+    matter_id: str
+    assigned_on: date
+    seq: int
+    content: str
+    department: str
+    department_name: str
+    due_on: date
+    deadline: datetime
+    state: ItemState
+    first_feedback_at: datetime | None
+    delay_reason: str | None
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    seq: int
+    item: ItemFacts
+    deadline_text: str
+    actual_text: str
+    reason: str
+
+    def cells(self) -> tuple[object, ...]:
+        """The row exactly as 附件3 lays it out."""
+        return (
+            self.seq,
+            self.item.content,
+            self.item.department_name,
+            self.deadline_text,
+            self.actual_text,
+            self.reason,
+        )
+
+
+def overdue_rows(items: Iterable[ItemFacts], period: ReportPeriod, now: datetime) -> list[OverdueRow]:
+    """C6/附件3: the items whose last day falls in the period and that were not answered in time:
+    answered late (with the actual feedback day) or still unanswered (尚未办理反馈)."""
+    late = [
+        i
+        for i in items
+        if period.start <= i.due_on <= period.end
+        and is_late_item(i.deadline, i.state, i.first_feedback_at, now)
+    ]
+    late.sort(key=lambda i: (i.due_on, i.assigned_on, i.matter_id, i.seq))
+    return [
+        OverdueRow(
+            seq=n,
+            item=i,
+            deadline_text=month_day(i.due_on),
+            actual_text=month_day(local_date(i.first_feedback_at))
+            if i.first_feedback_at
+            else NOT_YET_ANSWERED,
+            reason=i.delay_reason or "",
+        )
+        for n, i in enumerate(late, start=1)
+    ]
+
+
+@dataclass(frozen=True)
+class LateCount:
+    department: str
+    late: int
+    deemed_consent: int
+    deemed_agreed_to_handle: int
+    answered_late: int
+    unanswered: int
+
+
+@dataclass(frozen=True)
+class RankedLateCount:
+    rank: int
+    count: LateCount
+
+
+def late_counts(items: Iterable[ItemFacts], period: ReportPeriod, now: datetime) -> list[LateCount]:
+    by_department: dict[str, list[ItemFacts]] = {}
+    for i in items:
+        if period.start <= i.due_on <= period.end and is_late_item(
+            i.deadline, i.state, i.first_feedback_at, now
+        ):
+            by_department.setdefault(i.department, []).append(i)
+    return [
+        LateCount(
+            department=code,
+            late=len(rows),
+            deemed_consent=sum(1 for r in rows if r.state == "deemed-consent"),
+            deemed_agreed_to_handle=sum(1 for r in rows if r.state == "deemed-agreed-to-handle"),
+            answered_late=sum(1 for r in rows if r.first_feedback_at is not None),
+            unanswered=sum(1 for r in rows if r.first_feedback_at is None),
+        )
+        for code, rows in by_department.items()
+    ]
+
+
+def rank_by_late_items(counts: Iterable[LateCount]) -> list[RankedLateCount]:
+    """C6 通报: most late items first; equal counts share a rank (1, 2, 2, 4)."""
+    ordered = sorted(counts, key=lambda c: (-c.late, c.department))
+    ranked: list[RankedLateCount] = []
+    for index, count in enumerate(ordered):
+        if ranked and ranked[-1].count.late == count.late:
+            ranked.append(RankedLateCount(ranked[-1].rank, count))
+        else:
+            ranked.append(RankedLateCount(index + 1, count))
+    return ranked
+
+
+# --- C7: leader instructions -------------------------------------------------------------------
+
+
+def assignment_due(
+    received_at: datetime,
+    category: InstructionCategory,
+    policy: CoordinationPolicy,
+    calendar: HolidayCalendar,
+    *,
+    roll_to_working_day: bool,
+) -> datetime:
+    """C7: by when an instruction must be proposed and assigned (当天拟办交办); the three kinds of
+    三个不过夜 must also not wait longer than the not-overnight limit."""
+    rules: list[DeadlineRule] = [policy.instruction_assignment]
+    if category in NOT_OVERNIGHT_CATEGORIES:
+        rules.append(policy.not_overnight)
+    day = local_date(received_at)
+    return min(deadline(day, r.to_period(), calendar, roll_to_working_day=roll_to_working_day) for r in rules)
+
+
+def held_overnight(assigned_at: datetime, due: datetime) -> bool:
+    """C7: assigned at or after 24:00 of the last allowed day, i.e. kept overnight (过夜)."""
+    return assigned_at >= due
+
+
+def default_handling_deadline(
+    category: InstructionCategory,
+    assigned_at: datetime,
+    policy: CoordinationPolicy,
+    calendar: HolidayCalendar,
+    *,
+    roll_to_working_day: bool,
+) -> datetime:
+    """C7: a non-supervised assignment without a stated limit is handled not overnight (三个不过夜)."""
+    if category not in NOT_OVERNIGHT_CATEGORIES:
+        raise RuleViolation(
+            "督办类批示件须在交办单中明确办理时限（C7）", rule="C7", kind="deadline-required", field="due_on"
+        )
+    return deadline(
+        local_date(assigned_at),
+        policy.not_overnight.to_period(),
+        calendar,
+        roll_to_working_day=roll_to_working_day,
+    )
+
+
+@dataclass(frozen=True)
+class TallyPeriod:
+    """One of the month's tallies (每半月统计汇总一次: 1st–15th and 16th–end of the month)."""
+
+    year: int
+    month: int
+    part: int
+    start: date
+    end: date
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-{self.month:02d}-{self.part}"
+
+    @property
+    def end_instant(self) -> datetime:
+        return end_of_day(self.end)
+
+    @property
+    def start_instant(self) -> datetime:
+        return datetime.combine(self.start, time(0), tzinfo=SHANGHAI)
+
+
+# Parts of a month are counted on a 30-day month (a half is 15 days) and the last part runs to
+# the month's end, so the second half is 16th–28th/29th in February and 16th–31st in July.
+_NOMINAL_MONTH_DAYS = 30
+
+
+def tally_periods(year: int, month: int, tallies_per_month: int) -> list[TallyPeriod]:
+    if not 1 <= tallies_per_month <= 28:
+        raise ValueError(f"instruction tallies per month must be 1..28, got {tallies_per_month}")
+    length = _NOMINAL_MONTH_DAYS // tallies_per_month
+    last = _months.monthrange(year, month)[1]
+    periods = []
+    for part in range(1, tallies_per_month + 1):
+        start = 1 + (part - 1) * length
+        end = last if part == tallies_per_month else start + length - 1
+        periods.append(TallyPeriod(year, month, part, date(year, month, start), date(year, month, end)))
+    return periods
+
+
+_TALLY = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<part>\d{1,2})$")
+
+
+def parse_tally_period(text: str, tallies_per_month: int) -> TallyPeriod:
+    """``2018-06-1`` is the first tally period of June 2018 (1st–15th when tallied twice a month)."""
+    match = _TALLY.match(text)
+    if match is None or not 1 <= int(match["month"]) <= 12:
+        raise RuleViolation(
+            f"统计期 {text!r} 无效，应为 年-月-序号，例如 2018-06-1（1–15日）、2018-06-2（16日–月末）",
+            rule="C7",
+            kind="invalid-period",
+            field="period",
+        )
+    part = int(match["part"])
+    periods = tally_periods(int(match["year"]), int(match["month"]), tallies_per_month)
+    if not 1 <= part <= len(periods):
+        raise RuleViolation(
+            f"每月统计 {tallies_per_month} 次，序号应为 1–{tallies_per_month}（C7）",
+            rule="C7",
+            kind="invalid-period",
+            field="period",
+        )
+    return periods[part - 1]
+
+
+TallyStatus = Literal["on-time", "late", "missing", "pending"]
+
+
+@dataclass(frozen=True)
+class AssignmentFacts:
+    """What the half-month tally needs to know of one supervised assignment."""
+
+    assignment_id: str
+    instruction_id: str
+    title: str
+    department: str
+    deadline: datetime
+    feedback_at: datetime | None
+    first_explanation_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TallyRow:
+    facts: AssignmentFacts
+    status: TallyStatus
+    explained: bool
+    """A written explanation (书面说明) was filed before the deadline."""
+    slow: bool
+    """办理不积极: missed the deadline without the written explanation 000 §四 requires."""
+
+
+def tally(assignments: Iterable[AssignmentFacts], period: TallyPeriod, now: datetime) -> list[TallyRow]:
+    """C7 half-month tally of supervised assignments: those due in the period, and those due
+    earlier still without feedback when it began; each judged as it stood at the period's end
+    (or now, for the running period)."""
+    as_of = min(now, period.end_instant)
+    rows = []
+    for a in assignments:
+        due_on = last_day_of(a.deadline)
+        if due_on > period.end:
+            continue
+        carried = a.feedback_at is None or a.feedback_at >= period.start_instant
+        if due_on < period.start and not carried:
+            continue
+        seen_feedback = a.feedback_at if a.feedback_at is not None and a.feedback_at < as_of else None
+        status: TallyStatus
+        if seen_feedback is not None:
+            status = "on-time" if seen_feedback < a.deadline else "late"
+        elif a.deadline <= as_of:
+            status = "missing"
+        else:
+            status = "pending"
+        explained = a.first_explanation_at is not None and a.first_explanation_at < a.deadline
+        rows.append(TallyRow(a, status, explained, status in ("late", "missing") and not explained))
+    rows.sort(key=lambda r: (r.facts.deadline, r.facts.department, r.facts.assignment_id))
+    return rows

@@ -176,6 +176,11 @@ class EscalationRaised(EventData):
     department: str = Field(description="逾期的会办单位代码", examples=["jxw"])
     step: Literal["raised", "verified", "forwarded"] = Field(examples=["raised"])
     actor: str = Field(description="本步骤的办理人（部门或领导代码）", examples=["fgw"])
+    recipient: str | None = Field(
+        default=None,
+        description="本步骤的报送对象（领导代码）：报告给分管秘书长，核查后报分管市长；核查步骤为空",
+        examples=["dsg-industry"],
+    )
 
 
 class InterviewRequired(EventData):
@@ -220,6 +225,27 @@ class DepartmentDesignated(EventData):
     consecutive_quarters: int = Field(ge=1, examples=[3])
 
 
+class WebhookEndpointDisabled(EventData):
+    """The gateway disabled a webhook endpoint (410 Gone, or failing for too long); tells its owner."""
+
+    event_name = "webhook-endpoint-disabled"
+    summary = "Webhook 端点已停用（接收方返回 410 或持续投递失败），通知端点所有者"
+    key_field = "endpoint_id"
+
+    endpoint_id: str = Field(examples=["ep_3f1c2a9d7b5e4c1a"])
+    owner: str = Field(description="端点所有者（API 客户端编号）", examples=["city-portal"])
+    url: str = Field(description="端点地址", examples=["https://hooks.example.gov.cn/xiaoneng"])
+    reason: Literal["gone", "sustained-failure"] = Field(
+        description="gone：接收方返回 410；sustained-failure：持续失败超过设定时长",
+        examples=["sustained-failure"],
+    )
+    failing_since: datetime | None = Field(
+        default=None, description="本轮连续失败的开始时刻", examples=["2018-06-20T10:00:00+08:00"]
+    )
+    disabled_at: datetime = Field(examples=["2018-06-25T10:00:00+08:00"])
+    last_status_code: int | None = Field(default=None, description="最后一次响应状态码", examples=[503])
+
+
 CONTRACTS: tuple[type[EventData], ...] = (
     DocumentFormed,
     DocumentPublished,
@@ -233,6 +259,7 @@ CONTRACTS: tuple[type[EventData], ...] = (
     VoteCast,
     RoundTallied,
     DepartmentDesignated,
+    WebhookEndpointDisabled,
 )
 
 BY_TYPE: dict[str, type[EventData]] = {c.event_type(): c for c in CONTRACTS}

@@ -1,0 +1,1 @@
+"""Coordination use cases; each runs in one transaction with its outbox rows."""

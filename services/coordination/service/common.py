@@ -1,0 +1,108 @@
+"""What every coordination use case needs: the profile, the calendar, reference look-ups that
+answer with problem details, who a principal is, and recording events in the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.coordination import domain
+from shared import reference
+from shared.app import ServiceContext
+from shared.auth import Principal
+from shared.calendar import CalendarYearMissing, HolidayCalendar, default_calendar
+from shared.deadlines import SHANGHAI
+from shared.events import EventData
+from shared.messaging import outbox
+from shared.policy import CoordinationPolicy, PolicyProfile, load_profile
+from shared.problems import Problem
+
+OVERSEERS = ("office", "supervisor")
+
+
+@cache
+def holiday_calendar() -> HolidayCalendar:
+    return default_calendar()
+
+
+def profile(ctx: ServiceContext) -> PolicyProfile:
+    return load_profile(ctx.common.policy_profile)
+
+
+def policy(ctx: ServiceContext) -> CoordinationPolicy:
+    return profile(ctx).coordination
+
+
+def rollover(ctx: ServiceContext) -> bool:
+    return profile(ctx).calendar.civil_code_rollover
+
+
+def local(instant: datetime) -> datetime:
+    """Instants in events and views are shown in Asia/Shanghai, where deadlines are counted."""
+    return instant.astimezone(SHANGHAI)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def department(code: str, field: str) -> reference.Department:
+    try:
+        return reference.department(code)
+    except reference.UnknownReference as exc:
+        raise Problem(422, f"未知的部门代码 {code}", kind="unknown-department", field=field) from exc
+
+
+def department_name(code: str) -> str:
+    try:
+        return reference.department(code).short_name
+    except reference.UnknownReference:
+        return code
+
+
+def leader(code: str, field: str) -> reference.Leader:
+    try:
+        return reference.leader(code)
+    except reference.UnknownReference as exc:
+        raise Problem(422, f"未知的领导代码 {code}", kind="unknown-leader", field=field) from exc
+
+
+def leader_title(code: str) -> str:
+    try:
+        return reference.leader(code).title
+    except reference.UnknownReference:
+        return code
+
+
+def sees_everything(principal: Principal) -> bool:
+    """The office and the supervision office see every sheet (admin passes every check)."""
+    return principal.has_any(*OVERSEERS)
+
+
+def is_department(principal: Principal, code: str) -> bool:
+    """The principal acts for department ``code`` (role department, claim department)."""
+    return ("department" in principal.roles and principal.department == code) or "admin" in principal.roles
+
+
+def leader_code(principal: Principal) -> str | None:
+    """A leader principal's leader code is its ``department`` claim (e.g. ``dsg-industry``)."""
+    return principal.department if "leader" in principal.roles else None
+
+
+def is_leader(principal: Principal, code: str) -> bool:
+    return leader_code(principal) == code or "admin" in principal.roles
+
+
+def problem_of(exc: domain.RuleViolation, status: int = 422) -> Problem:
+    return Problem(status, exc.detail, kind=exc.kind, rule=exc.rule, field=exc.field)
+
+
+def calendar_problem(exc: CalendarYearMissing, field: str) -> Problem:
+    return Problem(422, str(exc), kind="calendar-year-missing", field=field)
+
+
+async def emit(ctx: ServiceContext, session: AsyncSession, data: EventData) -> None:
+    await outbox.record(session, data, source=ctx.source, topic_prefix=ctx.common.topic_prefix)
