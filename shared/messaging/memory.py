@@ -74,8 +74,10 @@ class MemoryConsumer:
             batch = self._ready(max_records)
             if batch:
                 return batch
+            # asyncio.timeout, not wait_for: see OutboxRelay.run.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._bus._changed.wait(), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    await self._bus._changed.wait()
             return self._ready(max_records)
 
     async def commit(self, messages: Sequence[Message]) -> None:

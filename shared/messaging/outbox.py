@@ -118,5 +118,8 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay failed; will retry")
                 backoff = min(backoff * 2, 10.0)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives
+            # as the wake-up fires, and the relay would never stop at shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._db.outbox_wakeup.wait(), backoff)
+                async with asyncio.timeout(backoff):
+                    await self._db.outbox_wakeup.wait()

@@ -163,10 +163,11 @@ class PostgresConsumer:
             return batch
         # Woken at once by a publish in this process; the timeout covers other processes.
         async with self._bus.changed:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the wait completes, and the consumer task would never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._bus.changed.wait_for(lambda: self._bus.generation != seen), timeout_s
-                )
+                async with asyncio.timeout(timeout_s):
+                    await self._bus.changed.wait_for(lambda: self._bus.generation != seen)
         return await self._ready(max_records)
 
     async def commit(self, messages: Sequence[Message]) -> None:

@@ -160,3 +160,20 @@ async def test_several_relays_publish_every_outbox_row_exactly_once_and_in_order
             assert turnouts == list(range(1, 31)), "events of one aggregate must keep their commit order"
     finally:
         await db.dispose()
+
+
+async def test_relay_stops_when_cancelled_just_as_it_is_woken(postgres: PostgresSource) -> None:
+    url = await postgres.new_database()
+    await upgrade("evaluation", url)
+    db = Database(url)
+    relay = OutboxRelay(db, MemoryBus(), poll_seconds=30)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.2)  # the relay has found nothing and waits for a wake-up
+        db.outbox_wakeup.set()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done, "the relay must stop when cancelled, even as a wake-up arrives"
+        assert task.cancelled()
+    finally:
+        await db.dispose()
