@@ -2,22 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
 from fastapi import FastAPI
 
-from services.indicators import api
-from shared.app import ServiceSpec, create_service_app
+from services.indicators import api, sweeper
+from services.indicators.service.catalogue import seed_catalogue
+from services.indicators.settings import IndicatorsSettings
+from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.messaging.bus import Bus
 from shared.settings import CommonSettings, ServiceSettings
+
+
+@asynccontextmanager
+async def _seeded(app: FastAPI, ctx: ServiceContext) -> AsyncIterator[None]:
+    # The catalogue starts as the reference list (000 附件1); seeding is idempotent per item.
+    await seed_catalogue(ctx)
+    yield
+
 
 SPEC = ServiceSpec(
     name="indicators",
     title="保五争三 Indicators",
-    description="全省排名通报，第5位以后作汇报说明，连续三次约谈（I1–I5）。",
-    routers=[api.router],
+    description=(
+        "重要指标和考核事项“保五争三”：指标目录（动态调整），省里发布的全省排名，月度、季度、年度通报"
+        "（JSON、HTML、XLSX），第5位以后的汇报说明，连续三次第5位以后的约谈（I1–I5）。"
+    ),
+    routers=api.ROUTERS,
+    sweepers=[sweeper.overdue_report_duties],
+    extra_lifespan=_seeded,
 )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def create_app(
     common: CommonSettings | None = None, settings: ServiceSettings | None = None, bus: Bus | None = None
 ) -> FastAPI:
-    return create_service_app(SPEC, common=common, settings=settings, bus=bus)
+    app = create_service_app(SPEC, common=common, settings=settings, bus=bus)
+    app.state.indicator_settings = IndicatorsSettings()
+    # The clock of the use cases; tests replace it to publish "on" a chosen day.
+    app.state.clock = _utc_now
+    return app
