@@ -48,7 +48,9 @@ async def token(
     client_secret: Annotated[str | None, Form()] = None,
 ) -> TokenResponse:
     gw = request.app.state.gateway_settings
-    if not gw.token_issuer_enabled:
+    ctx = request.app.state.ctx
+    # With an external identity provider (JWKS) tokens signed here would not verify anyway.
+    if not gw.token_issuer_enabled or ctx.common.jwks_url:
         raise Problem(404, "本部署使用外部身份提供方签发令牌", kind="not-found")
     if grant_type != "client_credentials":
         raise Problem(400, "仅支持 grant_type=client_credentials", kind="unsupported-grant-type")
@@ -57,7 +59,6 @@ async def token(
         client_id, client_secret = basic
     if not client_id or not client_secret:
         raise Problem(400, "缺少 client_id 或 client_secret", kind="invalid-client")
-    ctx = request.app.state.ctx
     client = await clients.authenticate_client(ctx.db, client_id, client_secret)
     if client is None:
         raise Problem(

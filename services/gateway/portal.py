@@ -1,9 +1,12 @@
-"""The docs portal: one OpenAPI 3.1 document merged from every service, Swagger UI, ReDoc.
+"""The docs portal: one OpenAPI 3.1 document merged from every service, Swagger UI, ReDoc, AsyncAPI.
 
 Each service's paths ``/v1/...`` appear under ``/api/v1/<service>/...``; operation ids and
-component schemas are prefixed with the service name so that two services may use the same
-names. A service that does not answer is listed in ``x-missing-services``, never silently
-dropped.
+components are prefixed with the service name so that two services may use the same names.
+Every operation keeps its service's tags (grouped per service in ``x-tagGroups``), secured
+operations accept both the bearer scheme and the OAuth2 client-credentials flow, creating
+POSTs document ``Idempotency-Key``, every operation documents 429, and the ``webhooks``
+section describes every event a webhook endpoint can receive. A service that does not answer
+is listed in ``x-missing-services``, never silently dropped.
 """
 
 from __future__ import annotations
@@ -14,31 +17,69 @@ import time
 from importlib.resources import files
 from typing import Any
 
-import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from services.gateway.catalog import METHODS, Catalog, public_path
+from services.gateway.webhooks.events import PING_TYPE, webhook_event_types
+from shared.events.asyncapi import asyncapi_document
+
 router = APIRouter(include_in_schema=False)
 
 STATIC = StaticFiles(directory=str(files("fastapi_offline") / "static"))
 
-_TAGS = {
-    "disclosure": "政务公开：文件限时公开与不予公开审批",
-    "coordination": "会办事项限时办结与领导批示督办",
-    "indicators": "重要指标“保五争三”排名通报",
-    "evaluation": "低效能部门评定",
+SERVICE_TAGS = {
+    "gateway": ("网关 gateway", "认证、Webhook 订阅与投递、组合查询"),
+    "disclosure": ("政务公开 disclosure", "政务公开：文件限时公开与不予公开审批"),
+    "coordination": ("会办督办 coordination", "会办事项限时办结与领导批示督办"),
+    "indicators": ("保五争三 indicators", "重要指标“保五争三”排名通报"),
+    "evaluation": ("低效能评定 evaluation", "低效能部门评定"),
 }
+WEBHOOK_TAG = "Webhook 事件 webhooks"
+ROLE_DESCRIPTIONS = {
+    "office": "市政府办公室",
+    "supervisor": "市政府督查室",
+    "department": "部门（令牌带部门代码）",
+    "leader": "市领导",
+    "evaluator": "评议人",
+    "admin": "管理员（通过一切角色检查）",
+}
+BEARER = "HTTPBearer"
+OAUTH2 = "OAuth2ClientCredentials"
+TOKEN_PATH = "/api/v1/oauth/token"
+
+DESCRIPTION = """城市政府行政效能建设平台的统一接口：政务公开、会办督办、“保五争三”指标通报与低效能部门评定。
+
+**认证**：OAuth2 客户端凭证模式，`POST /api/v1/oauth/token` 获取 Bearer 令牌（JWT），放在
+`Authorization: Bearer <token>` 中。标注了锁的操作需要令牌；安全要求中列出的名称是所需角色
+（任一即可）。未带令牌或令牌无效返回 401，角色不符返回 403，均带 `WWW-Authenticate`。
+
+**限流**：按客户端的令牌桶。每个响应都带 IETF 草案的 `RateLimit-Policy`（配额 `q`、窗口 `w` 秒）
+和 `RateLimit`（剩余 `r`、`t` 秒后恢复满额）；超限返回 429 与 `Retry-After`。
+
+**幂等**：创建类 POST 可带 `Idempotency-Key`（24 小时内有效）：同一键同一请求体重放首次响应
+（带 `Idempotent-Replayed: true`）；同一键不同请求体返回 422；首次请求仍在处理时返回 409。
+
+**错误**：一律为 RFC 9457 `application/problem+json`，包括 JSON 格式错误（400）、媒体类型不符（415）
+与请求体过大（413）；上游服务不可达为 502，超时为 504。
+
+**Webhook**：按 Standard Webhooks 规范推送，见 `webhooks` 一节与 `/api/v1/webhooks/endpoints`。
+请求头 `webhook-id`（重试时不变，用于去重）、`webhook-timestamp`、`webhook-signature`
+（`v1,` + base64 HMAC-SHA256，密钥为 `whsec_` 后的 base64 内容，签名内容为 `id.timestamp.body`；
+轮换密钥后 24 小时内新旧两个签名以空格分隔同时给出）。仅 2xx 视为成功；410 停用端点。
+Kafka 事件的 AsyncAPI 文档见 `/asyncapi.json`。"""
 
 
 def _rewrite_refs(node: Any, service: str) -> Any:
     if isinstance(node, dict):
         out = {}
         for k, v in node.items():
-            if k == "$ref" and isinstance(v, str) and v.startswith("#/components/schemas/"):
-                out[k] = f"#/components/schemas/{service}.{v.rsplit('/', 1)[1]}"
+            if k == "$ref" and isinstance(v, str) and v.startswith("#/components/"):
+                _, _, kind, name = v.split("/", 3)
+                out[k] = f"#/components/{kind}/{service}.{name}"
             else:
                 out[k] = _rewrite_refs(v, service)
         return out
@@ -47,40 +88,278 @@ def _rewrite_refs(node: Any, service: str) -> Any:
     return node
 
 
+def _operations(paths: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, op)
+        for path, item in paths.items()
+        for method, op in item.items()
+        if method in METHODS and isinstance(op, dict)
+    ]
+
+
+def _add_service(
+    doc: dict[str, Any], service: str, spec: dict[str, Any], groups: dict[str, list[str]]
+) -> None:
+    spec = _rewrite_refs(copy.deepcopy(spec), service)
+    default_tag = SERVICE_TAGS.get(service, (service, service))[0]
+    for path, item in spec.get("paths", {}).items():
+        public = public_path(service, path)
+        if public is None:
+            continue
+        for _, _, op in _operations({path: item}):
+            if "operationId" in op:
+                op["operationId"] = f"{service}_{op['operationId']}"
+            op["tags"] = op.get("tags") or [default_tag]
+            for tag in op["tags"]:
+                if tag not in groups[service]:
+                    groups[service].append(tag)
+        doc["paths"][public] = item
+    components = doc.setdefault("components", {})
+    for kind, entries in spec.get("components", {}).items():
+        if kind == "securitySchemes":
+            for name, scheme in entries.items():
+                components.setdefault(kind, {}).setdefault(name, scheme)
+            continue
+        for name, value in entries.items():
+            components.setdefault(kind, {})[f"{service}.{name}"] = value
+    known = {t["name"] for t in doc.setdefault("tags", [])}
+    for tag in spec.get("tags", []):
+        if tag.get("name") not in known:
+            doc["tags"].append(tag)
+            known.add(tag["name"])
+
+
+def _decorate_operations(doc: dict[str, Any]) -> None:
+    for path, method, op in _operations(doc["paths"]):
+        security = op.get("security")
+        if security:
+            alternatives = list(security)
+            for requirement in security:
+                if BEARER in requirement and not any(OAUTH2 in r for r in alternatives):
+                    alternatives.append({OAUTH2: list(requirement[BEARER])})
+            op["security"] = alternatives
+        responses = op.setdefault("responses", {})
+        responses.setdefault("429", {"$ref": "#/components/responses/TooManyRequests"})
+        for response in responses.values():
+            content = response.get("content", {}) if isinstance(response, dict) else {}
+            problem, plain = content.get("application/problem+json"), content.get("application/json")
+            if problem == {} and isinstance(plain, dict) and "schema" in plain:
+                content["application/problem+json"] = {"schema": plain["schema"]}
+                del content["application/json"]
+        if method == "post" and path != TOKEN_PATH:
+            params = op.setdefault("parameters", [])
+            if not any(p.get("name", "").lower() == "idempotency-key" for p in params):
+                params.append({"$ref": "#/components/parameters/IdempotencyKey"})
+
+
+def _common_components(doc: dict[str, Any]) -> None:
+    components = doc.setdefault("components", {})
+    schemes = components.setdefault("securitySchemes", {})
+    schemes.setdefault(
+        BEARER,
+        {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "OAuth2 客户端凭证令牌"},
+    )
+    schemes[OAUTH2] = {
+        "type": "oauth2",
+        "description": "OAuth2 客户端凭证模式；作用域即角色",
+        "flows": {"clientCredentials": {"tokenUrl": TOKEN_PATH, "scopes": dict(ROLE_DESCRIPTIONS)}},
+    }
+    components.setdefault("parameters", {})["IdempotencyKey"] = {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "幂等键（1–255 个可见 ASCII 字符，24 小时内有效）",
+        "schema": {"type": "string", "maxLength": 255},
+        "example": "8e03978e-40d5-43e8-bc93-6894a57f9324",
+    }
+    components.setdefault("headers", {}).update(
+        {
+            "RetryAfter": {"description": "多少秒后可重试", "schema": {"type": "integer"}},
+            "RateLimit": {
+                "description": "剩余配额 r 与恢复满额的秒数 t（IETF RateLimit 草案）",
+                "schema": {"type": "string", "example": '"per-client";r=0;t=60'},
+            },
+            "RateLimitPolicy": {
+                "description": "配额 q 与窗口 w 秒（IETF RateLimit 草案）",
+                "schema": {"type": "string", "example": '"per-client";q=600;w=60'},
+            },
+        }
+    )
+    components.setdefault("responses", {})["TooManyRequests"] = {
+        "description": "请求过于频繁",
+        "headers": {
+            "Retry-After": {"$ref": "#/components/headers/RetryAfter"},
+            "RateLimit": {"$ref": "#/components/headers/RateLimit"},
+            "RateLimit-Policy": {"$ref": "#/components/headers/RateLimitPolicy"},
+        },
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    components.setdefault("schemas", {})["Problem"] = {
+        "type": "object",
+        "description": "问题详情 (RFC 9457)",
+        "properties": {
+            "type": {"type": "string", "examples": ["/problems/rate-limited"]},
+            "title": {"type": "string", "examples": ["请求过于频繁"]},
+            "status": {"type": "integer", "examples": [429]},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "request_id": {"type": "string"},
+        },
+        "required": ["type", "title", "status", "detail"],
+    }
+
+
+def _hoist_defs(schema: dict[str, Any], prefix: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    """Move a JSON Schema's ``$defs`` into components (refs rewritten) and drop its ``$id``."""
+    schema = copy.deepcopy(schema)
+    schema.pop("$id", None)
+    defs = schema.pop("$defs", {})
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: (
+                    f"#/components/schemas/{prefix}{v.rsplit('/', 1)[1]}"
+                    if k == "$ref" and str(v).startswith("#/$defs/")
+                    else rewrite(v)
+                )
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    for name, definition in defs.items():
+        schemas[f"{prefix}{name}"] = rewrite(definition)
+    result: dict[str, Any] = rewrite(schema)
+    return result
+
+
+def _webhooks(doc: dict[str, Any]) -> None:
+    components = doc["components"]
+    schemas = components.setdefault("schemas", {})
+    parameters = components.setdefault("parameters", {})
+    parameters.update(
+        {
+            "WebhookId": {
+                "name": "webhook-id",
+                "in": "header",
+                "required": True,
+                "description": "消息编号；重试时不变，接收方据此去重",
+                "schema": {"type": "string"},
+                "example": "msg_2f1c9a6e-7d1b-4c8e-9a53-0d2e4f6a8b10",
+            },
+            "WebhookTimestamp": {
+                "name": "webhook-timestamp",
+                "in": "header",
+                "required": True,
+                "description": "本次发送的 Unix 时间戳（秒）；接收方应拒绝偏差过大的请求",
+                "schema": {"type": "integer"},
+                "example": 1529460000,
+            },
+            "WebhookSignature": {
+                "name": "webhook-signature",
+                "in": "header",
+                "required": True,
+                "description": (
+                    "以空格分隔的签名列表，每项为 `v1,` + base64(HMAC-SHA256(密钥, `id.timestamp.body`))"
+                ),
+                "schema": {"type": "string"},
+                "example": "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+            },
+        }
+    )
+    webhooks: dict[str, Any] = {}
+    for event in webhook_event_types():
+        data_name = f"events.{event.type}"
+        schemas[data_name] = _hoist_defs(event.data_schema, f"events.{event.type}.", schemas)
+        envelope = f"webhooks.{event.type}"
+        schemas[envelope] = {
+            "type": "object",
+            "description": f"{event.summary}（Standard Webhooks 消息体）",
+            "required": ["type", "timestamp", "data"],
+            "properties": {
+                "type": {"type": "string", "const": event.type},
+                "timestamp": {"type": "string", "format": "date-time", "description": "事件发生时刻"},
+                "data": {"$ref": f"#/components/schemas/{data_name}"},
+            },
+        }
+        webhooks[event.type] = {
+            "post": {
+                "tags": [WEBHOOK_TAG],
+                "summary": event.summary,
+                "description": event.description,
+                "operationId": "webhook_" + event.type.replace(".", "_").replace("-", "_"),
+                "parameters": [
+                    {"$ref": "#/components/parameters/WebhookId"},
+                    {"$ref": "#/components/parameters/WebhookTimestamp"},
+                    {"$ref": "#/components/parameters/WebhookSignature"},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{envelope}"}}},
+                },
+                "responses": {
+                    "2XX": {"description": "已接收；其他状态码按重试计划重试"},
+                    "410": {"description": "Gone：网关停用此端点"},
+                },
+            }
+        }
+    doc["webhooks"] = webhooks
+    doc["tags"].append(
+        {
+            "name": WEBHOOK_TAG,
+            "description": f"网关向订阅端点推送的事件（含创建端点时的 {PING_TYPE}）",
+        }
+    )
+
+
 def merge(gateway_doc: dict[str, Any], services: dict[str, dict[str, Any] | None]) -> dict[str, Any]:
     doc = copy.deepcopy(gateway_doc)
+    doc["openapi"] = "3.1.0"
     doc.setdefault("paths", {})
-    components = doc.setdefault("components", {})
-    schemas = components.setdefault("schemas", {})
-    schemes = components.setdefault("securitySchemes", {})
-    tags = doc.setdefault("tags", [])
+    doc.setdefault("tags", [])
+    groups: dict[str, list[str]] = {"gateway": []}
+    for _, _, op in _operations(doc["paths"]):
+        op["tags"] = op.get("tags") or [SERVICE_TAGS["gateway"][0]]
+        groups["gateway"].extend(t for t in op["tags"] if t not in groups["gateway"])
     missing = []
     for service, spec in services.items():
+        groups[service] = []
         if spec is None:
             missing.append(service)
             continue
-        spec = _rewrite_refs(spec, service)
-        for path, item in spec.get("paths", {}).items():
-            if not path.startswith("/v1/"):
-                continue
-            for op in item.values():
-                if isinstance(op, dict) and "operationId" in op:
-                    op["operationId"] = f"{service}_{op['operationId']}"
-            doc["paths"][f"/api/v1/{service}/{path[4:]}"] = item
-        for name, schema in spec.get("components", {}).get("schemas", {}).items():
-            schemas[f"{service}.{name}"] = schema
-        schemes.update(spec.get("components", {}).get("securitySchemes", {}))
-        tags.extend(t for t in spec.get("tags", []) if t not in tags)
-        known = {t["name"] for t in tags}
-        for item in spec.get("paths", {}).values():
-            for op in item.values():
-                for tag in op.get("tags", []) if isinstance(op, dict) else []:
-                    if tag not in known:
-                        tags.append({"name": tag, "description": _TAGS.get(service, service)})
-                        known.add(tag)
+        _add_service(doc, service, spec, groups)
+    _common_components(doc)
+    _decorate_operations(doc)
+    known = {t["name"] for t in doc["tags"]}
+    for service, tags in groups.items():
+        for tag in tags:
+            if tag not in known:
+                doc["tags"].append(
+                    {"name": tag, "description": SERVICE_TAGS.get(service, (service, service))[1]}
+                )
+                known.add(tag)
+    _webhooks(doc)
+    doc["x-tagGroups"] = [
+        {"name": SERVICE_TAGS.get(service, (service, ""))[0], "tags": tags}
+        for service, tags in groups.items()
+        if tags
+    ] + [{"name": "Webhook", "tags": [WEBHOOK_TAG]}]
     if missing:
         doc["x-missing-services"] = missing
     return doc
+
+
+def gateway_document(app: FastAPI) -> dict[str, Any]:
+    """The gateway's own operations (token, webhooks, composite reads)."""
+    return get_openapi(
+        title="效能 Xiaoneng API",
+        version=app.version,
+        openapi_version="3.1.0",
+        description=DESCRIPTION,
+        routes=app.routes,
+    )
 
 
 class OpenApiCache:
@@ -90,53 +369,25 @@ class OpenApiCache:
         self._at = 0.0
         self._lock = asyncio.Lock()
 
-    async def get(self, request: Request) -> dict[str, Any]:
+    async def get(self, catalog: Catalog) -> dict[str, Any]:
         async with self._lock:
             if self._doc is not None and time.monotonic() - self._at < self._ttl:
                 return self._doc
-            clients: dict[str, httpx.AsyncClient] = request.app.state.upstreams
-            fetched = await asyncio.gather(*(_fetch(c) for c in clients.values()))
-            services = dict(zip(clients, fetched, strict=True))
-            doc = merge(_gateway_doc(request), services)
+            doc = merge(catalog.gateway()[0], await catalog.documents())
             if not doc.get("x-missing-services"):
                 self._doc, self._at = doc, time.monotonic()
             return doc
 
 
-async def _fetch(client: httpx.AsyncClient) -> dict[str, Any] | None:
-    try:
-        response = await client.get("/openapi.json", timeout=5)
-        response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        return body
-    except (httpx.HTTPError, ValueError):
-        return None
-
-
-def _gateway_doc(request: Request) -> dict[str, Any]:
-    app = request.app
-    doc = get_openapi(
-        title="效能 Xiaoneng API",
-        version=app.version,
-        openapi_version="3.1.0",
-        description=(
-            "城市政府行政效能建设平台的统一接口：政务公开、会办督办、“保五争三”指标通报与低效能部门评定。\n\n"
-            "认证：OAuth2 客户端凭证模式，`POST /api/v1/oauth/token` 获取 Bearer 令牌。"
-            "错误均以 RFC 9457 `application/problem+json` 返回。"
-        ),
-        routes=app.routes,
-    )
-    doc.setdefault("components", {}).setdefault("securitySchemes", {})["OAuth2ClientCredentials"] = {
-        "type": "oauth2",
-        "flows": {"clientCredentials": {"tokenUrl": "/api/v1/oauth/token", "scopes": {}}},
-    }
-    return doc
-
-
 @router.get("/openapi.json")
 async def openapi(request: Request) -> JSONResponse:
     cache: OpenApiCache = request.app.state.openapi_cache
-    return JSONResponse(await cache.get(request))
+    return JSONResponse(await cache.get(request.app.state.gateway.catalog))
+
+
+@router.get("/asyncapi.json")
+async def asyncapi(request: Request) -> JSONResponse:
+    return JSONResponse(asyncapi_document(request.app.state.ctx.common.topic_prefix))
 
 
 @router.get("/docs")
@@ -147,6 +398,7 @@ async def swagger() -> HTMLResponse:
         swagger_js_url="/static/swagger-ui-bundle.js",
         swagger_css_url="/static/swagger-ui.css",
         swagger_favicon_url="/static/favicon.png",
+        swagger_ui_parameters={"docExpansion": "list", "persistAuthorization": True},
     )
 
 

@@ -1,8 +1,9 @@
 """Routing ``/api/v1/<service>/...`` to the domain services.
 
-One long-lived HTTP client per upstream. Request id and ``traceparent`` are forwarded; a
-bearer token is verified here first and again by the service. Upstream failures become
-502/504 problem details.
+One long-lived HTTP client per upstream, each with its own timeout. Request id and
+``traceparent`` are forwarded; the bearer token was checked by the guard and is checked again
+by the service. Upstream failures become 502/504 problem details; a 403 from a service gets
+the ``WWW-Authenticate`` challenge of RFC 6750.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ def _forward_headers(request: Request) -> dict[str, str]:
     return headers
 
 
+def _upstream_url(request: Request, service: str) -> httpx.URL:
+    """The service's ``/v1/...`` URL, path and query forwarded as received (still percent-encoded)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    rest = raw.decode("latin-1")[len(f"/api/v1/{service}") :]
+    return httpx.URL(f"/v1{rest}", query=request.scope.get("query_string", b""))
+
+
 @router.api_route(
     "/api/v1/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 )
@@ -53,15 +61,14 @@ async def forward(service: str, path: str, request: Request) -> Response:
     client = clients.get(service)
     if client is None:
         raise Problem(
-            404, f"没有名为 {service} 的服务；可用服务: {', '.join(sorted(clients))}", kind="not-found"
+            404,
+            f"路径 {request.url.path} 不存在；服务路径为 /api/v1/<服务>/…，"
+            f"可用服务: {', '.join(sorted(clients))}",
+            kind="not-found",
         )
-    auth = request.headers.get("authorization")
-    if auth is not None and auth.lower().startswith("bearer "):
-        request.app.state.verifier.verify(auth[7:].strip())
     upstream = client.build_request(
         request.method,
-        f"/v1/{path}",
-        params=request.query_params,
+        _upstream_url(request, service),
         headers=_forward_headers(request),
         content=await request.body(),
     )
@@ -76,6 +83,8 @@ async def forward(service: str, path: str, request: Request) -> Response:
     headers = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
     if (location := headers.get("location")) and location.startswith("/v1/"):
         headers["location"] = f"/api/v1/{service}/{location[4:]}"
+    if response.status_code == 403 and "www-authenticate" not in {k.lower() for k in headers}:
+        headers["WWW-Authenticate"] = 'Bearer realm="xiaoneng", error="insufficient_scope"'
     return StreamingResponse(
         response.aiter_raw(),
         status_code=response.status_code,

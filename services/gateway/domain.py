@@ -1,0 +1,337 @@
+"""Pure rules of the gateway: rate-limit buckets, idempotency fingerprints, operation security,
+Standard Webhooks signing, retry timing and webhook target checks. No I/O here.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import math
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+# --- rate limits (token bucket) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuotaPolicy:
+    """``quota`` requests per ``window_seconds``, bursts up to ``quota`` (IETF RateLimit draft)."""
+
+    name: str
+    quota: int
+    window_seconds: int
+
+    @property
+    def refill_per_second(self) -> float:
+        return self.quota / self.window_seconds
+
+    def policy_header(self) -> str:
+        return f'"{self.name}";q={self.quota};w={self.window_seconds}'
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    remaining: int
+    # Seconds until the bucket is full again.
+    reset_seconds: int
+    # Seconds until the next request would be allowed (only when refused).
+    retry_after_seconds: int | None
+
+    def header(self, policy: QuotaPolicy) -> str:
+        return f'"{policy.name}";r={self.remaining};t={self.reset_seconds}'
+
+
+@dataclass
+class TokenBucket:
+    policy: QuotaPolicy
+    tokens: float
+    updated: float
+
+    @classmethod
+    def full(cls, policy: QuotaPolicy, now: float) -> TokenBucket:
+        return cls(policy=policy, tokens=float(policy.quota), updated=now)
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self.updated)
+        self.tokens = min(float(self.policy.quota), self.tokens + elapsed * self.policy.refill_per_second)
+        self.updated = now
+
+    def is_full(self, now: float) -> bool:
+        self._refill(now)
+        return self.tokens >= self.policy.quota
+
+    def take(self, now: float) -> RateDecision:
+        self._refill(now)
+        rate = self.policy.refill_per_second
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return RateDecision(
+                allowed=True,
+                remaining=int(self.tokens),
+                reset_seconds=math.ceil((self.policy.quota - self.tokens) / rate),
+                retry_after_seconds=None,
+            )
+        wait = max(1, math.ceil((1.0 - self.tokens) / rate))
+        return RateDecision(
+            allowed=False,
+            remaining=0,
+            reset_seconds=math.ceil((self.policy.quota - self.tokens) / rate),
+            retry_after_seconds=wait,
+        )
+
+
+class RateLimiter:
+    """Buckets per client key, in this process. Idle full buckets are dropped to bound memory."""
+
+    def __init__(self, default: QuotaPolicy, overrides: Mapping[str, QuotaPolicy], *, max_keys: int = 50_000):
+        self._default = default
+        self._overrides = dict(overrides)
+        self._buckets: dict[str, TokenBucket] = {}
+        self._max_keys = max_keys
+
+    def policy_for(self, client_id: str | None) -> QuotaPolicy:
+        if client_id is not None and client_id in self._overrides:
+            return self._overrides[client_id]
+        return self._default
+
+    def take(self, key: str, client_id: str | None, now: float) -> tuple[QuotaPolicy, RateDecision]:
+        policy = self.policy_for(client_id)
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.policy != policy:
+            if len(self._buckets) >= self._max_keys:
+                self._prune(now)
+            bucket = self._buckets[key] = TokenBucket.full(policy, now)
+        return policy, bucket.take(now)
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k, b in self._buckets.items() if b.is_full(now)]:
+            del self._buckets[key]
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+
+def canonical_body(body: bytes) -> bytes:
+    """JSON bodies compare by content (key order and spacing do not matter); others by bytes."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (method.upper().encode(), path.encode(), query.encode(), canonical_body(body)):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def parse_idempotency_key(header: str) -> str | None:
+    """The key from an ``Idempotency-Key`` header (an sf-string, quotes optional); None if invalid."""
+    value = header.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value if _KEY.match(value) and '"' not in value else None
+
+
+# --- operation security (OpenAPI) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call an operation: anyone, any valid token, or a token holding one of ``roles``."""
+
+    token_required: bool
+    roles: frozenset[str] = frozenset()
+
+
+def access_of(operation: Mapping[str, Any], default_security: Sequence[Any] | None) -> Access:
+    """Read an operation's ``security`` (or the document's) as access rules.
+
+    An empty list, or an empty requirement object among the alternatives, means public. Role
+    names listed in every alternative (OpenAPI 3.1 allows role names for non-OAuth2 schemes)
+    restrict the operation to those roles.
+    """
+    security = operation.get("security", default_security)
+    if not security:
+        return Access(token_required=False)
+    requirements = [r for r in security if isinstance(r, Mapping)]
+    if not requirements or any(not r for r in requirements):
+        return Access(token_required=False)
+    roles: set[str] = set()
+    for requirement in requirements:
+        scopes = [str(s) for values in requirement.values() for s in (values or [])]
+        if not scopes:
+            return Access(token_required=True)
+        roles.update(scopes)
+    return Access(token_required=True, roles=frozenset(roles))
+
+
+def path_pattern(template: str) -> re.Pattern[str]:
+    """``/api/v1/x/{id}/y`` → a regex matching one segment per parameter."""
+    parts = re.split(r"(\{[^/{}]+\})", template)
+    regex = "".join("[^/]+" if p.startswith("{") and p.endswith("}") else re.escape(p) for p in parts)
+    return re.compile(f"^{regex}$")
+
+
+def specificity(template: str) -> tuple[int, int]:
+    """Literal segments win over parameters (``/documents/search`` before ``/documents/{id}``)."""
+    segments = template.strip("/").split("/")
+    literal = sum(1 for s in segments if not s.startswith("{"))
+    return (-literal, -len(segments))
+
+
+_DEPARTMENT_READ = re.compile(r"^/v1/departments/\{[^/{}]+\}(?:/([A-Za-z0-9_-]+))?$")
+
+
+def department_part(path: str) -> str | None:
+    """The part name of a department-scoped read: ``/v1/departments/{code}/facts`` → ``facts``."""
+    match = _DEPARTMENT_READ.match(path)
+    if match is None:
+        return None
+    return match.group(1) or "department"
+
+
+# --- Standard Webhooks ----------------------------------------------------------------------
+
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
+
+
+def new_secret() -> str:
+    """``whsec_`` + base64 of random bytes (the spec asks for 24 to 64)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def _secret_key(secret: str) -> bytes:
+    raw = secret.removeprefix(SECRET_PREFIX)
+    return base64.b64decode(raw + "=" * (-len(raw) % 4))
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: str) -> str:
+    """``v1,`` + base64 HMAC-SHA256 over ``id.timestamp.body``."""
+    content = f"{message_id}.{timestamp}.{body}".encode()
+    digest = hmac.new(_secret_key(secret), content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signature_header(active_secrets: Sequence[str], message_id: str, timestamp: int, body: str) -> str:
+    """One ``v1,`` signature per active secret, space-separated (rotation keeps the old one)."""
+    return " ".join(sign(s, message_id, timestamp, body) for s in active_secrets)
+
+
+def webhook_body(event_type: str, occurred_at: datetime, data: Mapping[str, Any]) -> str:
+    """The Standard Webhooks payload ``{type, timestamp, data}``, serialised once and stored."""
+    timestamp = occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return json.dumps(
+        {"type": event_type, "timestamp": timestamp, "data": dict(data)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def next_attempt_delay(
+    schedule: Sequence[float],
+    attempts_made: int,
+    *,
+    jitter: float,
+    rand: float,
+    retry_after: float | None = None,
+) -> float | None:
+    """Seconds until the next attempt after ``attempts_made`` failed ones; None: give up.
+
+    ``schedule[n]`` is the delay before attempt n (``schedule[0]`` before the first). Jitter
+    spreads retries by ±``jitter`` of the delay (``rand`` in [0, 1)). A receiver's
+    ``Retry-After`` postpones the attempt, but never beyond the schedule's longest delay.
+    """
+    if attempts_made >= len(schedule):
+        return None
+    delay = schedule[attempts_made] * (1.0 + jitter * (2.0 * rand - 1.0))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, max(schedule)))
+    return max(0.0, delay)
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); None when absent or invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def target_host(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.hostname.lower()
+
+
+def ip_literal(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+def _allowed_by(entry: str, host: str, addresses: Sequence[str]) -> bool:
+    entry = entry.strip().lower()
+    try:
+        network = ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        network = None
+    if network is not None:
+        return bool(addresses) and all(ipaddress.ip_address(a) in network for a in addresses)
+    if entry.startswith("*."):
+        return host.endswith(entry[1:])
+    return host == entry
+
+
+def target_refusal(
+    url: str, allowed: Sequence[str], *, forbid_private: bool, addresses: Sequence[str]
+) -> str | None:
+    """Why ``url`` may not receive webhooks, or None. ``addresses``: the host's IP addresses."""
+    host = target_host(url)
+    if host is None:
+        return "地址须为 http 或 https URL"
+    if allowed and not any(_allowed_by(entry, host, addresses) for entry in allowed):
+        return f"目标主机 {host} 不在允许列表中"
+    if forbid_private:
+        if host == "localhost" or host.endswith(".localhost"):
+            return "生产环境不允许回环地址"
+        if not addresses:
+            return f"无法解析目标主机 {host}"
+        private = [a for a in addresses if not is_public_address(a)]
+        if private:
+            return f"生产环境不允许私有或回环地址 ({', '.join(private)})"
+    return None

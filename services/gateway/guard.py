@@ -1,0 +1,338 @@
+"""The gateway's checks on every request, before routing: one ASGI middleware.
+
+In order: who is calling (a bearer token, verified once), the client's rate limit (``RateLimit``
+and ``RateLimit-Policy`` headers on every response, 429 with ``Retry-After``), the operation's
+access rules from the OpenAPI documents (401/403 with ``WWW-Authenticate``), the body (size
+limit → 413, declared media types → 415, malformed JSON → 400) and ``Idempotency-Key`` on
+POSTs. Every refusal is problem+json. Operational probes and static files are not limited.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.gateway import idempotency
+from services.gateway.catalog import Operation
+from services.gateway.domain import parse_idempotency_key, request_fingerprint
+from services.gateway.runtime import GatewayRuntime
+from shared.auth import Principal
+from shared.problems import Problem, problem_response
+
+log = logging.getLogger("xiaoneng.gateway.guard")
+
+_EXEMPT = ("/healthz", "/readyz", "/metrics", "/static/")
+TOKEN_PATH = "/api/v1/oauth/token"
+REALM = 'Bearer realm="xiaoneng"'
+
+
+def _exempt(path: str) -> bool:
+    return any(path == p or path.startswith(p) for p in _EXEMPT)
+
+
+def _with_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            for name, value in extra:
+                headers.append(name, value)
+        await send(message)
+
+    return wrapped
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+def _accepts(declared: frozenset[str], media: str) -> bool:
+    if media in declared or "*/*" in declared:
+        return True
+    return f"{media.split('/', 1)[0]}/*" in declared
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, detail: str, *, kind: str | None = None, **headers: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.kind = status, detail, kind
+        self.headers = {k.replace("_", "-"): v for k, v in headers.items()}
+
+
+class GatewayGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime: GatewayRuntime | None = getattr(scope["app"].state, "gateway", None)
+        if scope["type"] != "http" or runtime is None or _exempt(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        principal, token_error, has_token = self._identify(runtime, headers)
+        client_id = principal.client_id if principal is not None else None
+        host = scope["client"][0] if scope.get("client") else "unknown"
+        caller = f"client:{client_id}" if client_id is not None else f"ip:{host}"
+        policy, decision = runtime.limiter.take(caller, client_id, time.monotonic())
+        send = _with_headers(
+            send, [("RateLimit-Policy", policy.policy_header()), ("RateLimit", decision.header(policy))]
+        )
+        try:
+            if not decision.allowed:
+                raise _Refusal(
+                    429,
+                    f"请求过于频繁：每 {policy.window_seconds} 秒最多 {policy.quota} 次，"
+                    f"请 {decision.retry_after_seconds} 秒后重试",
+                    Retry_After=str(decision.retry_after_seconds),
+                )
+            operation = await runtime.catalog.operation(scope["method"], scope["path"])
+            self._check_access(operation, principal, token_error, has_token)
+            body = b""
+            if _has_body(headers):
+                body = await self._read_body(runtime, headers, receive)
+                self._check_body(operation, scope["method"], headers, body)
+                receive = _replay(body, receive)
+        except _Refusal as refusal:
+            response = problem_response(
+                refusal.status,
+                refusal.detail,
+                kind=refusal.kind,
+                instance=scope["path"],
+                headers=refusal.headers,
+            )
+            await response(scope, receive, send)
+            return
+        key_header = headers.get("idempotency-key")
+        if (
+            scope["method"] == "POST"
+            and key_header is not None
+            and scope["path"] != TOKEN_PATH
+            and not _secret_ballot(operation)
+        ):
+            await self._idempotent(runtime, scope, receive, send, caller, key_header, body)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _identify(runtime: GatewayRuntime, headers: Headers) -> tuple[Principal | None, str | None, bool]:
+        auth = headers.get("authorization", "")
+        if not auth.lower().startswith("bearer "):
+            return None, None, False
+        try:
+            return runtime.verifier.verify(auth[7:].strip()), None, True
+        except Problem as exc:
+            return None, exc.detail, True
+
+    @staticmethod
+    def _check_access(
+        operation: Operation | None, principal: Principal | None, token_error: str | None, has_token: bool
+    ) -> None:
+        if token_error is not None:
+            # RFC 6750 §3.1: a presented token that does not verify is refused, even on public reads.
+            raise _Refusal(
+                401,
+                token_error,
+                kind="unauthorized",
+                WWW_Authenticate=f'{REALM}, error="invalid_token", '
+                'error_description="The access token is invalid or expired"',
+            )
+        if operation is None or not operation.access.token_required:
+            return
+        if principal is None:
+            detail = "需要 Bearer 访问令牌" if not has_token else "访问令牌无效"
+            raise _Refusal(401, detail, kind="unauthorized", WWW_Authenticate=REALM)
+        roles = operation.access.roles
+        if roles and not principal.has_any(*roles):
+            wanted = " ".join(sorted(roles))
+            raise _Refusal(
+                403,
+                f"需要以下角色之一: {', '.join(sorted(roles))}",
+                kind="forbidden",
+                WWW_Authenticate=f'{REALM}, error="insufficient_scope", scope="{wanted}"',
+            )
+
+    @staticmethod
+    async def _read_body(runtime: GatewayRuntime, headers: Headers, receive: Receive) -> bytes:
+        limit = runtime.settings.max_body_bytes
+        too_large = _Refusal(413, f"请求体超过 {limit} 字节的上限", kind="payload-too-large")
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    @staticmethod
+    def _check_body(operation: Operation | None, method: str, headers: Headers, body: bytes) -> None:
+        if not body:
+            return
+        media = _media_type(headers.get("content-type"))
+        if operation is not None and operation.body_types and not _accepts(operation.body_types, media):
+            accepted = ", ".join(sorted(operation.body_types))
+            extra = {"Accept_Post": accepted} if method == "POST" else {}
+            if method == "PATCH":
+                extra = {"Accept_Patch": accepted}
+            raise _Refusal(
+                415,
+                f"不支持的媒体类型 {media or '（未声明）'}；此操作接受: {accepted}",
+                kind="unsupported-media-type",
+                **extra,
+            )
+        if _is_json(media):
+            try:
+                json.loads(body)
+            except ValueError as exc:
+                raise _Refusal(400, f"请求体不是有效的 JSON: {exc}", kind="malformed-json") from exc
+
+    async def _idempotent(
+        self,
+        runtime: GatewayRuntime,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        caller: str,
+        header: str,
+        body: bytes,
+    ) -> None:
+        path = scope["path"]
+        key = parse_idempotency_key(header)
+        if key is None:
+            response = problem_response(
+                400,
+                "Idempotency-Key 须为 1 至 255 个可见 ASCII 字符",
+                kind="invalid-idempotency-key",
+                instance=path,
+            )
+            await response(scope, receive, send)
+            return
+        settings = runtime.settings
+        query = scope.get("query_string", b"").decode("latin-1")
+        claim = await idempotency.claim(
+            runtime.db,
+            scope=caller,
+            key=key,
+            fingerprint=request_fingerprint(scope["method"], path, query, body),
+            method=scope["method"],
+            path=path,
+            now=runtime.clock(),
+            ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+            lock=timedelta(seconds=settings.idempotency_lock_seconds),
+        )
+        if claim.outcome == "mismatch":
+            response = problem_response(
+                422,
+                "同一个 Idempotency-Key 已用于内容不同的请求；请为新请求使用新的键",
+                kind="idempotency-key-reused",
+                instance=path,
+            )
+            await response(scope, receive, send)
+            return
+        if claim.outcome == "running":
+            response = problem_response(
+                409,
+                "使用同一 Idempotency-Key 的请求仍在处理中，请稍后重试",
+                kind="idempotency-key-in-use",
+                instance=path,
+                headers={"Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+            return
+        if claim.outcome == "replay" and claim.stored is not None:
+            await _send_stored(claim.stored, send)
+            return
+        await self._run_and_keep(runtime, scope, receive, send, caller, key)
+
+    async def _run_and_keep(
+        self, runtime: GatewayRuntime, scope: Scope, receive: Receive, send: Send, caller: str, key: str
+    ) -> None:
+        captured: dict[str, Any] = {"status": 500, "headers": [], "chunks": [], "size": 0}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["headers"] = [
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])
+                ]
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                captured["size"] += len(chunk)
+                if captured["size"] <= idempotency.MAX_STORED_BODY:
+                    captured["chunks"].append(chunk)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        except BaseException:
+            await idempotency.release(runtime.db, scope=caller, key=key)
+            raise
+        status: int = captured["status"]
+        if idempotency.keeps(status) and captured["size"] <= idempotency.MAX_STORED_BODY:
+            stored = idempotency.StoredResponse(
+                status=status,
+                headers=idempotency.storable_headers(captured["headers"]),
+                body=b"".join(captured["chunks"]),
+            )
+            await idempotency.complete(runtime.db, scope=caller, key=key, response=stored)
+        else:
+            await idempotency.release(runtime.db, scope=caller, key=key)
+
+
+def _has_body(headers: Headers) -> bool:
+    length = headers.get("content-length")
+    if length is not None:
+        return length.strip() not in ("", "0")
+    return "transfer-encoding" in headers
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _send_stored(
+    stored: idempotency.StoredResponse, send: Callable[[Message], Awaitable[None]]
+) -> None:
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
+    raw += [(b"content-length", str(len(stored.body)).encode()), (b"idempotent-replayed", b"true")]
+    await send({"type": "http.response.start", "status": stored.status, "headers": raw})
+    await send({"type": "http.response.body", "body": stored.body, "more_body": False})
+
+
+def _secret_ballot(operation: Operation | None) -> bool:
+    """A secret ballot is never stored with its caller (E5): no idempotency record is kept for it.
+
+    The record would hold the voter's client id beside a digest of the choices and the receipt,
+    which is exactly the link the ballot box is built to avoid. The flag comes from the service's
+    own OpenAPI (``x-secret-ballot``); while that document cannot be fetched the service is not
+    answering either, and a failed call (5xx) leaves no record.
+    """
+    return operation is not None and bool(operation.raw.get("x-secret-ballot"))

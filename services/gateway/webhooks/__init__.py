@@ -1,0 +1,1 @@
+"""Standard Webhooks: endpoints, signed deliveries with retries, the attempt log."""

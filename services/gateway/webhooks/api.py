@@ -1,0 +1,184 @@
+"""Webhook routes (/api/v1/webhooks): endpoints, secrets, deliveries and their attempt log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+
+from services.gateway.access import Caller
+from services.gateway.runtime import runtime_of
+from services.gateway.webhooks import service
+from services.gateway.webhooks.events import webhook_event_types
+from services.gateway.webhooks.schemas import (
+    DeliveryDetail,
+    DeliveryPage,
+    DeliveryStatus,
+    DeliveryView,
+    EndpointCreate,
+    EndpointCreated,
+    EndpointPage,
+    EndpointUpdate,
+    EndpointView,
+    EventTypeView,
+    RecoverRequest,
+    RecoverResult,
+    SecretView,
+)
+from shared.pagination import PageParams, page_params, set_link_header
+
+router = APIRouter(prefix="/api/v1/webhooks", tags=["Webhook 订阅 webhooks"])
+
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="上次读取时的 ETag；不符返回 412")]
+Page = Annotated[PageParams, Depends(page_params)]
+
+
+@router.get(
+    "/event-types",
+    summary="可订阅的事件类型",
+    description="端点可按这些类型过滤；每项附 data 的 JSON Schema。公开，无需令牌。",
+    response_model_by_alias=True,
+)
+async def event_types() -> list[EventTypeView]:
+    return [
+        EventTypeView(type=t.type, summary=t.summary, schema=t.data_schema)  # type: ignore[call-arg]
+        for t in webhook_event_types()
+    ]
+
+
+@router.post(
+    "/endpoints",
+    status_code=status.HTTP_201_CREATED,
+    summary="创建 webhook 端点",
+    description=(
+        "登记一个接收地址与事件类型过滤，返回签名密钥（whsec_…）。创建后立即推送一条 "
+        "gov.efficiency.webhook-ping.v1 消息，供接收方验证签名。"
+    ),
+)
+async def create_endpoint(
+    body: EndpointCreate, request: Request, response: Response, caller: Caller
+) -> EndpointCreated:
+    created = await service.create_endpoint(runtime_of(request), body, caller)
+    response.headers["Location"] = f"/api/v1/webhooks/endpoints/{created.id}"
+    response.headers["ETag"] = service.etag(1)
+    return created
+
+
+@router.get(
+    "/endpoints",
+    summary="列出 webhook 端点",
+    description="本客户端的端点（管理员可见全部），按创建时间排序。",
+)
+async def list_endpoints(request: Request, response: Response, caller: Caller, page: Page) -> EndpointPage:
+    result = await service.list_endpoints(runtime_of(request), caller, page)
+    set_link_header(request, response, result.next_cursor)
+    return result
+
+
+@router.get(
+    "/endpoints/{endpoint_id}", summary="查看 webhook 端点", description="含停用原因与连续失败起始时刻。"
+)
+async def get_endpoint(
+    endpoint_id: str, request: Request, response: Response, caller: Caller
+) -> EndpointView:
+    view, tag = await service.get_endpoint(runtime_of(request), endpoint_id, caller)
+    response.headers["ETag"] = tag
+    return view
+
+
+@router.patch(
+    "/endpoints/{endpoint_id}",
+    summary="修改 webhook 端点",
+    description="修改地址、说明、事件类型过滤，或停用/重新启用（enabled）。支持 If-Match。",
+)
+async def update_endpoint(
+    endpoint_id: str,
+    body: EndpointUpdate,
+    request: Request,
+    response: Response,
+    caller: Caller,
+    if_match: IfMatch = None,
+) -> EndpointView:
+    view, tag = await service.update_endpoint(runtime_of(request), endpoint_id, body, caller, if_match)
+    response.headers["ETag"] = tag
+    return view
+
+
+@router.delete(
+    "/endpoints/{endpoint_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="删除 webhook 端点",
+    description="连同其投递记录一并删除。支持 If-Match。",
+)
+async def delete_endpoint(
+    endpoint_id: str, request: Request, caller: Caller, if_match: IfMatch = None
+) -> Response:
+    await service.delete_endpoint(runtime_of(request), endpoint_id, caller, if_match)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/endpoints/{endpoint_id}/secret",
+    summary="查看签名密钥",
+    description="当前密钥；轮换后旧密钥的失效时刻。",
+)
+async def get_secret(endpoint_id: str, request: Request, caller: Caller) -> SecretView:
+    return await service.get_secret(runtime_of(request), endpoint_id, caller)
+
+
+@router.post(
+    "/endpoints/{endpoint_id}/secret/rotate",
+    summary="轮换签名密钥",
+    description="生成新密钥；旧密钥在重叠期（默认 24 小时）内继续签名，两个 v1 签名以空格分隔同时给出。",
+)
+async def rotate_secret(endpoint_id: str, request: Request, caller: Caller) -> SecretView:
+    return await service.rotate_secret(runtime_of(request), endpoint_id, caller)
+
+
+@router.get(
+    "/endpoints/{endpoint_id}/deliveries",
+    summary="端点的投递记录",
+    description="每条消息对该端点的一次投递，可按状态过滤（pending、succeeded、failed）。",
+)
+async def list_deliveries(
+    endpoint_id: str,
+    request: Request,
+    response: Response,
+    caller: Caller,
+    page: Page,
+    status_filter: Annotated[DeliveryStatus | None, Query(alias="status", description="按状态过滤")] = None,
+) -> DeliveryPage:
+    result = await service.list_deliveries(runtime_of(request), endpoint_id, caller, page, status_filter)
+    set_link_header(request, response, result.next_cursor)
+    return result
+
+
+@router.post(
+    "/endpoints/{endpoint_id}/recover",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="恢复失败的投递",
+    description="把自 since 以来失败的投递重新排队（webhook-id 不变）。端点须已启用。",
+)
+async def recover(endpoint_id: str, body: RecoverRequest, request: Request, caller: Caller) -> RecoverResult:
+    return RecoverResult(
+        recovered=await service.recover(runtime_of(request), endpoint_id, body.since, caller)
+    )
+
+
+@router.get(
+    "/deliveries/{delivery_id}",
+    summary="查看投递与尝试记录",
+    description="投递状态、消息体与每次尝试（时刻、状态码、错误、耗时、响应摘要）。",
+)
+async def get_delivery(delivery_id: str, request: Request, caller: Caller) -> DeliveryDetail:
+    return await service.get_delivery(runtime_of(request), delivery_id, caller)
+
+
+@router.post(
+    "/deliveries/{delivery_id}/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="重发一条投递",
+    description="立即重新投递（webhook-id 不变，重试计划从头开始）。仍在重试中的投递不能重发。",
+)
+async def resend(delivery_id: str, request: Request, caller: Caller) -> DeliveryView:
+    return await service.resend(runtime_of(request), delivery_id, caller)
