@@ -6,7 +6,8 @@ UV_VERSION := 0.13.9
 export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run up down test lint fmt typecheck imports test-unit test-service test-integration test-e2e docs kafka browser clean
+.PHONY: install run up down test lint fmt typecheck imports test-unit test-service test-deploy test-integration \
+	test-e2e test-resilience bench docs kafka browser k8s-tools clean
 
 install: .venv/.installed
 
@@ -29,6 +30,9 @@ down:
 
 kafka: install  ## assemble the Kafka broker from Maven Central into the cache
 	$(PY) -m devtools.kafka_broker assemble
+
+k8s-tools: install  ## kubeconform and the operators' CRD schemas, for the manifest checks
+	$(PY) -m devtools.k8s_tools assemble
 
 browser:  ## headless Chromium from Debian's packages, for the docs portal test
 	@command -v chromium >/dev/null || { apt-get update -qq && \
@@ -54,14 +58,23 @@ test-unit: install
 test-service: install
 	$(PY) -m pytest tests/service
 
+test-deploy: install k8s-tools
+	$(PY) -m pytest tests/deploy
+
 test-integration: install kafka
 	$(PY) -m pytest tests/integration
 
 test-e2e: install kafka browser
 	$(PY) -m pytest tests/e2e
 
-test: lint typecheck imports kafka browser  ## every check and every test suite, in order
-	$(PY) -m pytest tests/unit tests/service tests/integration tests/e2e
+test-resilience: install kafka
+	$(PY) -m pytest tests/resilience
+
+test: lint typecheck imports kafka browser k8s-tools  ## every check and every test suite, in order
+	$(PY) -m pytest tests/unit tests/service tests/deploy tests/integration tests/e2e tests/resilience
+
+bench: install kafka  ## the five benchmarks on the local cluster mode; tables printed, JSON in bench/results
+	$(PY) -m bench
 
 docs: install  ## AsyncAPI document and JSON Schemas of the event contracts
 	$(PY) -m shared.events.asyncapi docs/events
