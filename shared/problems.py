@@ -3,20 +3,25 @@
 Each kind of error has a stable ``type`` URI (``/problems/<kind>``) and a Chinese-readable
 ``detail``. Domain code raises ``Problem``; the handlers installed by ``install`` turn it,
 FastAPI's validation errors, HTTP errors and anything unexpected into
-``application/problem+json``.
+``application/problem+json``. A database that cannot be reached (down, restarting) is not a
+bug: it gives 503 with ``Retry-After`` instead of 500.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.db import CONNECTION_ERROR_TYPES, UNAVAILABLE_RETRY_AFTER_SECONDS, is_unavailable
 from shared.observability import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
@@ -128,7 +133,122 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc if p not in ("body", "query", "path", "header"))
 
 
+def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return problem_response(
+        503,
+        "数据库暂时无法访问，请稍后重试",
+        kind="database-unavailable",
+        instance=request.url.path,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+
+
+def _nul_in(node: Any, path: str) -> str | None:
+    if isinstance(node, str):
+        return path if "\x00" in node else None
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        if isinstance(key, str) and "\x00" in key:
+            return path or "请求体"
+        if (found := _nul_in(value, f"{path}.{key}" if path else str(key))) is not None:
+            return found
+    return None
+
+
+def nul_character_field(path: str, query_string: bytes, content_type: str | None, body: bytes) -> str | None:
+    """Where a request carries U+0000 (``path``, a query parameter or a body field), or None.
+
+    PostgreSQL text cannot hold U+0000 and XML (hence XLSX) cannot either, so no service can keep
+    or show such a value: it is refused as invalid input, like any other validation error.
+    """
+    if "\x00" in path:
+        return "path"
+    if b"%00" in query_string:
+        for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return name.replace("\x00", "") or "query"
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/x-www-form-urlencoded" and b"%00" in body:
+        for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return name.replace("\x00", "") or "请求体"
+    # In JSON, U+0000 can only be written as the escape \u0000 (a raw one is malformed JSON).
+    if (media == "application/json" or media.endswith("+json")) and b"\\u0000" in body:
+        try:
+            return _nul_in(json.loads(body), "")
+        except ValueError:
+            return None  # malformed JSON: the operation itself answers that
+    return None
+
+
+def nul_character_problem(field: str, instance: str) -> JSONResponse:
+    message = "不能包含 NUL 字符 (U+0000)"
+    return problem_response(
+        422,
+        f"字段 {field}: {message}",
+        kind="validation-error",
+        instance=instance,
+        errors=[{"field": field, "message": message, "kind": "string_nul"}],
+    )
+
+
+class _NulInBody(StarletteHTTPException):
+    # An HTTPException, so that FastAPI's body parsing passes it on instead of making it a 400.
+    def __init__(self, field: str) -> None:
+        super().__init__(422, f"字段 {field}: 不能包含 NUL 字符 (U+0000)")
+        self.field = field
+
+
+class RejectNulCharacters:
+    """ASGI middleware: a request with U+0000 anywhere in its path, query or body gets a 422.
+
+    The body is checked as the application reads it, once the last part has arrived: nothing is
+    read that the application (or the gateway's size limit) would not read anyway.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), None)
+        field = nul_character_field(scope["path"], scope.get("query_string", b""), content_type, b"")
+        if field is not None:
+            await nul_character_problem(field, scope["path"])(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        started = False
+
+        async def checked_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    found = nul_character_field("", b"", content_type, b"".join(chunks))
+                    if found is not None:
+                        raise _NulInBody(found)
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, checked_receive, tracked_send)
+        except _NulInBody as exc:
+            if started:
+                raise
+            await nul_character_problem(exc.field, scope["path"])(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
+    # Inside the request-context middleware (added after this), so refusals carry the request id.
+    app.add_middleware(RejectNulCharacters)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(
@@ -152,6 +272,10 @@ def install(app: FastAPI) -> None:
             422, detail or "请求内容无效", kind="validation-error", instance=request.url.path, errors=errors
         )
 
+    @app.exception_handler(_NulInBody)
+    async def _nul(request: Request, exc: _NulInBody) -> JSONResponse:
+        return nul_character_problem(exc.field, request.url.path)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "错误")
@@ -163,7 +287,18 @@ def install(app: FastAPI) -> None:
             exc.status_code, detail, instance=request.url.path, headers=dict(exc.headers or {})
         )
 
+    async def _connection(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):
+            return _unavailable(request, exc)
+        return await _unexpected(request, exc)
+
+    for error_type in CONNECTION_ERROR_TYPES:
+        app.add_exception_handler(error_type, _connection)
+
+    # Also reached by errors raised in middleware (the gateway's guard), outside the handlers above.
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_unavailable(exc):
+            return _unavailable(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "服务器内部错误，已记录，请稍后重试", instance=request.url.path)

@@ -12,7 +12,7 @@ import calendar as _months
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta
 from typing import Literal
 
 from shared.calendar import HolidayCalendar
@@ -324,6 +324,9 @@ def parse_period(text: str) -> ReportPeriod:
             field="period",
         )
     year = int(match["year"])
+    # Deadlines are local midnights compared in UTC: the years next to the period must be dates too.
+    if not MINYEAR < year < MAXYEAR:
+        raise RuleViolation(f"期别 {text!r} 的年份超出范围", rule="C6", kind="invalid-period", field="period")
     if match["month"] is not None:
         month = int(match["month"])
         if not 1 <= month <= 12:
@@ -527,7 +530,7 @@ class TallyPeriod:
 
     @property
     def label(self) -> str:
-        return f"{self.year}-{self.month:02d}-{self.part}"
+        return f"{self.year:04d}-{self.month:02d}-{self.part}"
 
     @property
     def end_instant(self) -> datetime:
@@ -562,7 +565,7 @@ _TALLY = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<part>\d{1,2})$")
 def parse_tally_period(text: str, tallies_per_month: int) -> TallyPeriod:
     """``2018-06-1`` is the first tally period of June 2018 (1st–15th when tallied twice a month)."""
     match = _TALLY.match(text)
-    if match is None or not 1 <= int(match["month"]) <= 12:
+    if match is None or not 1 <= int(match["month"]) <= 12 or not MINYEAR < int(match["year"]) < MAXYEAR:
         raise RuleViolation(
             f"统计期 {text!r} 无效，应为 年-月-序号，例如 2018-06-1（1–15日）、2018-06-2（16日–月末）",
             rule="C7",

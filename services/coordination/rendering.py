@@ -7,11 +7,14 @@ No PDF: no PDF library is installed; the HTML prints to PDF from any browser (A4
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from html import escape
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from services.coordination import domain
 from services.coordination.schemas import JointMatterView, OverdueTable
@@ -109,21 +112,22 @@ def overdue_table_xlsx(table: OverdueTable) -> bytes:
     thin = Side(style="thin")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
 
-    sheet.append([table.title])
+    _append(sheet, [table.title])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     sheet.cell(1, 1).font = Font(bold=True, size=16)
     sheet.cell(1, 1).alignment = Alignment(horizontal="center")
-    sheet.append(
+    _append(
+        sheet,
         [
             f"填报单位（盖章）：{table.filing_unit}　填报时间：{domain.chinese_date(table.filled_on)}"
             f"　联系人：{table.contact_person or ''}　电话：{table.phone or ''}　统计期：{table.period}"
-        ]
+        ],
     )
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
     header_row = 3
-    sheet.append(table.columns)
+    _append(sheet, table.columns)
     for row in table.rows:
-        sheet.append(row)
+        _append(sheet, row)
     last = header_row + len(table.rows)
     for r in range(header_row, last + 1):
         for c in range(1, width + 1):
@@ -134,14 +138,15 @@ def overdue_table_xlsx(table: OverdueTable) -> bytes:
             )
     for c in range(1, width + 1):
         sheet.cell(header_row, c).font = Font(bold=True)
-    sheet.append([table.note])
+    _append(sheet, [table.note])
     sheet.merge_cells(start_row=last + 1, start_column=1, end_row=last + 1, end_column=width)
     review = table.reviewer.review
-    sheet.append(
+    _append(
+        sheet,
         [
             f"审核：{table.reviewer.title}（{table.reviewer.code}）"
             + (f" 已于{domain.chinese_date(local_date(review.reviewed_at))}审核" if review else " 尚未审核")
-        ]
+        ],
     )
     sheet.merge_cells(start_row=last + 2, start_column=1, end_row=last + 2, end_column=width)
     for index, size in enumerate((6, 40, 16, 12, 18, 30), start=1):
@@ -149,3 +154,8 @@ def overdue_table_xlsx(table: OverdueTable) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _append(sheet: Worksheet, values: Sequence[object]) -> None:
+    """A row of cells; control characters XML cannot hold (stored text may have them) are dropped."""
+    sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values])

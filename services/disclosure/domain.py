@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import MAXYEAR, MINYEAR, date, datetime
 from enum import StrEnum
 
 from shared.calendar import HolidayCalendar
@@ -252,6 +252,9 @@ def parse_period(text: str) -> ReportingPeriod:
     if match is None:
         raise InvalidPeriod(f"期间 {text!r} 格式不正确，应为 2018、2018-Q2 或 2018-05")
     year = int(match["year"])
+    # The period ends at the start of the next one and is read in local time: both must be dates.
+    if not MINYEAR < year < MAXYEAR:
+        raise InvalidPeriod(f"期间 {text!r} 的年份超出范围（{MINYEAR + 1}–{MAXYEAR - 1}）")
     if match["quarter"]:
         first = (int(match["quarter"]) - 1) * 3 + 1
         return ReportingPeriod(text.strip(), date(year, first, 1), _month_after(year, first + 2))

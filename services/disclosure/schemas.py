@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.disclosure.domain import (
     DisclosureMode,
@@ -15,6 +15,19 @@ from services.disclosure.domain import (
     Validity,
     VersionStatus,
 )
+from shared.deadlines import SHANGHAI
+
+
+def _on_the_calendar(value: datetime) -> datetime:
+    # Deadlines are compared in UTC and dates read in Asia/Shanghai: both must exist (years 1–9999).
+    try:
+        value.astimezone(UTC), value.astimezone(SHANGHAI)
+    except OverflowError as exc:
+        raise ValueError("时刻超出可表示的范围（公元 1–9999 年）") from exc
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_on_the_calendar)]
 
 SubjectWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 SubjectWords = Annotated[list[SubjectWord], Field(max_length=10)]
@@ -127,7 +140,7 @@ class PublicationCreate(Command):
         pattern=r"^https?://",
         examples=["https://www.huzhou.gov.cn/art/2018/6/20/art_1229_1.html"],
     )
-    published_at: AwareDatetime | None = Field(
+    published_at: Instant | None = Field(
         default=None,
         description="发布时刻（带时区）；省略为当前时刻",
         examples=["2018-06-20T10:00:00+08:00"],

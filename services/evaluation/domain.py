@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 from typing import ClassVar, Literal
 
 from shared.calendar import HolidayCalendar
@@ -115,14 +115,20 @@ class Quarter:
         match = _QUARTER.match(text)
         if match is None:
             raise InvalidQuarter(f"季度 {text!r} 格式应为 YYYY-Qn，例如 2018-Q2", field="quarter")
-        return cls(int(match.group(1)), int(match.group(2)))
+        year = int(match.group(1))
+        # A round reads the quarter before and is scheduled in the quarter after: both must be dates.
+        if not MINYEAR < year < MAXYEAR:
+            raise InvalidQuarter(
+                f"季度 {text!r} 的年份超出范围（{MINYEAR + 1}–{MAXYEAR - 1}）", field="quarter"
+            )
+        return cls(year, int(match.group(2)))
 
     @classmethod
     def of(cls, day: date) -> Quarter:
         return cls(day.year, (day.month - 1) // MONTHS_PER_QUARTER + 1)
 
     def __str__(self) -> str:
-        return f"{self.year}-Q{self.number}"
+        return f"{self.year:04d}-Q{self.number}"
 
     @property
     def label(self) -> str:
@@ -158,13 +164,13 @@ def period_last_day(period: str) -> date:
     """
     if match := _MONTH.match(period):
         year, month = int(match.group(1)), int(match.group(2))
-        if not 1 <= month <= 12:
-            raise InvalidQuarter(f"期别 {period!r} 的月份无效", field="period")
+        if not 1 <= month <= 12 or not MINYEAR < year < MAXYEAR:
+            raise InvalidQuarter(f"期别 {period!r} 的年份或月份无效", field="period")
         following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
         return following - timedelta(days=1)
     if _QUARTER.match(period):
         return Quarter.parse(period).last_day
-    if match := _YEAR.match(period):
+    if (match := _YEAR.match(period)) and MINYEAR < int(match.group(1)) < MAXYEAR:
         return date(int(match.group(1)), 12, 31)
     raise InvalidQuarter(f"期别 {period!r} 应为 YYYY-MM、YYYY-Qn 或 YYYY", field="period")
 

@@ -46,7 +46,8 @@ Paging = Annotated[PageParams, Depends(page_params)]
 FrequencyFilter = Annotated[
     Literal["monthly", "quarterly", "annual"] | None, Query(description="频度：monthly、quarterly、annual")
 ]
-Edition = Annotated[int | None, Query(ge=1, description="版次，默认最新版")]
+# The largest PostgreSQL ``integer``: no stored edition has a higher number.
+Edition = Annotated[int | None, Query(ge=1, le=2_147_483_647, description="版次，默认最新版")]
 
 PERIOD_DOC = "期别：2018-05（月度）、2018-Q2（季度）、2018（年度）"
 

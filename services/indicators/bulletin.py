@@ -6,13 +6,16 @@ Both render the stored JSON bulletin, so every format shows exactly what was pub
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from html import escape
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from services.indicators.schemas import Bulletin, BulletinEntry, TrendPoint
 from shared import reference
@@ -233,17 +236,18 @@ def render_xlsx(bulletin: Bulletin) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "通报"
-    sheet.append([bulletin.title])
+    _append(sheet, [bulletin.title])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(_COLUMNS))
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([f"通报日期 {bulletin.issued_on.isoformat()}，第{bulletin.edition}版"])
-    sheet.append(list(_COLUMNS))
+    _append(sheet, [f"通报日期 {bulletin.issued_on.isoformat()}，第{bulletin.edition}版"])
+    _append(sheet, list(_COLUMNS))
     for cell in sheet[3]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="F0F0F0")
     behind = PatternFill("solid", fgColor="FDECEA")
     for e in bulletin.entries:
-        sheet.append(
+        _append(
+            sheet,
             [
                 e.seq,
                 e.name,
@@ -255,31 +259,31 @@ def render_xlsx(bulletin: Bulletin) -> bytes:
                 "是" if e.within_top3 else "否",
                 "、".join(d.name for d in e.departments),
                 follow_up(e),
-            ]
+            ],
         )
         if e.worse_than_threshold:
             for cell in sheet[sheet.max_row]:
                 cell.fill = behind
     for n, name in enumerate(bulletin.not_released, start=1):
         if n == 1:
-            sheet.append([])
-            sheet.append(["本期省里未发布"])
-        sheet.append(["", name.name])
+            _append(sheet, [])
+            _append(sheet, ["本期省里未发布"])
+        _append(sheet, ["", name.name])
     for column, width in zip(range(1, len(_COLUMNS) + 1), (6, 26, 14, 14, 12, 8, 6, 6, 20, 50), strict=True):
         sheet.column_dimensions[get_column_letter(column)].width = width
 
     cities = book.create_sheet("各市数据")
-    cities.append(["指标名称", "城市", "数值", "发布数值", "全省排名"])
+    _append(cities, ["指标名称", "城市", "数值", "发布数值", "全省排名"])
     for e in bulletin.entries:
         for r in e.ranking:
-            cities.append([e.name, r.city_name, _number(r.value), _number(r.published_value), r.rank])
+            _append(cities, [e.name, r.city_name, _number(r.value), _number(r.published_value), r.rank])
 
     trend = book.create_sheet("排名走势")
     periods = sorted({p.period for e in bulletin.entries for p in e.trend})
-    trend.append(["指标名称", *periods])
+    _append(trend, ["指标名称", *periods])
     for e in bulletin.entries:
         ranks = {p.period: p.rank for p in e.trend}
-        trend.append([e.name, *(ranks.get(p) for p in periods)])
+        _append(trend, [e.name, *(ranks.get(p) for p in periods)])
     for ws in (sheet, cities, trend):
         for row in ws.iter_rows():
             for cell in row:
@@ -292,3 +296,8 @@ def render_xlsx(bulletin: Bulletin) -> bytes:
 def _number(value: Decimal) -> float | int:
     # Spreadsheet cells hold numbers; the published values have at most 4 decimal places.
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _append(sheet: Worksheet, values: Sequence[object]) -> None:
+    """A row of cells; control characters XML cannot hold (stored text may have them) are dropped."""
+    sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values])

@@ -25,7 +25,8 @@ Drafter = Annotated[Principal, require_roles("department", "office")]
 Reader = Annotated[Principal, require_roles("department", "office", "supervisor", "leader")]
 Leader = Annotated[Principal, require_roles("leader")]
 Office = Annotated[Principal, require_roles("office")]
-Version = Annotated[int, Path(ge=1, description="版本号，1 为形成，每次变更加 1")]
+# The largest PostgreSQL ``integer``: no stored version has a higher number.
+Version = Annotated[int, Path(ge=1, le=2_147_483_647, description="版本号，1 为形成，每次变更加 1")]
 
 
 def _located(response: Response, view: DocumentView) -> DocumentView:

@@ -7,6 +7,7 @@ so nothing unpublished, exempt or superseded can leak into a public answer.
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,8 @@ from shared.problems import Problem
 ATOM = "http://www.w3.org/2005/Atom"
 # An empty feed still needs an <updated>; nothing was published before this.
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# Control characters XML 1.0 cannot hold; stored text may contain them, the feed drops them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 _ENTRY_COLUMNS = [c for c in catalogue.c if c.name not in ("body", "attachments", "search")]
 
@@ -157,11 +160,11 @@ async def atom_feed(ctx: ServiceContext, limit: int) -> bytes:
         _text(item, "title", entry.title)
         _text(item, "published", entry.published_at.isoformat())
         _text(item, "updated", entry.published_at.isoformat())
-        ET.SubElement(item, f"{{{ATOM}}}link", {"rel": "alternate", "href": entry.url})
+        ET.SubElement(item, f"{{{ATOM}}}link", {"rel": "alternate", "href": _NOT_XML.sub("", entry.url)})
         author = ET.SubElement(item, f"{{{ATOM}}}author")
         _text(author, "name", entry.issuing_organ_name)
         for word in entry.subject_words:
-            ET.SubElement(item, f"{{{ATOM}}}category", {"term": word})
+            ET.SubElement(item, f"{{{ATOM}}}category", {"term": _NOT_XML.sub("", word)})
         summary = (entry.document_number, f"索引号 {entry.index_number}", entry.department_name)
         _text(item, "summary", "　".join((*summary, entry.validity_name)))
     document: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
@@ -169,4 +172,4 @@ async def atom_feed(ctx: ServiceContext, limit: int) -> bytes:
 
 
 def _text(parent: ET.Element, tag: str, value: str) -> None:
-    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = value
+    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = _NOT_XML.sub("", value)

@@ -1,0 +1,172 @@
+"""API fuzzing through the gateway (issue 9): schemathesis against the merged OpenAPI document.
+
+The document is the one the gateway serves at ``/openapi.json``: every service's operations under
+``/api/v1/<service>/...`` plus the gateway's own. schemathesis's engine runs every operation in
+it, the explicit examples first and then generated requests, valid and invalid (Hypothesis with
+a fixed seed, derandomized, so CI sends the same requests on every run), through the gateway to
+the five real processes on real Kafka and PostgreSQL. The caller is an ``admin`` client, so no
+role check stops a request before the service's own validation. Every response must
+
+- not be a server error (no 5xx);
+- have a documented status code, media type and headers;
+- match the schema documented for its status and media type (problem+json included).
+
+The secret ballot (``x-secret-ballot``: the gateway keeps no Idempotency record for it) is fuzzed
+like every other operation; a generated ballot is never counted (the caller sits on no round's
+panel), which the ballot box must answer cleanly; casting counted ballots through the gateway is
+tests/e2e/test_evaluation.py's part.
+
+Each service gets its own fuzzing client, so the gateway's per-client rate limit never stands
+between a generated request and the service it addresses (the test fails on a 429). Tokens are
+not generated: every request carries the fuzzing client's valid token, so that no request is
+refused at the door and none is counted against the per-address bucket that the other tests'
+anonymous reads share.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from schemathesis.engine import Status, StopReason
+from schemathesis.engine import events as engine_events
+
+from launcher.topology import SERVICES
+from tests.e2e.conftest import Cluster, _register_client, token_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
+
+SEED = 20180518
+# Generated requests per operation and generation mode (valid, invalid), after the explicit examples.
+MAX_EXAMPLES = 20
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+)
+FUZZ_CLIENTS = {service: f"e2e-fuzz-{service}" for service in SERVICES}
+
+
+def service_of(path: str) -> str:
+    """The service an operation belongs to: ``/api/v1/<service>/...``, else the gateway's own."""
+    parts = path.split("/")
+    return parts[3] if len(parts) > 3 and parts[3] in FUZZ_CLIENTS else "gateway"
+
+
+@pytest.fixture(scope="module")
+def fuzz_tokens(cluster: Cluster) -> Iterator[dict[str, str]]:
+    """One admin client per service; its bearer token by service name."""
+    for client_id in FUZZ_CLIENTS.values():
+        _register_client(cluster.env, client_id, "admin", "office")
+    with httpx.Client(base_url=cluster.gateway, timeout=30) as http:
+        headers = {service: token_for(http, client_id) for service, client_id in FUZZ_CLIENTS.items()}
+        yield {service: h["Authorization"] for service, h in headers.items()}
+        # Webhook endpoints the fuzzer registered would keep receiving the other tests' events.
+        own = headers["gateway"]
+        listed = http.get("/api/v1/webhooks/endpoints", params={"limit": 100}, headers=own)
+        while True:
+            assert listed.status_code == 200, listed.text
+            for endpoint in listed.json()["items"]:
+                http.delete(f"/api/v1/webhooks/endpoints/{endpoint['id']}", headers=own)
+            cursor = listed.json().get("next_cursor")
+            if not cursor:
+                break
+            listed = http.get("/api/v1/webhooks/endpoints", params={"cursor": cursor}, headers=own)
+
+
+def gateway_schema(gateway: str, tokens: dict[str, str]) -> schemathesis.BaseSchema:
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "generation": {
+                "mode": "all",
+                "max-examples": MAX_EXAMPLES,
+                "deterministic": True,
+                # The token comes from PerServiceToken below, never from the generator.
+                "with-security-parameters": False,
+            },
+            # Exactly these checks, each on every response.
+            "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+            "phases": {
+                "examples": {"enabled": True},
+                "coverage": {"enabled": False},
+                "fuzzing": {"enabled": True},
+                "stateful": {"enabled": False},
+            },
+            "workers": 1,
+            "request-timeout": 30,
+        }
+    )
+    schema = schemathesis.openapi.from_url(f"{gateway}/openapi.json", config=config)
+    schema.config.update(base_url=gateway)
+
+    class PerServiceToken:
+        """The bearer token of the fuzzing client that belongs to the operation's service."""
+
+        def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
+            return tokens[service_of(ctx.operation.path)]
+
+        def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": data}
+
+    schema.auth(refresh_interval=None)(PerServiceToken)
+    return schema
+
+
+def _describe(recorder: Any) -> list[str]:
+    lines = []
+    for checks in recorder.checks.values():
+        for check in checks:
+            if check.status == Status.FAILURE and check.failure_info is not None:
+                failure = check.failure_info.failure
+                lines.append(f"{recorder.label}: [{check.name}] {failure.title}\n{failure.message}")
+                lines.append(check.failure_info.code_sample)
+    return lines
+
+
+def test_fuzzed_requests_get_no_server_error_and_only_documented_responses(
+    cluster: Cluster, fuzz_tokens: dict[str, str]
+) -> None:
+    schema = gateway_schema(cluster.gateway, fuzz_tokens)
+    # A service missing from the merged document would silently drop its operations from the run.
+    assert "x-missing-services" not in schema.raw_schema, schema.raw_schema["x-missing-services"]
+    operations = {
+        f"{method.upper()} {path}"
+        for path, item in schema.raw_schema["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "delete", "patch")
+    }
+    assert any(
+        op.get("x-secret-ballot") for item in schema.raw_schema["paths"].values() for op in item.values()
+    ), "the secret ballot operation is missing from the merged document"
+
+    problems: list[str] = []
+    tested: set[str] = set()
+    statuses: Counter[int] = Counter()
+    finished: engine_events.EngineFinished | None = None
+    for event in schemathesis.engine.from_schema(schema).execute():
+        if isinstance(event, engine_events.ScenarioFinished):
+            if event.recorder.cases:
+                tested.add(event.recorder.label)
+            statuses.update(
+                i.response.status_code for i in event.recorder.interactions.values() if i.response
+            )
+            if event.status in (Status.FAILURE, Status.ERROR):
+                problems.extend(_describe(event.recorder) or [f"{event.recorder.label}: {event.status}"])
+        elif isinstance(event, engine_events.NonFatalError):
+            problems.append(f"{event.label}: {event.info.title}\n{event.info.message}")
+        elif isinstance(event, engine_events.FatalError):
+            raise event.exception
+        elif isinstance(event, engine_events.EngineFinished):
+            finished = event
+    assert finished is not None and finished.stop_reason == StopReason.COMPLETED, finished
+    assert not problems, "\n\n".join(problems)
+    # Every operation of every service was sent requests, and none was stopped by the rate limit.
+    assert operations <= tested, sorted(operations - tested)
+    assert statuses[429] == 0, statuses
