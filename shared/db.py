@@ -3,6 +3,10 @@
 Use cases open ``async with db.transaction() as session`` and never commit inside helpers, so
 the state change and its outbox rows commit together. After a commit that wrote outbox rows the
 relay is woken at once instead of waiting for its next poll.
+
+``is_unavailable`` tells a lost or refused database connection (the server restarting, down, or
+out of connections) from a bug: the HTTP layer answers it with 503 and ``Retry-After``, and the
+background workers wait and retry instead of giving a message up.
 """
 
 from __future__ import annotations
@@ -11,10 +15,55 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 OUTBOX_DIRTY = "outbox_dirty"
+
+# What a client is told to wait before retrying while the database is unreachable; a restart
+# of PostgreSQL takes a few seconds.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 2
+CONNECT_TIMEOUT_SECONDS = 5
+
+# SQLSTATEs of a connection that is gone or refused: class 08 (connection exception), the
+# server shutting down or starting up (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+# Exception classes that may carry an unavailable database (checked with ``is_unavailable``).
+CONNECTION_ERROR_TYPES: tuple[type[Exception], ...] = (
+    sa_exc.SQLAlchemyError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) means the database cannot be reached right now.
+
+    Connecting to a server that is down raises the driver's or the socket's own error, not a
+    SQLAlchemy one, so the chain of causes is followed and each link is checked.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        exc = pending.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        if isinstance(exc, OSError | sa_exc.TimeoutError | sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True  # OSError covers refused and reset connections and socket timeouts
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, asyncpg.InterfaceError) and "connection" in str(exc):
+            return True
+        if str(getattr(exc, "sqlstate", "") or "").startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        orig = getattr(exc, "orig", None)
+        pending.extend([exc.__cause__, orig if isinstance(orig, BaseException) else None])
+    return False
 
 
 class Database:
@@ -22,8 +71,14 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 5) -> None:
         self.url = url
+        # A database host that drops packets instead of refusing must still fail fast (503),
+        # not hold a request for asyncpg's default 60 s connect timeout.
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.outbox_wakeup = asyncio.Event()

@@ -10,6 +10,7 @@ database is not the message's fault: the runner waits and retries without dead-l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,10 +18,9 @@ from typing import Any
 
 from sqlalchemy import Result, insert, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.db import Database
+from shared.db import Database, is_unavailable
 from shared.events import CloudEvent, dead_letter_topic
 from shared.messaging.bus import Bus, BusConsumer, Message
 from shared.messaging.tables import dead_letters, inbox
@@ -43,9 +43,9 @@ class Subscription:
 
 
 def _is_infrastructure_error(exc: BaseException) -> bool:
-    if isinstance(exc, OperationalError | InterfaceError | OSError | ConnectionError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    # Also the driver's own errors (e.g. "the database system is starting up" while PostgreSQL
+    # restarts): counting those as the handler's failures would dead-letter a good message.
+    return is_unavailable(exc)
 
 
 class ConsumerRunner:
@@ -71,25 +71,38 @@ class ConsumerRunner:
         self.dead_lettered = 0
 
     async def run(self) -> None:
+        """Consume until cancelled. A consumer that fails (the broker gone for long, the group
+        rebalanced under it, its commit refused) is stopped and started again: what it had not
+        committed comes again, and the inbox makes that harmless."""
+        while True:
+            consumer = await self._start()
+            try:
+                while True:
+                    batch = await consumer.fetch(max_records=200, timeout_s=1.0)
+                    if batch:
+                        await self._process_batch(consumer, batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("consumer %s failed; starting it again", self._sub.consumer)
+            finally:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+            await asyncio.sleep(2.0)
+
+    async def _start(self) -> BusConsumer:
         topics = self._sub.topics(self._topic_prefix)
         while True:
             try:
                 await self._bus.ensure_topics(topics)
                 consumer = self._bus.consumer(self._group, topics)
                 await consumer.start()
-                break
+                return consumer
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("consumer %s cannot start yet; retrying", self._sub.consumer)
                 await asyncio.sleep(2.0)
-        try:
-            while True:
-                batch = await consumer.fetch(max_records=200, timeout_s=1.0)
-                if batch:
-                    await self._process_batch(consumer, batch)
-        finally:
-            await consumer.stop()
 
     async def _process_batch(self, consumer: BusConsumer, batch: Sequence[Message]) -> None:
         for message in batch:

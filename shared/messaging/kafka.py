@@ -1,8 +1,17 @@
-"""Apache Kafka bus (aiokafka): idempotent producer with acks=all, manual offset commits."""
+"""Apache Kafka bus (aiokafka): idempotent producer with acks=all, manual offset commits.
+
+A publish that fails discards the producer and the next publish starts a new one: after a broker
+restart an idempotent producer can be left with sequence numbers the broker no longer accepts
+(``OutOfOrderSequenceNumber`` on every later send), and would never publish again. A new producer
+gets a new producer id; the outbox relay sends the failed batch again, and the consumers' inbox
+absorbs whatever of it had already arrived.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -11,6 +20,11 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.messaging.bus import Message, next_offsets
 
+log = logging.getLogger("xiaoneng.kafka")
+
+# How long discarding a broken producer may wait for it to flush (the broker may be down).
+_DISCARD_TIMEOUT_SECONDS = 5.0
+
 
 class KafkaBus:
     def __init__(self, bootstrap_servers: str, *, client_id: str, partitions: int = 3) -> None:
@@ -18,23 +32,44 @@ class KafkaBus:
         self._client_id = client_id
         self._partitions = partitions
         self._producer: AIOKafkaProducer | None = None
+        self._started = False
         self._known_topics: set[str] = set()
 
     async def start(self) -> None:
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
-            client_id=self._client_id,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=2,
-            request_timeout_ms=15000,
-        )
-        await self._producer.start()
+        self._started = True
+        await self._ready_producer()
 
     async def stop(self) -> None:
+        self._started = False
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+    async def _ready_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                client_id=self._client_id,
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=2,
+                request_timeout_ms=15000,
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _discard_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(_DISCARD_TIMEOUT_SECONDS):
+                    await producer.stop()
 
     async def ping(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=3000)
@@ -67,16 +102,22 @@ class KafkaBus:
         self._known_topics.update(wanted)
 
     async def publish(self, messages: Sequence[Message]) -> None:
-        if self._producer is None:
+        if not self._started:
             raise RuntimeError("KafkaBus.publish before start")
         # Topics are created with the intended partition count before the first send, not
         # left to the broker's auto-creation defaults.
         await self.ensure_topics(sorted({m.topic for m in messages}))
-        futures = [
-            await self._producer.send(m.topic, value=m.value, key=m.key, headers=list(m.headers))
-            for m in messages
-        ]
-        await asyncio.gather(*futures)
+        producer = await self._ready_producer()
+        try:
+            futures = [
+                await producer.send(m.topic, value=m.value, key=m.key, headers=list(m.headers))
+                for m in messages
+            ]
+            await asyncio.gather(*futures)
+        except Exception as exc:
+            log.warning("publish failed (%s); the next publish uses a new producer", type(exc).__name__)
+            await self._discard_producer()
+            raise
 
     def consumer(self, group: str, topics: Sequence[str]) -> KafkaConsumer:
         return KafkaConsumer(self._bootstrap, group, tuple(topics), client_id=self._client_id)

@@ -118,6 +118,10 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay failed; will retry")
                 backoff = min(backoff * 2, 10.0)
+                # Back off for real: new commits must not turn an outage (broker or database
+                # down) into a retry per write.
+                await asyncio.sleep(backoff)
+                continue
             # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that arrives
             # as the wake-up fires, and the relay would never stop at shutdown.
             with contextlib.suppress(TimeoutError):

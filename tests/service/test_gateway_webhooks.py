@@ -371,7 +371,13 @@ async def test_sustained_failure_disables_the_endpoint_and_resend_delivers_one_a
         r = await gw.post(f"/api/v1/webhooks/deliveries/{ping['id']}/resend", headers=owner)
         assert r.status_code == 202 and r.json()["status"] == "pending"
         await until(lambda: len(owners_inbox.with_id(ping["message_id"])) == 2, what="the resent ping")
-        detail = (await gw.get(f"/api/v1/webhooks/deliveries/{ping['id']}", headers=owner)).json()
+
+        # The receiver answers before the gateway records the attempt: wait for the record.
+        async def attempt_log() -> dict[str, Any] | None:
+            view = (await gw.get(f"/api/v1/webhooks/deliveries/{ping['id']}", headers=owner)).json()
+            return view if len(view["attempt_log"]) == 2 else None
+
+        detail = await until(attempt_log, what="the resend in the attempt log")
         assert [a["trigger"] for a in detail["attempt_log"]] == ["event", "resend"]
         assert detail["status"] == "succeeded"
 
