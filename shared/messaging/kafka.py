@@ -73,8 +73,8 @@ class KafkaBus:
 
     async def ping(self) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=3000)
-        await admin.start()
         try:
+            await admin.start()
             await admin.describe_cluster()
         finally:
             await admin.close()

@@ -4,7 +4,8 @@ Writes never need the broker: the state change and its event commit together in 
 database (transactional outbox), so while the broker is down writes keep being accepted (201)
 and their events wait in the outbox. Once the broker is back the relays publish them and the
 consumers, which reconnect by themselves, handle every one: the evaluation service ends with
-exactly one ``document-formed`` fact per acknowledged write, with no manual step.
+exactly one ``document-formed`` fact per acknowledged write, with no manual step. Meanwhile the
+services stay ready (``/readyz`` 200, status ``degraded``), so an orchestrator keeps them in service.
 """
 
 from __future__ import annotations
@@ -53,6 +54,18 @@ async def stream_writes(client: httpx.AsyncClient, headers: dict[str, str], stre
             stream.refused.append(f"{r.status_code} {r.text[:300]}")
 
 
+async def assert_ready_but_degraded(cluster: Cluster) -> None:
+    """Without the broker a service still takes writes, so it stays ready (in service) and says
+    that its bus is down."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        for name in ("disclosure", "evaluation"):
+            r = await client.get(f"{cluster[name].url}/readyz")
+            assert r.status_code == 200, (name, r.text)
+            body = r.json()
+            assert body["status"] == "degraded", (name, body)
+            assert body["checks"]["database"] == "ok" and body["checks"]["bus"].startswith("failed"), body
+
+
 async def restart_broker_during_writes(cluster: Cluster, headers: dict[str, str]) -> Stream:
     stream = Stream()
 
@@ -70,6 +83,7 @@ async def restart_broker_during_writes(cluster: Cluster, headers: dict[str, str]
             await asyncio.to_thread(cluster.broker.stop)
             stream.phase = "during"
             await until("during", DURING)
+            await assert_ready_but_degraded(cluster)
             stream.phase = "starting"
             await asyncio.to_thread(cluster.broker.start, 120)
             stream.phase = "after"
