@@ -414,3 +414,32 @@ async def test_private_and_loopback_targets_are_refused_in_production(
             "/api/v1/webhooks/endpoints", json={"url": "https://hooks.example.gov.cn/x"}, headers=headers
         )
         assert r.status_code == 201
+
+
+async def test_an_endpoint_receives_events_that_occur_after_its_creation_only(
+    domain: Domain, gw: httpx.AsyncClient, gateway_db: str
+) -> None:
+    """A backlog the gateway is still consuming (events older than the endpoint) is not sent to a
+    new endpoint; what happens after its creation is."""
+    from services.gateway.webhooks.handlers import queue_event
+    from shared.db import Database
+    from shared.events import CloudEvent
+
+    owner = client(domain, "wh-after")
+    endpoint = await create_endpoint(gw, owner, "https://receiver.example/hooks", FORMED)
+    created_at = datetime.fromisoformat(endpoint["created_at"])
+    data = {"document_id": "doc-backlog", "version": 1, "department": "fgw"}
+
+    db = Database(gateway_db)
+    try:
+        for occurred, expected in ((created_at - timedelta(seconds=1), 0), (created_at, 1)):
+            event = CloudEvent(
+                source="/xiaoneng/disclosure", type=FORMED, subject="doc-backlog", time=occurred, data=data
+            )
+            async with db.transaction() as session:
+                queued = await queue_event(session, event, now=datetime.now(UTC), first_delay=3600)
+            assert queued == expected, occurred
+    finally:
+        await db.engine.dispose()
+    listed = [d for d in await deliveries(gw, owner, endpoint["id"]) if d["event_type"] == FORMED]
+    assert len(listed) == 1

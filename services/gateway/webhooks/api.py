@@ -52,7 +52,8 @@ async def event_types() -> list[EventTypeView]:
     summary="创建 webhook 端点",
     description=(
         "登记一个接收地址与事件类型过滤，返回签名密钥（whsec_…）。创建后立即推送一条 "
-        "gov.efficiency.webhook-ping.v1 消息，供接收方验证签名。"
+        "gov.efficiency.webhook-ping.v1 消息，供接收方验证签名。端点只接收创建之后发生的事件"
+        "（以事件的 time 为准），不补发创建前的积压事件。"
     ),
 )
 async def create_endpoint(

@@ -54,7 +54,7 @@ async def queue_event(session: AsyncSession, event: CloudEvent, *, now: datetime
     endpoints = (
         await session.execute(
             select(webhook_endpoints.c.id, webhook_endpoints.c.enabled).where(
-                deliverable_to(event.type, owner)
+                deliverable_to(event.type, owner, event.time)
             )
         )
     ).all()

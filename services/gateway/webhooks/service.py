@@ -442,9 +442,14 @@ async def purge_old_messages(rt: GatewayRuntime, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def deliverable_to(event_type: str, owner: str | None) -> Any:
-    """Endpoints that take ``event_type``: their filter is empty or names it (owner-only events)."""
-    condition = or_(func.jsonb_array_length(E.c.event_types) == 0, E.c.event_types.contains([event_type]))
+def deliverable_to(event_type: str, owner: str | None, occurred_at: datetime) -> Any:
+    """Endpoints that take ``event_type``: their filter is empty or names it (owner-only events),
+    and they existed when the event occurred. An endpoint receives what happens after it is
+    created, never a backlog the gateway happens to be still working through."""
+    condition = and_(
+        or_(func.jsonb_array_length(E.c.event_types) == 0, E.c.event_types.contains([event_type])),
+        E.c.created_at <= occurred_at,
+    )
     if owner is not None:
         condition = and_(condition, E.c.owner == owner)
     return condition
