@@ -87,6 +87,7 @@ STRIMZI_CLASSES: Final = {
     "io.strimzi.api.kafka.model.kafka.Kafka": "Kafka",
     "io.strimzi.api.kafka.model.nodepool.KafkaNodePool": "KafkaNodePool",
     "io.strimzi.api.kafka.model.topic.KafkaTopic": "KafkaTopic",
+    "io.strimzi.api.kafka.model.user.KafkaUser": "KafkaUser",
 }
 # Go module hashes (go.sum "h1:" form) as the checksum database records them.
 KUBECONFORM_SUM: Final = "h1:loDYd3a3spjIFrauqW67CDKF55Oo9R6uvC8AvpVd4ug="

@@ -38,7 +38,7 @@ import time
 import uuid
 import weakref
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
@@ -255,8 +255,15 @@ class KafkaBroker:
         controller_port: int | None = None,
         *,
         cache_dir: Path | None = None,
+        extra_properties: Mapping[str, str] | None = None,
+        scram_users: Mapping[str, str] | None = None,
     ) -> None:
+        """``extra_properties`` are added to (or override) :meth:`server_properties`, e.g. a second
+        listener with SASL; ``scram_users`` (name → password) get SCRAM-SHA-512 credentials when the
+        storage is formatted (first start only). Both default to nothing: a plain broker."""
         self.data_dir = Path(data_dir).expanduser().resolve()
+        self.extra_properties = dict(extra_properties or {})
+        self.scram_users = dict(scram_users or {})
         self.port = port or _free_port()
         self.controller_port = controller_port or _free_port()
         while self.controller_port == self.port:
@@ -330,7 +337,8 @@ class KafkaBroker:
 
     def _write_config(self) -> None:
         lines = ["# Written by devtools/kafka_broker.py on every start; edits are overwritten."]
-        lines += [f"{key}={value}" for key, value in self.server_properties().items()]
+        properties = self.server_properties() | self.extra_properties
+        lines += [f"{key}={value}" for key, value in properties.items()]
         self.config_path.write_text("\n".join(lines) + "\n")
 
     def _jvm_base(self, libs: Path) -> list[str]:
@@ -357,6 +365,8 @@ class KafkaBroker:
             "-c",
             str(self.config_path),
         ]
+        for name, password in self.scram_users.items():
+            cmd += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
         logger.info("Formatting Kafka storage %s (cluster id %s)", self.log_dirs, cluster_id)
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:

@@ -23,7 +23,7 @@ from shared.auth import TokenVerifier
 from shared.db import Database
 from shared.messaging.bus import Bus
 from shared.messaging.consumer import ConsumerRunner, Subscription
-from shared.messaging.kafka import KafkaBus
+from shared.messaging.kafka import KafkaBus, KafkaSecurity
 from shared.messaging.memory import MemoryBus
 from shared.messaging.outbox import OutboxRelay
 from shared.migrations import upgrade
@@ -70,7 +70,20 @@ class ServiceContext:
 
 def build_bus(common: CommonSettings, client_id: str) -> Bus:
     if common.bus == "kafka":
-        return KafkaBus(common.kafka_bootstrap_servers, client_id=client_id)
+        password = common.kafka_sasl_password
+        security = KafkaSecurity(
+            protocol=common.kafka_security_protocol,
+            sasl_mechanism=common.kafka_sasl_mechanism,
+            sasl_username=common.kafka_sasl_username,
+            sasl_password=None if password is None else password.get_secret_value(),
+            ssl_cafile=common.kafka_ssl_cafile,
+        )
+        return KafkaBus(
+            common.kafka_bootstrap_servers,
+            client_id=client_id,
+            security=security,
+            create_topics=common.kafka_create_topics,
+        )
     return MemoryBus()
 
 

@@ -9,23 +9,37 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "xiaoneng-dev-secret-change-me-0123456789"
 
 Environment = Literal["dev", "test", "production"]
 BusKind = Literal["memory", "kafka"]
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class CommonSettings(BaseSettings):
     """Settings shared by every service of one deployment (prefix ``XN_``)."""
 
-    model_config = SettingsConfigDict(env_prefix="XN_", extra="ignore")
+    # No input values in validation errors: they would print the Kafka password and the JWT secret.
+    model_config = SettingsConfigDict(env_prefix="XN_", extra="ignore", hide_input_in_errors=True)
 
     environment: Environment = "dev"
     bus: BusKind = "memory"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # How the services reach Kafka (production: SASL_SSL with SCRAM-SHA-512, see deploy/k8s).
+    kafka_security_protocol: KafkaSecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: KafkaSaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    # SecretStr: never shown by repr() or in a validation error.
+    kafka_sasl_password: SecretStr | None = None
+    # CA bundle (PEM) the brokers' certificates are checked against; unset: the system's CAs.
+    kafka_ssl_cafile: str | None = None
+    # False where something else owns the topics (Strimzi KafkaTopics in production): the bus then
+    # never creates a topic, with whatever partitions and replication factor it would pick.
+    kafka_create_topics: bool = True
     topic_prefix: str = ""
     policy_profile: str = "huzhou-2018"
     jwt_secret: str = DEV_JWT_SECRET
@@ -49,6 +63,33 @@ class CommonSettings(BaseSettings):
             )
         if self.environment == "production" and self.jwks_url is None and len(self.jwt_secret) < 32:
             raise ValueError("XN_JWT_SECRET must be at least 32 characters in production")
+        return self
+
+    @model_validator(mode="after")
+    def _kafka_security_is_consistent(self) -> CommonSettings:
+        protocol = self.kafka_security_protocol
+        password = self.kafka_sasl_password
+        sasl = {
+            "XN_KAFKA_SASL_MECHANISM": self.kafka_sasl_mechanism,
+            "XN_KAFKA_SASL_USERNAME": (self.kafka_sasl_username or "").strip() or None,
+            "XN_KAFKA_SASL_PASSWORD": password.get_secret_value() or None if password else None,
+        }
+        if protocol.startswith("SASL_"):
+            if missing := [name for name, value in sasl.items() if value is None]:
+                raise ValueError(
+                    f"XN_KAFKA_SECURITY_PROTOCOL={protocol} needs {', '.join(missing)} (SASL authentication)"
+                )
+        elif given := [name for name, value in sasl.items() if value is not None]:
+            # Credentials that would silently go unused hide a misconfigured protocol.
+            raise ValueError(
+                f"{', '.join(given)} set but XN_KAFKA_SECURITY_PROTOCOL={protocol} does not authenticate; "
+                f"use SASL_SSL (or SASL_PLAINTEXT)"
+            )
+        if self.kafka_ssl_cafile is not None and not protocol.endswith("SSL"):
+            raise ValueError(
+                f"XN_KAFKA_SSL_CAFILE set but XN_KAFKA_SECURITY_PROTOCOL={protocol} does not use TLS; "
+                f"use SSL or SASL_SSL"
+            )
         return self
 
 

@@ -111,6 +111,24 @@ spec:
         "KafkaNodePool/broken-pool",
         "/spec/roles/0",
     ),
+    "kafkauser-unknown-acl-operation": (
+        """
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaUser
+metadata:
+  name: broken-user
+  labels: {strimzi.io/cluster: xn-kafka}
+spec:
+  authentication: {type: scram-sha-512}
+  authorization:
+    type: simple
+    acls:
+      - resource: {type: topic, name: gov.efficiency., patternType: prefix}
+        operations: [Describe, Publish]
+""",
+        "KafkaUser/broken-user",
+        "/spec/authorization/acls/0/operations/1",
+    ),
     "cnpg-cluster-invalid": (
         """
 apiVersion: postgresql.cnpg.io/v1
