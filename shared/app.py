@@ -70,18 +70,10 @@ class ServiceContext:
 
 def build_bus(common: CommonSettings, client_id: str) -> Bus:
     if common.bus == "kafka":
-        password = common.kafka_sasl_password
-        security = KafkaSecurity(
-            protocol=common.kafka_security_protocol,
-            sasl_mechanism=common.kafka_sasl_mechanism,
-            sasl_username=common.kafka_sasl_username,
-            sasl_password=None if password is None else password.get_secret_value(),
-            ssl_cafile=common.kafka_ssl_cafile,
-        )
         return KafkaBus(
             common.kafka_bootstrap_servers,
             client_id=client_id,
-            security=security,
+            security=KafkaSecurity.from_settings(common),
             create_topics=common.kafka_create_topics,
         )
     return MemoryBus()

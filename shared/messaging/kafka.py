@@ -27,6 +27,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
 from shared.messaging.bus import Message, next_offsets
+from shared.settings import CommonSettings
 
 log = logging.getLogger("xiaoneng.kafka")
 
@@ -47,6 +48,17 @@ class KafkaSecurity:
     sasl_username: str | None = None
     sasl_password: str | None = field(default=None, repr=False)
     ssl_cafile: str | None = None
+
+    @classmethod
+    def from_settings(cls, common: CommonSettings) -> KafkaSecurity:
+        password = common.kafka_sasl_password
+        return cls(
+            protocol=common.kafka_security_protocol,
+            sasl_mechanism=common.kafka_sasl_mechanism,
+            sasl_username=common.kafka_sasl_username,
+            sasl_password=None if password is None else password.get_secret_value(),
+            ssl_cafile=common.kafka_ssl_cafile,
+        )
 
     @property
     def uses_sasl(self) -> bool:

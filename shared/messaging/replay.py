@@ -3,6 +3,10 @@
     python -m shared.messaging.replay --bootstrap 127.0.0.1:9092 \
         --topic gov.efficiency.document-formed.v1.dlt --partition 0 --offset 3
 
+The broker address defaults to ``XN_KAFKA_BOOTSTRAP_SERVERS``; TLS and SASL come from the same
+``XN_KAFKA_*`` settings as the services' (in Kubernetes: run it in a pod with a service's
+KafkaUser secret and the cluster CA mounted).
+
 Without ``--offset`` every message in the partition is replayed. The message goes back with
 its original key, value and CloudEvents headers (the ``dlt-*`` headers are dropped), so a
 consumer that already handled it skips it by its event id.
@@ -17,14 +21,24 @@ import sys
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.messaging.kafka import KafkaSecurity
+from shared.settings import CommonSettings
+
 log = logging.getLogger("xiaoneng.replay")
 
 
-async def replay(bootstrap: str, dlt_topic: str, partition: int = 0, offset: int | None = None) -> int:
+async def replay(
+    bootstrap: str,
+    dlt_topic: str,
+    partition: int = 0,
+    offset: int | None = None,
+    security: KafkaSecurity | None = None,
+) -> int:
     """Republish one dead letter (or all of a partition); returns how many were replayed."""
     tp = TopicPartition(dlt_topic, partition)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    auth = (security or KafkaSecurity()).client_kwargs()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **auth)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", **auth)
     await consumer.start()
     await producer.start()
     try:
@@ -59,13 +73,16 @@ async def replay(bootstrap: str, dlt_topic: str, partition: int = 0, offset: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Replay dead-lettered messages to their original topic")
-    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--bootstrap", default=None, help="default: XN_KAFKA_BOOTSTRAP_SERVERS")
     parser.add_argument("--topic", required=True, help="the .dlt topic")
     parser.add_argument("--partition", type=int, default=0)
     parser.add_argument("--offset", type=int, default=None, help="one message; all when omitted")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    count = asyncio.run(replay(args.bootstrap, args.topic, args.partition, args.offset))
+    common = CommonSettings()
+    bootstrap = args.bootstrap or common.kafka_bootstrap_servers
+    security = KafkaSecurity.from_settings(common)
+    count = asyncio.run(replay(bootstrap, args.topic, args.partition, args.offset, security))
     sys.stdout.write(f"replayed {count} message(s)\n")
 
 
