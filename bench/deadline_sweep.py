@@ -252,7 +252,7 @@ async def run(cluster: BenchCluster, *, quick: bool) -> BenchResult:
             *[f"    {line}" for line in plan_lines],
             f"service runs spent {', '.join(f'{x:.2f}' for x in claim_seconds)} s in "
             f"{', '.join(str(x) for x in claim_counts)} claim statements "
-            "(the rest: per-item UPDATE + outbox INSERT)",
+            "(the rest: the batch UPDATE ... RETURNING and the outbox INSERT per batch)",
             "the same claim under a forced generic plan (what a prepared statement may fall back to) "
             + ("also uses the partial index" if generic_uses_index else "does NOT use the partial index")
             + ": "

@@ -3,14 +3,16 @@
 ``mark_overdue`` takes the clock as an argument so tests choose ``now``; the registered sweeper
 passes the real time. Claims go through the partial index on open versions with ``FOR UPDATE
 SKIP LOCKED``, so several replicas may sweep at once, and the state change and its outbox row
-commit together: a version leaves ``open`` exactly once, and so is announced exactly once.
+commit together: a version leaves ``open`` exactly once, and so is announced exactly once. A
+batch is closed with one set-based ``UPDATE`` and announced with one multi-row outbox ``INSERT``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ARRAY, Integer, String, bindparam, func, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.disclosure.domain import VersionStatus
 from services.disclosure.tables import document_versions, documents
@@ -32,7 +34,18 @@ async def mark_overdue(ctx: ServiceContext, now: datetime, *, batch: int = BATCH
             return marked
 
 
+def _is_open() -> ColumnElement[bool]:
+    """``status = 'open'`` with the status written into the SQL as a literal.
+
+    As a bind parameter (``status = $1``) a generic plan, which PostgreSQL may pick for a prepared
+    statement, cannot prove the predicate of the partial index ``ix_document_versions_open`` and
+    scans every version instead.
+    """
+    return document_versions.c.status == bindparam(None, VersionStatus.OPEN.value, literal_execute=True)
+
+
 async def _mark_batch(ctx: ServiceContext, now: datetime, batch: int) -> int:
+    """One claimed batch: one set-based ``UPDATE`` and one multi-row outbox ``INSERT``."""
     v = document_versions
     async with ctx.db.transaction() as session:
         rows = (
@@ -40,30 +53,54 @@ async def _mark_batch(ctx: ServiceContext, now: datetime, batch: int) -> int:
                 select(v.c.document_id, v.c.version, v.c.deadline, documents.c.drafting_department)
                 .join(documents, documents.c.id == v.c.document_id)
                 # deadline <= now: at 24:00 of the last day exactly, the version is already late.
-                .where((v.c.status == VersionStatus.OPEN) & (v.c.deadline <= now))
+                .where(_is_open() & (v.c.deadline <= now))
                 .order_by(v.c.deadline)
                 .limit(batch)
                 .with_for_update(of=v, skip_locked=True)
             )
         ).all()
-        for row in rows:
-            await session.execute(
-                update(v)
-                .where((v.c.document_id == row.document_id) & (v.c.version == row.version))
-                .values(status=VersionStatus.OVERDUE, overdue_at=now)
+        if not rows:
+            return 0
+        # The status guard keeps a version from being announced twice; announced in claim order.
+        # The batch travels as two arrays: a statement of constant shape, compiled and planned once.
+        claimed = (
+            func.unnest(
+                bindparam("document_ids", [row.document_id for row in rows], type_=ARRAY(String)),
+                bindparam("versions", [row.version for row in rows], type_=ARRAY(Integer)),
             )
-            await outbox.record(
-                session,
+            .table_valued("document_id", "version")
+            .render_derived()
+            .alias("claimed")
+        )
+        marked = {
+            (r.document_id, r.version)
+            for r in await session.execute(
+                update(v)
+                .where(
+                    v.c.document_id == claimed.c.document_id,
+                    v.c.version == claimed.c.version,
+                    _is_open(),
+                )
+                .values(status=VersionStatus.OVERDUE, overdue_at=now)
+                .returning(v.c.document_id, v.c.version)
+            )
+        }
+        await outbox.record_many(
+            session,
+            [
                 DeadlinePassed(
                     subject_kind="document-version",
                     subject_id=f"{row.document_id}@{row.version}",
                     department=row.drafting_department,
                     deadline=row.deadline.astimezone(SHANGHAI),
                     consequence="overdue",
-                ),
-                source=ctx.source,
-                topic_prefix=ctx.common.topic_prefix,
-            )
+                )
+                for row in rows
+                if (row.document_id, row.version) in marked
+            ],
+            source=ctx.source,
+            topic_prefix=ctx.common.topic_prefix,
+        )
     return len(rows)
 
 

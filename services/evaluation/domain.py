@@ -516,6 +516,15 @@ def tally(ballots: Iterable[Sequence[str]], candidates: Sequence[str], policy: E
     for ballot in ballots:
         n += 1
         counts.update(ballot)
+    return tally_counts(n, counts, candidates, policy)
+
+
+def tally_counts(
+    ballots: int, counts: Mapping[str, int], candidates: Sequence[str], policy: EvaluationPolicy
+) -> Tally:
+    """Rank the round's candidates from counts already made: ``ballots`` cast, ``counts`` the times
+    each department code was chosen (codes that are not candidates are ignored, as in ``tally``)."""
+    n = ballots
     votes = {d: counts.get(d, 0) for d in candidates}
     ranks = competition_ranks(votes)
     chosen = set(select(votes, policy))

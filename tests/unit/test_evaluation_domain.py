@@ -242,6 +242,18 @@ def test_E3_fewer_than_three_departments_with_votes_select_only_those() -> None:
     assert domain.tally([], CANDIDATES, POLICY).selected == []
 
 
+def test_E3_counts_made_by_the_database_rank_exactly_as_the_ballots_they_count() -> None:
+    """The service counts choices per department in SQL; ranking those counts is the same tally
+    (a code that is not a candidate is ignored either way)."""
+    box = [["jxw", "fgw", "jtj"], ["jxw", "czj"], ["fgw", "jxw"], ["kjj"], ["jxw", "fgw", "czj"], []]
+    counts = {"jxw": 4, "fgw": 3, "czj": 2, "jtj": 1, "kjj": 1, "not-a-candidate": 7}
+    from_counts = domain.tally_counts(len(box), counts, CANDIDATES, POLICY)
+    assert from_counts == domain.tally(box, CANDIDATES, POLICY)
+    assert from_counts.ballots == 6
+    assert from_counts.selected == ["jxw", "fgw", "czj"]
+    assert domain.tally_counts(0, {}, CANDIDATES, POLICY) == domain.tally([], CANDIDATES, POLICY)
+
+
 def test_E3_without_seats_for_ties_a_tie_across_the_boundary_selects_none_of_it() -> None:
     strict = POLICY.model_copy(update={"ties_at_boundary_add_seats": False})
     votes = {"jxw": 20, "fgw": 15, "jtj": 12, "czj": 12}

@@ -4,10 +4,13 @@ answer with problem details, who a principal is, and recording events in the out
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.coordination import domain
 from shared import reference
@@ -106,3 +109,18 @@ def calendar_problem(exc: CalendarYearMissing, field: str) -> Problem:
 
 async def emit(ctx: ServiceContext, session: AsyncSession, data: EventData) -> None:
     await outbox.record(session, data, source=ctx.source, topic_prefix=ctx.common.topic_prefix)
+
+
+async def emit_many(ctx: ServiceContext, session: AsyncSession, events: Sequence[EventData]) -> None:
+    """Record a batch of events in one statement, in order (what a sweep closes at once)."""
+    await outbox.record_many(session, events, source=ctx.source, topic_prefix=ctx.common.topic_prefix)
+
+
+def item_is_open(state: ColumnElement[str]) -> ColumnElement[bool]:
+    """``state IN ('assigned', 'acknowledged')`` with the states written into the SQL as literals.
+
+    As bind parameters (``state IN ($1, $2)``) a generic plan, which PostgreSQL may pick for a
+    prepared statement, cannot prove the predicate of the partial index on open items
+    (``ix_joint_items_open_deadline``) and scans the whole table instead.
+    """
+    return state.in_(bindparam(None, list(domain.OPEN_STATES), expanding=True, literal_execute=True))

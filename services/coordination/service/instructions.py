@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, insert, or_, select, update
+from sqlalchemy import ARRAY, Row, String, and_, any_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -568,19 +568,40 @@ async def sweep_overdue(ctx: ServiceContext, now: datetime) -> int:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for r in due:
-                await session.execute(update(a).where(a.c.id == r.id).values(overdue_at=now))
-                await common.emit(
-                    ctx,
-                    session,
+            # One set-based UPDATE and one multi-row outbox INSERT per batch; the guard keeps an
+            # assignment from being announced twice.
+            marked = (
+                set(
+                    (
+                        await session.execute(
+                            update(a)
+                            .where(
+                                a.c.id == any_(bindparam("ids", [r.id for r in due], type_=ARRAY(String))),
+                                a.c.overdue_at.is_(None),
+                            )
+                            .values(overdue_at=now)
+                            .returning(a.c.id)
+                        )
+                    ).scalars()
+                )
+                if due
+                else set()
+            )
+            await common.emit_many(
+                ctx,
+                session,
+                [
                     DeadlinePassed(
                         subject_kind="instruction",
                         subject_id=r.id,
                         department=r.department,
                         deadline=common.local(r.deadline),
                         consequence="overdue",
-                    ),
-                )
+                    )
+                    for r in due
+                    if r.id in marked
+                ],
+            )
         total += len(due)
         if len(due) < SWEEP_BATCH:
             return total

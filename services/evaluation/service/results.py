@@ -16,7 +16,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import column, func, insert, select, true, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,13 +78,8 @@ async def tally_round(
                 )
             )
         }
-        box = [
-            [c["department"] for c in choices]
-            for choices in (
-                await session.execute(select(ballots.c.choices).where(ballots.c.round_id == round_id))
-            ).scalars()
-        ]
-        result = domain.tally(box, list(row.candidates), evaluation)
+        cast_ballots, counts = await _count_box(session, round_id)
+        result = domain.tally_counts(cast_ballots, counts, list(row.candidates), evaluation)
         rows: list[dict[str, Any]] = []
         events: list[Any] = [
             RoundTallied(
@@ -133,6 +129,27 @@ async def tally_round(
         for event in events:
             await outbox.record(session, event, source=ctx.source, topic_prefix=ctx.common.topic_prefix)
         return await _results_view(session, row, evaluation.panel_size)
+
+
+async def _count_box(session: AsyncSession, round_id: str) -> tuple[int, dict[str, int]]:
+    """The round's ballot box counted in the database: how many ballots, and how many times each
+    department was chosen. Only totals leave it; no ballot is read one by one (E3, E5)."""
+    cast_ballots = (
+        await session.execute(select(func.count()).select_from(ballots).where(ballots.c.round_id == round_id))
+    ).scalar_one()
+    choice = func.jsonb_array_elements(ballots.c.choices).table_valued(column("value", JSONB)).alias("choice")
+    department = choice.c.value["department"].astext
+    counts = {
+        d: n
+        for d, n in await session.execute(
+            select(department, func.count())
+            .select_from(ballots)
+            .join(choice, true())
+            .where(ballots.c.round_id == round_id)
+            .group_by(department)
+        )
+    }
+    return cast_ballots, counts
 
 
 def _vice_mayor_interview(round_id: str, department: str, run: int, top: int) -> InterviewRequired:
