@@ -7,11 +7,8 @@ running ``make up`` cluster or a test session, and :meth:`BenchCluster.stop` rem
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import shutil
-import subprocess
-import sys
 import tempfile
 from contextlib import suppress
 from pathlib import Path
@@ -20,7 +17,7 @@ import asyncpg
 import httpx
 
 from devtools.kafka_broker import KafkaBroker
-from launcher.processes import ROOT, ServiceProcess
+from launcher.processes import ServiceProcess, register_client
 from launcher.topology import SERVICES, database_name, service_env
 from shared.embedded_pg import EmbeddedPostgres, free_port
 
@@ -97,28 +94,7 @@ class BenchCluster:
             await conn.close()
 
     def _register_client(self) -> None:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "services.gateway.cli",
-                "add-client",
-                "--id",
-                CLIENT_ID,
-                "--name",
-                "bench",
-                "--roles",
-                "office",
-                "--department",
-                "office",
-                "--secret",
-                CLIENT_SECRET,
-            ],
-            cwd=ROOT,
-            env={**os.environ, **self.env},
-            check=True,
-            capture_output=True,
-        )
+        register_client(self.env, CLIENT_ID, "office", "office", name="bench", secret=CLIENT_SECRET)
 
     # -- access -------------------------------------------------------------------------------------
 

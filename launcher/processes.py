@@ -103,3 +103,38 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def register_client(
+    env: dict[str, str],
+    client_id: str,
+    roles: str,
+    department: str,
+    *,
+    name: str | None = None,
+    secret: str | None = None,
+) -> None:
+    """Register an API client in the gateway database named by ``env`` (``services.gateway.cli
+    add-client``, as an operator would); the secret defaults to ``<client_id>-secret``."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.gateway.cli",
+            "add-client",
+            "--id",
+            client_id,
+            "--name",
+            name or client_id,
+            "--roles",
+            roles,
+            "--department",
+            department,
+            "--secret",
+            secret or f"{client_id}-secret",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )

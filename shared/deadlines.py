@@ -8,7 +8,7 @@ a calendar-day period whose last day is a rest day or public holiday ends on the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -64,6 +64,17 @@ def is_past(deadline_instant: datetime, now: datetime) -> bool:
     _require_aware(deadline_instant, "deadline_instant")
     _require_aware(now, "now")
     return now >= deadline_instant
+
+
+def on_the_calendar(value: datetime) -> datetime:
+    """``value`` unchanged if it exists both in UTC (deadlines are compared there) and in
+    Asia/Shanghai (dates are read there); a ``ValueError`` for instants at the edge of years
+    1–9999, for use as a pydantic ``AfterValidator`` on instants clients send."""
+    try:
+        value.astimezone(UTC), value.astimezone(SHANGHAI)
+    except OverflowError as exc:
+        raise ValueError("时刻超出可表示的范围（公元 1–9999 年）") from exc
+    return value
 
 
 def local_date(instant: datetime) -> date:

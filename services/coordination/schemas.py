@@ -3,7 +3,7 @@ overdue table (附件3) and leader instructions."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -17,22 +17,13 @@ from services.coordination.domain import (
     TallyStatus,
     Tier,
 )
-from shared.deadlines import SHANGHAI
+from shared.deadlines import SHANGHAI, on_the_calendar
 from shared.policy import ApprovalLevel, EscalationStep
 
 
 def _in_shanghai(value: datetime) -> datetime:
     # Instants are shown in the zone the deadlines are counted in (24:00 is 00:00+08:00).
     return value.astimezone(SHANGHAI) if value.tzinfo is not None else value
-
-
-def _on_the_calendar(value: datetime) -> datetime:
-    # Deadlines are compared in UTC and dates read in Asia/Shanghai: both must exist (years 1–9999).
-    try:
-        value.astimezone(UTC), value.astimezone(SHANGHAI)
-    except OverflowError as exc:
-        raise ValueError("时刻超出可表示的范围（公元 1–9999 年）") from exc
-    return value
 
 
 Instant = Annotated[datetime, AfterValidator(_in_shanghai)]
@@ -384,7 +375,7 @@ class InstructionCreate(Input):
     title: Line = Field(examples=["关于加快老旧小区改造的批示"])
     content: Paragraph = Field(description="批示内容", examples=["请市建设局牵头研究，月底前报送方案。"])
     source_document: str | None = Field(default=None, max_length=500, description="来文或来信编号")
-    received_at: Annotated[AwareDatetime, AfterValidator(_on_the_calendar)] | None = Field(
+    received_at: Annotated[AwareDatetime, AfterValidator(on_the_calendar)] | None = Field(
         default=None,
         description="批示件收到时刻（须带时区），缺省为现在；当天拟办交办以 Asia/Shanghai 日期计（C7）",
         examples=["2018-06-14T16:20:00+08:00"],

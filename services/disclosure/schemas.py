@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -15,19 +15,9 @@ from services.disclosure.domain import (
     Validity,
     VersionStatus,
 )
-from shared.deadlines import SHANGHAI
+from shared.deadlines import on_the_calendar
 
-
-def _on_the_calendar(value: datetime) -> datetime:
-    # Deadlines are compared in UTC and dates read in Asia/Shanghai: both must exist (years 1–9999).
-    try:
-        value.astimezone(UTC), value.astimezone(SHANGHAI)
-    except OverflowError as exc:
-        raise ValueError("时刻超出可表示的范围（公元 1–9999 年）") from exc
-    return value
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_on_the_calendar)]
+Instant = Annotated[AwareDatetime, AfterValidator(on_the_calendar)]
 
 SubjectWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 SubjectWords = Annotated[list[SubjectWord], Field(max_length=10)]

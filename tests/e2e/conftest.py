@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -14,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from launcher.processes import ROOT, ServiceProcess
+from launcher.processes import ServiceProcess, register_client
 from launcher.topology import SERVICES, service_env
 from tests.support.infra import KafkaSource, PostgresSource
 
@@ -76,28 +73,7 @@ async def cluster(
 
 
 def _register_client(env: dict[str, str], client_id: str, roles: str, department: str) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.gateway.cli",
-            "add-client",
-            "--id",
-            client_id,
-            "--name",
-            client_id,
-            "--roles",
-            roles,
-            "--department",
-            department,
-            "--secret",
-            f"{client_id}-secret",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
+    register_client(env, client_id, roles, department)
 
 
 @pytest.fixture

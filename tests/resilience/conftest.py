@@ -10,10 +10,7 @@ With ``CI=true`` missing infrastructure fails the run instead of skipping.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,7 +23,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from launcher.processes import ROOT, ServiceProcess
+from launcher.processes import ServiceProcess, register_client
 from launcher.topology import SERVICES, service_env
 from tests.support.infra import unavailable
 
@@ -127,31 +124,6 @@ def resilient_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clus
             process.stop()
         broker.stop()
         postgres.stop("immediate")
-
-
-def register_client(env: dict[str, str], client_id: str, roles: str, department: str) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "services.gateway.cli",
-            "add-client",
-            "--id",
-            client_id,
-            "--name",
-            client_id,
-            "--roles",
-            roles,
-            "--department",
-            department,
-            "--secret",
-            f"{client_id}-secret",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-        capture_output=True,
-    )
 
 
 @pytest.fixture
