@@ -1,4 +1,4 @@
-"""The deadline sweepers at volume (C4, D3): every due item closed and announced exactly once
+"""The deadline sweepers at volume (C4, D3, I4): every due item closed and announced exactly once
 across many batches, and the claim always driven by the partial index on open rows.
 
 The claim is captured as the service sends it and planned the way PostgreSQL plans a prepared
@@ -208,3 +208,55 @@ async def test_D3_sweep_marks_every_due_version_once_across_batches_through_the_
         assert len(passed) == 201
         assert len({e["subject_id"] for e in passed}) == 201
         assert {e["department"] for e in passed} == {"czj"}
+
+
+async def test_I4_sweep_marks_every_overdue_report_duty_once_through_the_open_duties_index(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    from services.indicators.service.duties import SWEEP_BATCH, sweep_overdue_report_duties
+    from services.indicators.tables import report_duties
+    from tests.service.test_indicators_catalogue import indicators_app
+    from tests.service.test_indicators_publication import events as indicator_events
+    from tests.support.apps import running
+
+    app = indicators_app(await postgres.new_database(), common)
+    async with running(app):
+        ctx: ServiceContext = app.state.ctx
+        # 20,000 duties: 2,500 filed, 250 open and overdue at NOW, the rest open and not yet due.
+        await sql(
+            ctx,
+            """
+            INSERT INTO report_duties (id, indicator, period, department, revision, rank, grade, cities,
+                reason, bulletin_id, status, issued_on, due_at, created_at)
+            SELECT 'duty-' || lpad(to_hex(g), 12, '0'), 'gdp', 'p' || g, 'fgw', 1, 7, NULL, 11,
+                   '全省排名第7位', 'bulletin-1', CASE WHEN g % 8 = 0 THEN 'filed' ELSE 'open' END,
+                   date '2025-11-20',
+                   CASE WHEN g % 80 = 1 THEN CAST(:now AS timestamptz) - make_interval(hours => g % 48)
+                        ELSE CAST(:now AS timestamptz) + make_interval(days => 1 + g % 30) END,
+                   timestamptz '2025-11-20 02:00:00+00'
+            FROM generate_series(1, 20000) AS g
+            """,
+            now=NOW,
+        )
+        await sql(ctx, "ANALYZE report_duties")
+
+        swept, plan = await claims_of(ctx, "report_duties", lambda: sweep_overdue_report_duties(ctx, NOW))
+        assert swept == 250 > SWEEP_BATCH, swept
+        assert "ix_report_duties_open_due" in plan, plan
+        assert "Seq Scan" not in plan, plan
+        assert await sweep_overdue_report_duties(ctx, NOW) == 0
+
+        async with ctx.db.reader() as session:
+            overdue = set(
+                (
+                    await session.execute(
+                        select(report_duties.c.id).where(
+                            report_duties.c.status == "overdue", report_duties.c.overdue_at == NOW
+                        )
+                    )
+                ).scalars()
+            )
+        assert len(overdue) == 250
+        passed = await indicator_events(app, DeadlinePassed)
+        assert sorted(e["subject_id"] for e in passed) == sorted(overdue)
+        assert all(e["consequence"] == "overdue" and e["subject_kind"] == "report-duty" for e in passed)

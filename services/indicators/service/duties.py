@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.schemas import Interview, ReportDuty, ReportFiling
@@ -172,19 +172,24 @@ async def file_report(
         return duty_view(await _duty(session, duty_id))
 
 
-async def _announce_overdue(ctx: ServiceContext, session: AsyncSession, row: Row[Any]) -> None:
-    await outbox.record(
-        session,
-        DeadlinePassed(
-            subject_kind="report-duty",
-            subject_id=row.id,
-            department=row.department,
-            deadline=row.due_at,
-            consequence="overdue",
-        ),
-        source=ctx.source,
-        topic_prefix=ctx.common.topic_prefix,
+def _overdue(row: Row[Any]) -> DeadlinePassed:
+    return DeadlinePassed(
+        subject_kind="report-duty",
+        subject_id=row.id,
+        department=row.department,
+        deadline=row.due_at,
+        consequence="overdue",
     )
+
+
+async def _announce_overdue(ctx: ServiceContext, session: AsyncSession, row: Row[Any]) -> None:
+    await outbox.record(session, _overdue(row), source=ctx.source, topic_prefix=ctx.common.topic_prefix)
+
+
+def _is_open() -> ColumnElement[bool]:
+    # 'open' written into the SQL, not bound: a generic plan of a prepared statement could not
+    # prove the predicate of the partial index ix_report_duties_open_due with ``status = $1``.
+    return report_duties.c.status == bindparam(None, "open", literal_execute=True)
 
 
 async def sweep_overdue_report_duties(ctx: ServiceContext, now: datetime) -> int:
@@ -200,17 +205,22 @@ async def sweep_overdue_report_duties(ctx: ServiceContext, now: datetime) -> int
             rows = (
                 await session.execute(
                     select(d)
-                    .where(d.c.status == "open", d.c.due_at <= now)
+                    .where(_is_open(), d.c.due_at <= now)
                     .order_by(d.c.due_at)
                     .limit(SWEEP_BATCH)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for row in rows:
-                await _announce_overdue(ctx, session, row)
             if rows:
                 await session.execute(
                     update(d).where(d.c.id.in_([r.id for r in rows])).values(status="overdue", overdue_at=now)
+                )
+                # One INSERT for the batch's announcements, in due order (outbox.record_many).
+                await outbox.record_many(
+                    session,
+                    [_overdue(row) for row in rows],
+                    source=ctx.source,
+                    topic_prefix=ctx.common.topic_prefix,
                 )
         changed += len(rows)
         if len(rows) < SWEEP_BATCH:
