@@ -46,13 +46,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
+
+from devtools.cache import cache_root, pom_property
 
 __all__ = [
     "KUBERNETES_VERSION",
@@ -151,11 +152,10 @@ class Tools:
 
 
 def _strimzi_version(pom: Path = STRIMZI_POM) -> str:
-    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    node = ET.parse(pom).getroot().find("m:properties/m:strimzi.version", ns)
-    if node is None or not (node.text or "").strip():
-        raise ToolsError(f"{pom} does not define <strimzi.version>")
-    return (node.text or "").strip()
+    try:
+        return pom_property(pom, "strimzi.version")
+    except LookupError as exc:
+        raise ToolsError(str(exc)) from exc
 
 
 STRIMZI_VERSION: Final = _strimzi_version()
@@ -163,8 +163,7 @@ STRIMZI_VERSION: Final = _strimzi_version()
 
 def default_cache_dir() -> Path:
     """``${XDG_CACHE_HOME:-~/.cache}/xiaoneng/k8s-tools``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "xiaoneng" / "k8s-tools"
+    return cache_root() / "k8s-tools"
 
 
 def _kubernetes_source() -> Path:

@@ -37,11 +37,12 @@ import threading
 import time
 import uuid
 import weakref
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
+
+from devtools.cache import cache_root, pom_property
 
 __all__ = [
     "KAFKA_VERSION",
@@ -68,11 +69,10 @@ class BrokerError(RuntimeError):
 
 
 def _read_kafka_version(pom: Path = POM_PATH) -> str:
-    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    node = ET.parse(pom).getroot().find("m:properties/m:kafka.version", ns)
-    if node is None or not (node.text or "").strip():
-        raise BrokerError(f"{pom} does not define <kafka.version>")
-    return (node.text or "").strip()
+    try:
+        return pom_property(pom, "kafka.version")
+    except LookupError as exc:
+        raise BrokerError(str(exc)) from exc
 
 
 KAFKA_VERSION: Final = _read_kafka_version()
@@ -80,8 +80,7 @@ KAFKA_VERSION: Final = _read_kafka_version()
 
 def default_cache_dir() -> Path:
     """``${XDG_CACHE_HOME:-~/.cache}/xiaoneng/kafka-<version>``."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "xiaoneng" / f"kafka-{KAFKA_VERSION}"
+    return cache_root() / f"kafka-{KAFKA_VERSION}"
 
 
 def _fingerprint() -> str:
