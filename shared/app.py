@@ -13,14 +13,19 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
-from shared import problems
+from shared import calendar_store, problems
 from shared.auth import TokenVerifier
+from shared.calendar import CalendarError, HolidayCalendar
+from shared.calendar_store import CalendarStore, Recompute, YearView
 from shared.db import Database
+from shared.deadlines import Period, deadline, is_provisional, local_date
 from shared.messaging.bus import Bus
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.kafka import KafkaBus, KafkaSecurity
@@ -33,6 +38,19 @@ from shared.settings import CommonSettings, ServiceSettings, load_service_settin
 log = logging.getLogger("xiaoneng.app")
 
 Sweeper = Callable[["ServiceContext"], Awaitable[int]]
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def clock_of(common: CommonSettings) -> Clock:
+    """The business clock: the wall clock, or one that started at ``XN_CLOCK_START`` and runs on."""
+    if common.clock_start is None:
+        return utc_now
+    offset = common.clock_start - utc_now()
+    return lambda: utc_now() + offset
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,10 @@ class ServiceSpec:
     extra_lifespan: Callable[[FastAPI, ServiceContext], AbstractAsyncContextManager[None]] | None = None
     # The gateway serves a merged document itself and turns FastAPI's own off.
     openapi_url: str | None = "/openapi.json"
+    # Domain services keep a copy of the official holiday tables (the gateway owns them) and move
+    # the deadlines of their open items when a year is published or corrected.
+    keeps_calendar: bool = True
+    recompute_deadlines: Recompute | None = None
 
 
 @dataclass
@@ -62,6 +84,11 @@ class ServiceContext:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     relay: OutboxRelay | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
+    calendar: CalendarStore = field(default_factory=CalendarStore)
+    clock: Clock = utc_now
+
+    def now(self) -> datetime:
+        return self.clock()
 
     @property
     def source(self) -> str:
@@ -97,9 +124,11 @@ def create_service_app(
     common: CommonSettings | None = None,
     settings: ServiceSettings | None = None,
     bus: Bus | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build a service. A ``bus`` passed in is shared and not started or stopped here."""
     common = common or CommonSettings()
+    the_clock = clock or clock_of(common)
     settings = settings or load_service_settings(spec.name)
     if common.environment == "production" and settings.fault_crash_before_send:
         raise ValueError("fault injection cannot be enabled in production")
@@ -111,7 +140,7 @@ def create_service_app(
         own_bus = bus is None
         the_bus = bus or build_bus(common, spec.name)
         db = Database(settings.database_url, pool_size=settings.database_pool_size)
-        ctx = ServiceContext(spec=spec, common=common, settings=settings, db=db, bus=the_bus)
+        ctx = ServiceContext(spec=spec, common=common, settings=settings, db=db, bus=the_bus, clock=the_clock)
         app.state.ctx = ctx
         app.state.verifier = TokenVerifier(common)
         if common.migrate_on_start:
@@ -127,7 +156,10 @@ def create_service_app(
             )
             ctx.tasks.append(asyncio.create_task(ctx.relay.run(), name=f"{spec.name}-relay"))
         if settings.consumers_enabled:
-            for sub in spec.subscriptions:
+            subscriptions = list(spec.subscriptions)
+            if spec.keeps_calendar:
+                subscriptions.append(calendar_store.subscription(ctx, spec.recompute_deadlines))
+            for sub in subscriptions:
                 runner = ConsumerRunner(
                     db,
                     the_bus,
@@ -174,6 +206,7 @@ def create_service_app(
     for router in spec.routers:
         app.include_router(router)
     app.include_router(_operations_router(metrics))
+    app.include_router(_calendar_router())
     return app
 
 
@@ -198,11 +231,91 @@ def _operations_router(metrics: Metrics) -> APIRouter:
         # to the outbox, so taking the pod out of service would refuse writes for nothing. The
         # bus is reported, and the status says "degraded" while it is down.
         ready = checks["database"] == "ok"
-        status = "not-ready" if not ready else "ready" if checks["bus"] == "ok" else "degraded"
+        if ready:
+            # A year ahead without its official table does not stop the service: its deadlines
+            # are provisional. It is reported, from 1 November of the year before.
+            try:
+                health = await asyncio.wait_for(ctx.calendar.health(ctx.db, local_date(ctx.now())), timeout=3)
+                checks["calendar"] = health.detail
+            except Exception as exc:
+                checks["calendar"] = f"failed: {type(exc).__name__}"
+        healthy = all(v == "ok" for v in checks.values())
+        status = "not-ready" if not ready else "ready" if healthy else "degraded"
         return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
     @router.get("/metrics")
-    async def metrics_endpoint() -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
+        ctx: ServiceContext = request.app.state.ctx
+        with contextlib.suppress(Exception):
+            health = await asyncio.wait_for(ctx.calendar.health(ctx.db, local_date(ctx.now())), timeout=3)
+            metrics.calendar_last_official_year.set(health.last_official_year)
         return metrics.render()
+
+    return router
+
+
+class DayAnswer(BaseModel):
+    date: date
+    working: bool
+    status: str
+    revision: int
+
+
+class DeadlineAnswer(BaseModel):
+    start: date
+    deadline: datetime
+    provisional: bool
+
+
+def _calendar_router() -> APIRouter:
+    """What this service's copy of the calendar answers: operators (and the tests) ask every
+    service the same question to see that they hold the same table. Not part of the public API:
+    the gateway's ``/api/v1/calendar`` is."""
+    router = APIRouter(prefix="/calendar", tags=["运维 operations"], include_in_schema=False)
+
+    async def held(request: Request) -> HolidayCalendar:
+        ctx: ServiceContext = request.app.state.ctx
+        async with ctx.db.reader() as session:
+            return await ctx.calendar.read(session)
+
+    def refused(exc: CalendarError, field: str) -> problems.Problem:
+        return problems.Problem(422, str(exc), kind="calendar-out-of-range", field=field)
+
+    @router.get("/years/{year}")
+    async def year(request: Request, year: int) -> YearView:
+        cal = await held(request)
+        try:
+            return request.app.state.ctx.calendar.view(cal, year)  # type: ignore[no-any-return]
+        except CalendarError as exc:
+            raise refused(exc, "year") from exc
+
+    @router.get("/days/{day}")
+    async def day(request: Request, day: date) -> DayAnswer:
+        cal = await held(request)
+        try:
+            table = cal.official_table(day.year)
+            return DayAnswer(
+                date=day,
+                working=cal.is_working_day(day),
+                status=cal.status(day.year),
+                revision=table.revision if table else 0,
+            )
+        except CalendarError as exc:
+            raise refused(exc, "day") from exc
+
+    @router.get("/deadline")
+    async def deadline_of(
+        request: Request,
+        start: date,
+        amount: int = Query(ge=0, le=3660),
+        unit: Literal["calendar", "working"] = "calendar",
+        roll: bool = True,
+    ) -> DeadlineAnswer:
+        cal = await held(request)
+        try:
+            end = deadline(start, Period(amount, unit), cal, roll_to_working_day=roll)
+            return DeadlineAnswer(start=start, deadline=end, provisional=is_provisional(start, end, cal))
+        except CalendarError as exc:
+            raise refused(exc, "start") from exc
 
     return router

@@ -59,6 +59,14 @@ def deadline(
     return datetime.combine(end + timedelta(days=1), time(0), tzinfo=SHANGHAI)
 
 
+def is_provisional(start: date | datetime, deadline_instant: datetime, calendar: HolidayCalendar) -> bool:
+    """Whether the deadline counted from ``start`` consulted a provisional year of the calendar:
+    one with no official holiday table yet, so the official table may still move it."""
+    start_day = local_date(start) if isinstance(start, datetime) else start
+    last = local_date(deadline_instant - timedelta(microseconds=1))
+    return calendar.provisional_between(min(start_day, last), last)
+
+
 def is_past(deadline_instant: datetime, now: datetime) -> bool:
     """Whether the deadline has run out at `now`; exactly 24:00 of the last day is already late."""
     _require_aware(deadline_instant, "deadline_instant")

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, MetaData, pool, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.calendar_store import calendar_metadata
 from shared.messaging.tables import messaging_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,9 @@ def alembic_config(service: str, url: str) -> Config:
 
 
 def _run_with_connection(connection: Connection, metadata: MetaData) -> None:
-    context.configure(connection=connection, target_metadata=[metadata, messaging_metadata])
+    context.configure(
+        connection=connection, target_metadata=[metadata, messaging_metadata, calendar_metadata]
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -50,7 +53,9 @@ def run_env(metadata: MetaData) -> None:
         return
     url = context.config.get_main_option("sqlalchemy.url")
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=[metadata, messaging_metadata], literal_binds=True)
+        context.configure(
+            url=url, target_metadata=[metadata, messaging_metadata, calendar_metadata], literal_binds=True
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -101,6 +106,24 @@ def create_messaging_tables() -> None:
         sa.Column(
             "dead_lettered_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
+    )
+
+
+def create_calendar_tables() -> None:
+    """Used by every service's calendar migration: its copy of the official year tables
+    (``shared.calendar_store``), spelled out for the same reason as the messaging tables."""
+    op.create_table(
+        "calendar_years",
+        sa.Column("seq", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+        sa.Column("year", sa.Integer, nullable=False),
+        sa.Column("revision", sa.Integer, nullable=False),
+        sa.Column("notice", sa.Text, nullable=False),
+        sa.Column("published_on", sa.Date, nullable=False),
+        sa.Column("days", JSONB, nullable=False),
+        sa.Column("published_by", sa.String(128), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.UniqueConstraint("year", "revision", name="uq_calendar_years_revision"),
     )
 
 

@@ -18,7 +18,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -98,6 +105,11 @@ class Metrics:
             "http_request_duration_seconds",
             "HTTP request latency",
             ["service", "method", "route"],
+            registry=self.registry,
+        )
+        self.calendar_last_official_year = Gauge(
+            "xn_calendar_last_official_year",
+            "Last year with an official holiday table (packaged or published); later years are provisional",
             registry=self.registry,
         )
         self.service = service

@@ -7,6 +7,7 @@ process) while each keeps its own database.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -53,6 +54,9 @@ class CommonSettings(BaseSettings):
     consumer_retry_base_seconds: float = Field(default=0.05, ge=0)
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
     migrate_on_start: bool = True
+    # Where the business clock of the use cases starts (it runs on from there), for tests and
+    # demonstrations of dates to come, e.g. 2026-12-28T10:00:00+08:00. Never in production.
+    clock_start: datetime | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_dev(self) -> CommonSettings:
@@ -63,6 +67,15 @@ class CommonSettings(BaseSettings):
             )
         if self.environment == "production" and self.jwks_url is None and len(self.jwt_secret) < 32:
             raise ValueError("XN_JWT_SECRET must be at least 32 characters in production")
+        return self
+
+    @model_validator(mode="after")
+    def _no_clock_start_in_production(self) -> CommonSettings:
+        if self.clock_start is not None:
+            if self.environment == "production":
+                raise ValueError("XN_CLOCK_START moves the business clock; it is refused in production")
+            if self.clock_start.tzinfo is None:
+                raise ValueError("XN_CLOCK_START needs an offset, e.g. 2026-12-28T10:00:00+08:00")
         return self
 
     @model_validator(mode="after")

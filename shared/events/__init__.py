@@ -3,6 +3,9 @@
 from shared.events.contracts import (
     BY_TYPE,
     CONTRACTS,
+    CalendarDay,
+    CalendarYearPublished,
+    DeadlineChanged,
     DeadlinePassed,
     DepartmentDesignated,
     DocumentFormed,
@@ -24,7 +27,10 @@ from shared.events.envelope import CloudEvent
 __all__ = [
     "BY_TYPE",
     "CONTRACTS",
+    "CalendarDay",
+    "CalendarYearPublished",
     "CloudEvent",
+    "DeadlineChanged",
     "DeadlinePassed",
     "DepartmentDesignated",
     "DocumentFormed",

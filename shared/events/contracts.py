@@ -8,6 +8,7 @@ this module (``make docs``).
 
 from __future__ import annotations
 
+import datetime as _dt
 from datetime import date, datetime
 from typing import ClassVar, Literal
 
@@ -52,6 +53,12 @@ class DocumentFormed(EventData):
         description="公开截止时刻 (24:00 Asia/Shanghai of the last day)",
         examples=["2018-06-25T00:00:00+08:00"],
     )
+    deadline_provisional: bool = Field(
+        default=False,
+        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
+        "官方安排发布后可能变更并另发 deadline-changed",
+        examples=[False],
+    )
 
 
 class TaskAssigned(EventData):
@@ -67,6 +74,12 @@ class TaskAssigned(EventData):
     lead_department: str | None = Field(description="主办单位代码", examples=["fgw"])
     department: str = Field(description="承办/会办单位代码", examples=["jxj"])
     deadline: datetime = Field(examples=["2018-06-20T00:00:00+08:00"])
+    deadline_provisional: bool = Field(
+        default=False,
+        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
+        "官方安排发布后可能变更并另发 deadline-changed",
+        examples=[False],
+    )
 
 
 class DeadlinePassed(EventData):
@@ -83,6 +96,12 @@ class DeadlinePassed(EventData):
     department: str = Field(description="责任部门代码", examples=["fgw"])
     deadline: datetime = Field(examples=["2018-06-25T00:00:00+08:00"])
     consequence: Literal["overdue", "deemed-consent", "deemed-agreed-to-handle"] = Field(examples=["overdue"])
+    deadline_provisional: bool = Field(
+        default=False,
+        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
+        "官方安排发布后可能变更并另发 deadline-changed",
+        examples=[False],
+    )
 
 
 class RankingPublished(EventData):
@@ -246,6 +265,61 @@ class WebhookEndpointDisabled(EventData):
     last_status_code: int | None = Field(default=None, description="最后一次响应状态码", examples=[503])
 
 
+class CalendarDay(BaseModel):
+    """One day of an official holiday table: a weekday off or a weekend worked (调休)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: _dt.date = Field(examples=["2027-02-05"])
+    name: str = Field(min_length=1, max_length=64, examples=["春节"])
+
+
+class CalendarYearPublished(EventData):
+    """An administrator published (or corrected) the official holiday table of a year.
+
+    Every domain service keeps the table in its own database and recomputes the deadlines of its
+    open items that the year touches; each moved deadline is announced by ``deadline-changed``.
+    """
+
+    event_name = "calendar-year-published"
+    summary = "年度节假日安排（官方放假调休表）发布或更正，各服务据此重算未办结事项的截止时刻"
+    key_field = "year"
+
+    year: int = Field(ge=1, le=9999, examples=[2027])
+    revision: int = Field(ge=1, description="1 为首次发布，更正时递增", examples=[1])
+    notice: str = Field(description="来源通知文号", examples=["国办发明电〔2026〕7号"])
+    published_on: date = Field(description="通知的发布日期", examples=["2026-11-20"])
+    holidays: list[CalendarDay] = Field(description="放假的工作日（周一至周五）")
+    working_days: list[CalendarDay] = Field(description="调休上班的周末")
+    published_by: str = Field(description="发布的管理员客户端", examples=["city-admin"])
+    published_at: datetime = Field(examples=["2026-11-21T09:00:00+08:00"])
+
+
+class DeadlineChanged(EventData):
+    """An open item's deadline moved because the holiday table of a year it touches changed."""
+
+    event_name = "deadline-changed"
+    summary = "官方节假日安排发布或更正后，未办结事项的截止时刻变更（每项每次变更一条）"
+    key_field = "subject_id"
+
+    subject_kind: Literal["document-version", "joint-item", "instruction", "report-duty"] = Field(
+        examples=["joint-item"]
+    )
+    subject_id: str = Field(examples=["item-8d2e"])
+    department: str = Field(description="责任部门代码", examples=["fgw"])
+    old_deadline: datetime = Field(examples=["2027-02-10T00:00:00+08:00"])
+    new_deadline: datetime = Field(examples=["2027-02-15T00:00:00+08:00"])
+    deadline_provisional: bool = Field(
+        description="新的截止时刻是否仍依赖某个尚无官方安排的年份", examples=[False]
+    )
+    reason: Literal["calendar-year-published", "calendar-year-corrected"] = Field(
+        examples=["calendar-year-published"]
+    )
+    year: int = Field(description="引起变更的节假日安排年份", examples=[2027])
+    revision: int = Field(ge=1, examples=[1])
+    notice: str = Field(description="来源通知文号", examples=["国办发明电〔2026〕7号"])
+
+
 CONTRACTS: tuple[type[EventData], ...] = (
     DocumentFormed,
     DocumentPublished,
@@ -260,6 +334,8 @@ CONTRACTS: tuple[type[EventData], ...] = (
     RoundTallied,
     DepartmentDesignated,
     WebhookEndpointDisabled,
+    CalendarYearPublished,
+    DeadlineChanged,
 )
 
 BY_TYPE: dict[str, type[EventData]] = {c.event_type(): c for c in CONTRACTS}

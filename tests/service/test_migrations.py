@@ -7,6 +7,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from launcher.topology import SERVICES
+from shared.calendar_store import calendar_metadata
 from shared.messaging.tables import messaging_metadata
 from shared.migrations import upgrade
 from tests.support.infra import PostgresSource
@@ -28,7 +29,7 @@ async def test_migrations_match_the_declared_tables(service: str, postgres: Post
             }
     finally:
         await engine.dispose()
-    declared = {**module.metadata.tables, **messaging_metadata.tables}
+    declared = {**module.metadata.tables, **messaging_metadata.tables, **calendar_metadata.tables}
     assert tables - {"alembic_version"} == set(declared)
     for name, table in declared.items():
         assert columns[name] == {c.name for c in table.columns}, name
