@@ -38,6 +38,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    tuple_,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -241,18 +242,26 @@ class CalendarStore:
             working_days=working,
         )
 
+    async def for_update(self, session: AsyncSession) -> HolidayCalendar:
+        """The calendar as kept, read under the exclusive lock: for the owner about to publish."""
+        await session.execute(select(func.pg_advisory_xact_lock(CALENDAR_LOCK)))
+        calendar, _ = await _load(session)
+        return calendar
+
     async def apply(self, session: AsyncSession, data: CalendarYearPublished) -> CalendarChange | None:
         """Keep a published table (exclusive lock); ``None`` if this revision or a newer one is kept."""
-        await session.execute(select(func.pg_advisory_xact_lock(CALENDAR_LOCK)))
-        before, _ = await _load(session)
+        before = await self.for_update(session)
         kept = before.official_table(data.year)
         if kept is not None and kept.revision >= data.revision:
             return None
         table = YearTable(
             year=data.year,
             days=tuple(
-                [DayOverride(d.date, False, d.name) for d in data.holidays]
-                + [DayOverride(d.date, True, d.name) for d in data.working_days]
+                sorted(
+                    [DayOverride(d.date, False, d.name) for d in data.holidays]
+                    + [DayOverride(d.date, True, d.name) for d in data.working_days],
+                    key=lambda d: d.date,
+                )
             ),
             notice=data.notice,
             published_on=data.published_on,
@@ -292,11 +301,14 @@ class CalendarStore:
 
 
 async def _load(session: AsyncSession) -> tuple[HolidayCalendar, dict[tuple[int, int], _Published]]:
+    newest = select(calendar_years.c.year, func.max(calendar_years.c.revision)).group_by(
+        calendar_years.c.year
+    )
     rows = (
         await session.execute(
             select(calendar_years)
-            .distinct(calendar_years.c.year)
-            .order_by(calendar_years.c.year, calendar_years.c.revision.desc())
+            .where(tuple_(calendar_years.c.year, calendar_years.c.revision).in_(newest))
+            .order_by(calendar_years.c.year)
         )
     ).all()
     calendar = default_calendar()
@@ -310,7 +322,12 @@ async def _load(session: AsyncSession) -> tuple[HolidayCalendar, dict[tuple[int,
 def _table_of(row: Any) -> YearTable:
     return YearTable(
         year=row.year,
-        days=tuple(DayOverride(dt.date.fromisoformat(d["date"]), d["working"], d["name"]) for d in row.days),
+        days=tuple(
+            sorted(
+                (DayOverride(dt.date.fromisoformat(d["date"]), d["working"], d["name"]) for d in row.days),
+                key=lambda d: d.date,
+            )
+        ),
         notice=row.notice,
         published_on=row.published_on,
         revision=row.revision,

@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from services.gateway import api, composite, idempotency, portal, proxy
+from services.gateway import api, calendar, composite, idempotency, portal, proxy
 from services.gateway.catalog import Catalog
 from services.gateway.domain import QuotaPolicy, RateLimiter
 from services.gateway.guard import GatewayGuard
@@ -133,13 +133,22 @@ def create_app(
         name="gateway",
         title="效能 Xiaoneng API",
         description="统一接口与文档门户。",
-        routers=[api.router, webhooks_api.router, composite.router, portal.router, proxy.router],
+        routers=[
+            api.router,
+            calendar.router,
+            webhooks_api.router,
+            composite.router,
+            portal.router,
+            proxy.router,
+        ],
         subscriptions=[webhook_handlers.subscription(clock, wiring.first_delay, wiring.wake)]
         if gw.webhooks_enabled
         else [],
         sweepers=[_sweeper(wiring)],
         extra_lifespan=_lifespan_for(wiring),
         openapi_url=None,
+        # The gateway owns the official holiday tables (services/gateway/calendar.py).
+        keeps_calendar=False,
     )
     app = create_service_app(spec, common=common, settings=settings, bus=bus)
     # Inside the request-context middleware, so refusals carry the request id and are counted.

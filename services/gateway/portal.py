@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import html
+import logging
 import time
 from importlib.resources import files
 from typing import Any
@@ -25,7 +27,11 @@ from fastapi.staticfiles import StaticFiles
 
 from services.gateway.catalog import METHODS, Catalog, public_path
 from services.gateway.webhooks.events import PING_TYPE, webhook_event_types
+from shared.app import ServiceContext
+from shared.deadlines import local_date
 from shared.events.asyncapi import asyncapi_document
+
+log = logging.getLogger("xiaoneng.gateway.portal")
 
 router = APIRouter(include_in_schema=False)
 
@@ -390,24 +396,50 @@ async def asyncapi(request: Request) -> JSONResponse:
     return JSONResponse(asyncapi_document(request.app.state.ctx.common.topic_prefix))
 
 
+async def _with_calendar_notice(request: Request, page: HTMLResponse) -> HTMLResponse:
+    """A notice above the docs while a year ahead has no official holiday table (provisional)."""
+    ctx: ServiceContext = request.app.state.ctx
+    try:
+        health = await ctx.calendar.health(ctx.db, local_date(ctx.now()))
+    except Exception:
+        log.warning("calendar health unavailable for the portal notice", exc_info=True)
+        return page
+    if not health.degraded:
+        return page
+    notice = (
+        '<div class="xn-calendar-notice" role="status" style="background:#fff4ce;border-bottom:1px solid '
+        '#e0c36c;padding:10px 20px;font:14px/1.5 sans-serif">节假日日历提示：'
+        f"{html.escape(health.detail.removeprefix('degraded: '))}。"
+        '详见 <a href="/api/v1/calendar/years">/api/v1/calendar/years</a>。</div>'
+    )
+    body = bytes(page.body).decode().replace("<body>", f"<body>\n{notice}", 1)
+    return HTMLResponse(body, status_code=page.status_code)
+
+
 @router.get("/docs")
-async def swagger() -> HTMLResponse:
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title="效能 Xiaoneng API — 文档",
-        swagger_js_url="/static/swagger-ui-bundle.js",
-        swagger_css_url="/static/swagger-ui.css",
-        swagger_favicon_url="/static/favicon.png",
-        swagger_ui_parameters={"docExpansion": "list", "persistAuthorization": True},
+async def swagger(request: Request) -> HTMLResponse:
+    return await _with_calendar_notice(
+        request,
+        get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="效能 Xiaoneng API — 文档",
+            swagger_js_url="/static/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.png",
+            swagger_ui_parameters={"docExpansion": "list", "persistAuthorization": True},
+        ),
     )
 
 
 @router.get("/redoc")
-async def redoc() -> HTMLResponse:
-    return get_redoc_html(
-        openapi_url="/openapi.json",
-        title="效能 Xiaoneng API — ReDoc",
-        redoc_js_url="/static/redoc.standalone.js",
-        redoc_favicon_url="/static/favicon.png",
-        with_google_fonts=False,
+async def redoc(request: Request) -> HTMLResponse:
+    return await _with_calendar_notice(
+        request,
+        get_redoc_html(
+            openapi_url="/openapi.json",
+            title="效能 Xiaoneng API — ReDoc",
+            redoc_js_url="/static/redoc.standalone.js",
+            redoc_favicon_url="/static/favicon.png",
+            with_google_fonts=False,
+        ),
     )

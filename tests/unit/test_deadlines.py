@@ -2,8 +2,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared.calendar import CalendarYearMissing, DayOverride, default_calendar
-from shared.deadlines import SHANGHAI, Period, deadline, is_past, last_day, local_date
+from shared.calendar import DayOverride, YearTable, default_calendar
+from shared.deadlines import SHANGHAI, Period, deadline, is_past, is_provisional, last_day, local_date
 
 CAL = default_calendar()
 
@@ -97,12 +97,31 @@ def test_ten_calendar_days_and_twenty_working_days_differ_national_regulation() 
     assert deadline(start, Period(20, "working"), CAL) == datetime(2025, 10, 31, tzinfo=SHANGHAI)
 
 
-def test_deadline_in_a_year_without_data_needs_the_year_added() -> None:
-    # 2099-01-05 is a Monday; 3 working days reach Thursday 01-08 once 2099 has a table.
-    with pytest.raises(CalendarYearMissing, match="2099"):
-        deadline(date(2099, 1, 5), Period(3, "working"), CAL)
-    cal = CAL.with_year(2099, [DayOverride(date(2099, 1, 1), False, "元旦")])
-    assert deadline(date(2099, 1, 5), Period(3, "working"), cal) == datetime(2099, 1, 9, tzinfo=SHANGHAI)
+def test_deadline_in_a_provisional_year_is_computed_and_said_to_be_provisional() -> None:
+    # 2099-01-05 is a Monday; 3 working days reach Thursday 01-08 on the provisional table.
+    start = date(2099, 1, 5)
+    end = deadline(start, Period(3, "working"), CAL)
+    assert end == datetime(2099, 1, 9, tzinfo=SHANGHAI)
+    assert is_provisional(start, end, CAL)
+    official = CAL.with_table(
+        YearTable(2099, (DayOverride(date(2099, 1, 6), False, "假想"),), "通知", date(2098, 11, 1), 1)
+    )
+    end = deadline(start, Period(3, "working"), official)
+    assert end == datetime(2099, 1, 10, tzinfo=SHANGHAI)
+    assert not is_provisional(start, end, official)
+
+
+def test_civil_code_roll_over_new_year_on_the_provisional_table() -> None:
+    # From Tuesday 2026-12-22, 10 days end Friday 2027-01-01 (元旦, statutory), then a weekend:
+    # the period ends Monday 01-04. Its last day lies in 2027, which has no official table yet.
+    start = date(2026, 12, 22)
+    end = deadline(start, Period(10, "calendar"), CAL)
+    assert end == datetime(2027, 1, 5, tzinfo=SHANGHAI)
+    assert is_provisional(start, end, CAL)
+    # A period that ends in the packaged year is not provisional, though its 24:00 is in 2027.
+    end = deadline(date(2026, 12, 28), Period(3, "calendar"), CAL)
+    assert end == datetime(2027, 1, 1, tzinfo=SHANGHAI)
+    assert not is_provisional(date(2026, 12, 28), end, CAL)
 
 
 def test_calendar_days_without_roll_need_no_holiday_data() -> None:
