@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.coordination import api, sweeper
+from services.coordination.service.recompute import recompute_deadlines
 from shared.app import ServiceSpec, create_service_app
 from shared.messaging.bus import Bus
 from shared.settings import CommonSettings, ServiceSettings
@@ -19,6 +20,7 @@ SPEC = ServiceSpec(
     ),
     routers=[api.router],
     sweepers=list(sweeper.SWEEPERS),
+    recompute_deadlines=recompute_deadlines,
 )
 
 

@@ -28,6 +28,8 @@ def _in_shanghai(value: datetime) -> datetime:
 
 Instant = Annotated[datetime, AfterValidator(_in_shanghai)]
 
+PROVISIONAL = "截止时刻按临时节假日表计算，官方安排发布后可能变更"
+
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Line = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Paragraph = Annotated[str, StringConstraints(min_length=1, max_length=20000, strip_whitespace=True)]
@@ -163,6 +165,7 @@ class ItemView(BaseModel):
     day_unit: Literal["calendar", "working"]
     due_on: date = Field(description="反馈时限的最后一日（须于该日24:00前反馈）", examples=["2018-06-19"])
     deadline: Instant = Field(description="截止时刻（最后一日24:00，Asia/Shanghai）")
+    deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     state: ItemState = Field(
         description=(
             "assigned 已交办；acknowledged 已领办；answer"
@@ -424,6 +427,7 @@ class AssignmentView(BaseModel):
     supervised: bool
     due_on: date
     deadline: Instant
+    deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     assigned_by: str
     assigned_at: Instant
     feedback: str | None

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -73,6 +74,8 @@ joint_items = Table(
     Column("day_unit", String(16), nullable=False),
     Column("due_on", Date, nullable=False),
     Column("deadline", DateTime(timezone=True), nullable=False),
+    # The deadline counted through a year without an official holiday table (moved when it comes).
+    Column("deadline_provisional", Boolean, nullable=False, server_default=false()),
     Column("state", String(32), nullable=False),
     Column("acknowledged_at", DateTime(timezone=True)),
     Column("acknowledged_by", String(128)),
@@ -191,6 +194,9 @@ instruction_assignments = Table(
     Column("supervised", Boolean, nullable=False),
     Column("due_on", Date, nullable=False),
     Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("deadline_provisional", Boolean, nullable=False, server_default=false()),
+    # The sheet stated the limit (due_on); otherwise it is the default (不过夜) counted from assigned_at.
+    Column("due_stated", Boolean, nullable=False, server_default=false()),
     Column("assigned_by", String(128), nullable=False),
     Column("assigned_at", DateTime(timezone=True), nullable=False),
     Column("feedback", Text),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import FastAPI
 
 from services.indicators import api, sweeper
 from services.indicators.service.catalogue import seed_catalogue
+from services.indicators.service.duties import recompute_deadlines
 from services.indicators.settings import IndicatorsSettings
 from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.messaging.bus import Bus
@@ -33,11 +34,8 @@ SPEC = ServiceSpec(
     routers=api.ROUTERS,
     sweepers=[sweeper.overdue_report_duties],
     extra_lifespan=_seeded,
+    recompute_deadlines=recompute_deadlines,
 )
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_app(
@@ -45,6 +43,12 @@ def create_app(
 ) -> FastAPI:
     app = create_service_app(SPEC, common=common, settings=settings, bus=bus)
     app.state.indicator_settings = IndicatorsSettings()
-    # The clock of the use cases; tests replace it to publish "on" a chosen day.
-    app.state.clock = _utc_now
+
+    # The clock of the use cases: the business clock (ctx.now(), which XN_CLOCK_START moves);
+    # tests replace it to publish "on" a chosen day.
+    def business_now() -> datetime:
+        ctx: ServiceContext = app.state.ctx
+        return ctx.now()
+
+    app.state.clock = business_now
     return app

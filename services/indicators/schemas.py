@@ -21,6 +21,8 @@ ATTRIBUTE_DESCRIPTION = (
     "降幅越大越好，任何上升都排在所有下降之后）。年度考核事项可为空（只录入省里给定的排名或等次）。"
 )
 
+PROVISIONAL = "截止时刻按临时节假日表计算，官方安排发布后可能变更"
+
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -197,7 +199,16 @@ class TrendPoint(BaseModel):
 class DutyRef(BaseModel):
     id: str = Field(examples=["rd-3f1c2a9d0b7e"])
     department: str = Field(examples=["jrb"])
-    due_at: datetime = Field(examples=["2018-06-26T00:00:00+08:00"])
+    due_at: datetime = Field(
+        description="发布时的汇报截止时刻（最后一日24:00，Asia/Shanghai）",
+        examples=["2018-06-26T00:00:00+08:00"],
+    )
+    # Bulletins published before the field existed are stored without it.
+    deadline_provisional: bool = Field(
+        default=False,
+        description=PROVISIONAL + "；通报保存发布时的截止时刻，变更后的截止时刻见 /v1/report-duties/{id}",
+        examples=[False],
+    )
     reason: str
 
 
@@ -311,6 +322,7 @@ class ReportDuty(BaseModel):
     )
     issued_on: date
     due_at: datetime = Field(description="汇报截止时刻（最后一日24:00，Asia/Shanghai）")
+    deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     created_at: datetime
     causes: str | None = Field(description="问题原因")
     targets: str | None = Field(description="工作目标")

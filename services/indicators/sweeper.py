@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from services.indicators.service import duties
 from shared.app import ServiceContext
 
 
 async def overdue_report_duties(ctx: ServiceContext) -> int:
-    """Registered with the service; tests call ``duties.sweep_overdue_report_duties`` with a chosen now."""
-    return await duties.sweep_overdue_report_duties(ctx, datetime.now(UTC))
+    """Registered with the service, on the business clock; tests call
+    ``duties.sweep_overdue_report_duties`` with a chosen now."""
+    return await duties.sweep_overdue_report_duties(ctx, ctx.now())

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -138,6 +139,9 @@ report_duties = Table(
     Column("status", String(16), nullable=False),
     Column("issued_on", Date, nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),
+    # The due date was counted through a year without its official holiday table: it moves when
+    # that table is published (recompute_deadlines).
+    Column("deadline_provisional", Boolean, nullable=False, server_default=false()),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("causes", Text),
     Column("targets", Text),

@@ -13,7 +13,8 @@ from typing import Any
 
 from launcher.topology import SERVICES
 from services.gateway.webhooks import handlers as webhook_handlers
-from shared.events import CONTRACTS, dead_letter_topic, topic_for
+from shared import calendar_store
+from shared.events import CONTRACTS, CalendarYearPublished, dead_letter_topic, topic_for
 from shared.messaging.consumer import Subscription
 from tests.deploy.conftest import OVERLAYS, ROOT
 
@@ -23,8 +24,14 @@ def _subscriptions() -> dict[str, list[Subscription]]:
     found: dict[str, list[Subscription]] = {}
     for service in SERVICES:
         spec = getattr(importlib.import_module(f"services.{service}.app"), "SPEC", None)
-        if spec is not None and spec.subscriptions:
-            found[service] = list(spec.subscriptions)
+        if spec is None:
+            continue
+        subscriptions = list(spec.subscriptions)
+        if spec.keeps_calendar:
+            # Added by create_service_app to every service that keeps the holiday calendar.
+            subscriptions.append(calendar_store.subscription(None, spec.recompute_deadlines))  # type: ignore[arg-type]
+        if subscriptions:
+            found[service] = subscriptions
     # The gateway builds its spec per app (the webhook consumer needs the app's clock).
     found["gateway"] = [webhook_handlers.subscription(lambda: datetime.now(UTC), lambda: 0.0, lambda: None)]
     return found
@@ -74,7 +81,11 @@ def test_every_kafkatopic_belongs_to_the_cluster_and_sets_partitions_replicas_is
             assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "xn-kafka", name
             assert spec["partitions"] >= 1 and spec["replicas"] >= 1, name
             assert 1 <= config["min.insync.replicas"] <= spec["replicas"], name
-            assert int(config["retention.ms"]) > 0, name
+            if name == topic_for(CalendarYearPublished):
+                # The official holiday tables stay for good: compacted by year, never aged out.
+                assert config["cleanup.policy"] == "compact" and int(config["retention.ms"]) == -1, name
+            else:
+                assert config["cleanup.policy"] == "delete" and int(config["retention.ms"]) > 0, name
 
 
 def test_production_runs_three_kraft_brokers_and_topics_survive_one_broker_loss(

@@ -60,7 +60,7 @@ def open_limit(assigned_on: date, today: date) -> int:
     calendar = default_calendar()
     for ahead in range(1, 11):
         day = today + timedelta(days=ahead)
-        if day.year in calendar.covered_years() and calendar.is_working_day(day):
+        if calendar.is_working_day(day):
             return (day - assigned_on).days
     return (today - assigned_on).days
 

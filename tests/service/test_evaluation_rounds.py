@@ -406,6 +406,30 @@ async def test_E1_rotating_members_named_on_the_vote_day_are_refused(
         assert r.status_code == 201
 
 
+async def test_E1_panel_for_a_vote_in_a_year_without_an_official_holiday_table(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    """2027 has no official holiday table yet (its calendar is provisional): naming rotating
+    members before the vote is still checked and a full panel is still accepted."""
+    async with evaluation(postgres, common) as (client, _bus, _app):
+        round_ = await create_round(client, common, "2026-Q4")
+        assert round_["schedule"]["vote_on"] == "2027-01-20"
+        url = "/v1/rounds/2026-Q4/panel"
+        late = next(e for e in panel_entries("late-2027", "2027-01-20") if e["category"] == "entrepreneurs")
+        body = problem(
+            await client.post(url, json={"entries": [late]}, headers=office(common)),
+            422,
+            "rotating-member-named-too-late",
+        )
+        assert body["field"] == "named_on" and "投票日为 2027-01-20" in body["detail"]
+        r = await client.post(
+            url, json={"entries": panel_entries("p2027", "2027-01-19")}, headers=office(common)
+        )
+        assert r.status_code == 201, r.text
+        r = await client.get(url, headers=office(common))
+        assert r.status_code == 200 and r.json()["composition"]["complete"] is True
+
+
 # --- reference pack (E2) -----------------------------------------------------------------------
 
 IN_Q2 = datetime(2018, 5, 15, 9, tzinfo=UTC)

@@ -226,7 +226,7 @@ async def test_I4_worse_than_fifth_owes_a_report_due_by_the_profile_and_filing_c
         assert set(duties) == {"npl-ratio", "exports"}  # the quarterly bulletin is not published yet
         npl = duties["npl-ratio"]
         # Issued Thursday 2018-06-14; 10 days end on Sunday 06-24, a rest day: 24:00 of Monday 06-25.
-        assert npl["due_at"] == "2018-06-26T00:00:00+08:00"
+        assert npl["due_at"] == "2018-06-26T00:00:00+08:00" and npl["deadline_provisional"] is False
         assert npl["department"] == "jrb" and npl["status"] == "open" and npl["rank"] == 6
         assert npl["reason"] == "月度指标全省排名第6位（第5位以后）"
 
@@ -273,6 +273,7 @@ async def test_I4_worse_than_fifth_owes_a_report_due_by_the_profile_and_filing_c
                 "department": "swj",
                 "deadline": "2018-06-25T16:00:00Z",
                 "consequence": "overdue",
+                "deadline_provisional": False,
             }
         ]
         overdue = (await client.get(f"/v1/report-duties/{exports['id']}", headers=swj)).json()

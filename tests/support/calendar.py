@@ -83,7 +83,9 @@ async def deliver(app: FastAPI, bus: MemoryBus, data: CalendarYearPublished, tim
         subject=data.aggregate_id(),
         data=data.model_dump(mode="json"),
     )
-    await bus.publish([to_message(topic_for(type(data), ctx.common.topic_prefix), data.aggregate_id(), event)])
+    await bus.publish(
+        [to_message(topic_for(type(data), ctx.common.topic_prefix), data.aggregate_id(), event)]
+    )
     async with asyncio.timeout(timeout):
         while runner.processed <= before:
             await asyncio.sleep(0.02)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,9 +11,11 @@ from shared.app import ServiceContext
 from shared.auth import Principal, require_roles
 
 
-def current_time() -> datetime:
-    """The clock of the use cases; one dependency, so a test can fix it with ``dependency_overrides``."""
-    return datetime.now(UTC)
+def current_time(request: Request) -> datetime:
+    """The clock of the use cases: the service's business clock (``XN_CLOCK_START`` moves it); one
+    dependency, so a test can also fix it with ``dependency_overrides``."""
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx.now()
 
 
 def context(request: Request) -> ServiceContext:

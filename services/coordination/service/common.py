@@ -1,12 +1,12 @@
-"""What every coordination use case needs: the profile, the calendar, reference look-ups that
-answer with problem details, who a principal is, and recording events in the outbox."""
+"""What every coordination use case needs: the profile, reference look-ups that answer with
+problem details, who a principal is, and recording events in the outbox. The holiday calendar is
+the service's copy in the database (``ctx.calendar``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
 
 from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from services.coordination import domain
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.calendar import CalendarYearMissing, HolidayCalendar, default_calendar
+from shared.calendar import CalendarError
 from shared.deadlines import SHANGHAI
 from shared.events import EventData
 from shared.messaging import outbox
@@ -24,11 +24,6 @@ from shared.policy import CoordinationPolicy, PolicyProfile, load_profile
 from shared.problems import Problem
 
 OVERSEERS = ("office", "supervisor")
-
-
-@cache
-def holiday_calendar() -> HolidayCalendar:
-    return default_calendar()
 
 
 def profile(ctx: ServiceContext) -> PolicyProfile:
@@ -103,8 +98,9 @@ def problem_of(exc: domain.RuleViolation, status: int = 422) -> Problem:
     return Problem(status, exc.detail, kind=exc.kind, rule=exc.rule, field=exc.field)
 
 
-def calendar_problem(exc: CalendarYearMissing, field: str) -> Problem:
-    return Problem(422, str(exc), kind="calendar-year-missing", field=field)
+def calendar_out_of_range(exc: CalendarError, *, rule: str, field: str) -> Problem:
+    """A deadline the calendar cannot count (a year outside its range), naming the date the user sent."""
+    return Problem(422, str(exc), kind="calendar-out-of-range", rule=rule, field=field)
 
 
 async def emit(ctx: ServiceContext, session: AsyncSession, data: EventData) -> None:

@@ -32,8 +32,8 @@ from services.coordination.service.matters import keyset, next_cursor
 from services.coordination.tables import instruction_assignments, instruction_explanations, instructions
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.calendar import CalendarYearMissing
-from shared.deadlines import local_date
+from shared.calendar import CalendarError
+from shared.deadlines import is_provisional, local_date
 from shared.events import DeadlinePassed, FeedbackSubmitted, TaskAssigned
 from shared.pagination import PageParams
 from shared.problems import Problem
@@ -48,18 +48,18 @@ async def register(
     received_at = cmd.received_at or now
     if received_at > now:
         raise Problem(422, "收到时刻不能晚于现在", kind="received-in-future", field="received_at")
-    try:
-        due = domain.assignment_due(
-            received_at,
-            cmd.category,
-            common.policy(ctx),
-            common.holiday_calendar(),
-            roll_to_working_day=common.rollover(ctx),
-        )
-    except CalendarYearMissing as exc:
-        raise common.calendar_problem(exc, "received_at") from exc
     instruction_id = common.new_id("ins")
     async with ctx.db.transaction() as session:
+        try:
+            due = domain.assignment_due(
+                received_at,
+                cmd.category,
+                common.policy(ctx),
+                await ctx.calendar.current(session),
+                roll_to_working_day=common.rollover(ctx),
+            )
+        except CalendarError as exc:
+            raise common.calendar_out_of_range(exc, rule="C7", field="received_at") from exc
         await session.execute(
             insert(instructions).values(
                 id=instruction_id,
@@ -125,6 +125,9 @@ async def assign(
     seen: set[str] = set()
     try:
         async with ctx.db.transaction() as session:
+            # The calendar lock before the instruction's row lock: the calendar consumer takes them
+            # in that order when it recomputes deadlines.
+            calendar = await ctx.calendar.current(session)
             row = await _lock(session, instruction_id)
             _require_state(row, ("proposed", "assigned"), "交办")
             supervised = row.category == "supervised"
@@ -148,19 +151,19 @@ async def assign(
                             rule="C7",
                             field=f"{field}.due_on",
                         )
-                    due = domain.end_of_day(a.due_on)
+                    # A stated last day counts no days, so no holiday table can move it.
+                    due, provisional = domain.end_of_day(a.due_on), False
                 else:
                     try:
                         due = domain.default_handling_deadline(
-                            row.category,
-                            now,
-                            policy,
-                            common.holiday_calendar(),
-                            roll_to_working_day=common.rollover(ctx),
+                            row.category, now, policy, calendar, roll_to_working_day=common.rollover(ctx)
                         )
+                        provisional = is_provisional(now, due, calendar)
                     except domain.RuleViolation as exc:
                         exc.field = f"{field}.due_on"
                         raise common.problem_of(exc) from exc
+                    except CalendarError as exc:
+                        raise common.calendar_out_of_range(exc, rule="C7", field=f"{field}.due_on") from exc
                 assignment_id = common.new_id("ia")
                 await session.execute(
                     insert(instruction_assignments).values(
@@ -171,6 +174,8 @@ async def assign(
                         supervised=supervised,
                         due_on=domain.last_day_of(due),
                         deadline=due,
+                        deadline_provisional=provisional,
+                        due_stated=a.due_on is not None,
                         assigned_by=principal.client_id,
                         assigned_at=now,
                     )
@@ -185,6 +190,7 @@ async def assign(
                         lead_department=None,
                         department=a.department,
                         deadline=due,
+                        deadline_provisional=provisional,
                     ),
                 )
             if row.state == "proposed":
@@ -426,6 +432,7 @@ async def _load(session: AsyncSession, instruction_id: str, now: datetime) -> In
                 supervised=a.supervised,
                 due_on=a.due_on,
                 deadline=a.deadline,
+                deadline_provisional=a.deadline_provisional,
                 assigned_by=a.assigned_by,
                 assigned_at=a.assigned_at,
                 feedback=a.feedback,
@@ -556,7 +563,7 @@ async def sweep_overdue(ctx: ServiceContext, now: datetime) -> int:
         async with ctx.db.transaction() as session:
             due = (
                 await session.execute(
-                    select(a.c.id, a.c.department, a.c.deadline)
+                    select(a.c.id, a.c.department, a.c.deadline, a.c.deadline_provisional)
                     .where(
                         a.c.supervised,
                         a.c.feedback_at.is_(None),
@@ -597,6 +604,7 @@ async def sweep_overdue(ctx: ServiceContext, now: datetime) -> int:
                         department=r.department,
                         deadline=common.local(r.deadline),
                         consequence="overdue",
+                        deadline_provisional=r.deadline_provisional,
                     )
                     for r in due
                     if r.id in marked

@@ -37,8 +37,8 @@ from services.coordination.tables import (
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.calendar import CalendarYearMissing
-from shared.deadlines import local_date
+from shared.calendar import CalendarError
+from shared.deadlines import is_provisional, local_date
 from shared.events import DeadlinePassed, FeedbackSubmitted, TaskAssigned
 from shared.pagination import PageParams, encode_cursor
 from shared.policy import ApprovalLevel
@@ -83,24 +83,31 @@ async def open_matter(
     granted = _check_approvals(cmd, lead, assigned_on)
 
     policy = common.policy(ctx)
-    planned: list[tuple[int, ItemIn, domain.FeedbackLimit, datetime]] = []
+    planned: list[tuple[int, ItemIn, domain.FeedbackLimit]] = []
     for index, item in enumerate(cmd.items, start=1):
         field = f"items.{index - 1}.feedback_days" if item.feedback_days is not None else "feedback_days"
         try:
             limit = domain.feedback_limit(item.feedback_days or cmd.feedback_days, policy)
             domain.require_approval(limit, granted, policy)
-            due = domain.item_deadline(
-                assigned_on, limit, common.holiday_calendar(), roll_to_working_day=common.rollover(ctx)
-            )
         except domain.RuleViolation as exc:
             exc.field = field
             raise common.problem_of(exc) from exc
-        except CalendarYearMissing as exc:
-            raise common.calendar_problem(exc, "assigned_on") from exc
-        planned.append((index, item, limit, due))
+        planned.append((index, item, limit))
 
     matter_id = common.new_id("matter")
     async with ctx.db.transaction() as session:
+        # Counted in the transaction that stores them, so a calendar published meanwhile either
+        # waits for this sheet (and then recomputes its items) or is already counted here.
+        calendar = await ctx.calendar.current(session)
+        deadlines: list[tuple[datetime, bool]] = []
+        for _, _, limit in planned:
+            try:
+                due = domain.item_deadline(
+                    assigned_on, limit, calendar, roll_to_working_day=common.rollover(ctx)
+                )
+                deadlines.append((due, is_provisional(assigned_on, due, calendar)))
+            except CalendarError as exc:
+                raise common.calendar_out_of_range(exc, rule="C2", field="assigned_on") from exc
         if cmd.supersedes is not None:
             original = (
                 await session.execute(
@@ -144,7 +151,7 @@ async def open_matter(
                     recorded_at=now,
                 )
             )
-        for seq, item, limit, due in planned:
+        for (seq, item, limit), (due, provisional) in zip(planned, deadlines, strict=True):
             item_id = common.new_id("item")
             await session.execute(
                 insert(joint_items).values(
@@ -158,6 +165,7 @@ async def open_matter(
                     day_unit=limit.period.unit,
                     due_on=domain.last_day_of(due),
                     deadline=due,
+                    deadline_provisional=provisional,
                     state="assigned",
                     created_at=now,
                 )
@@ -172,6 +180,7 @@ async def open_matter(
                     lead_department=lead.code,
                     department=item.department,
                     deadline=due,
+                    deadline_provisional=provisional,
                 ),
             )
         view = await load_matter(session, matter_id, now)
@@ -505,6 +514,7 @@ async def _item_views(session: AsyncSession, rows: Sequence[Row[Any]], now: date
             day_unit=r.day_unit,
             due_on=r.due_on,
             deadline=r.deadline,
+            deadline_provisional=r.deadline_provisional,
             state=r.state,
             past_deadline=now >= r.deadline,
             acknowledged_at=r.acknowledged_at,
@@ -558,6 +568,7 @@ async def close_at_deadline(
     state: domain.ItemState,
     department: str,
     deadline: datetime,
+    deadline_provisional: bool,
     now: datetime,
 ) -> domain.Consequence:
     """C4: the open item reaches its final state at its deadline, announced once.
@@ -581,6 +592,7 @@ async def close_at_deadline(
                 department=department,
                 deadline=common.local(deadline),
                 consequence=consequence,
+                deadline_provisional=deadline_provisional,
             ),
         )
     return consequence
@@ -598,6 +610,7 @@ async def settle(
             state=row.state,
             department=row.department,
             deadline=row.deadline,
+            deadline_provisional=row.deadline_provisional,
             now=now,
         )
     state: domain.ItemState = row.state
@@ -764,6 +777,7 @@ async def sweep_deadlines(ctx: ServiceContext, now: datetime) -> int:
                         joint_items.c.state,
                         joint_items.c.department,
                         joint_items.c.deadline,
+                        joint_items.c.deadline_provisional,
                     )
                     .where(common.item_is_open(joint_items.c.state), joint_items.c.deadline <= now)
                     .order_by(joint_items.c.deadline)
@@ -778,7 +792,7 @@ async def sweep_deadlines(ctx: ServiceContext, now: datetime) -> int:
 
 
 async def _close_batch_at_deadline(
-    ctx: ServiceContext, session: AsyncSession, due: Sequence[Row[Any]], now: datetime
+    ctx: ServiceContext, session: AsyncSession, due: Sequence[Any], now: datetime
 ) -> None:
     """``close_at_deadline`` for a claimed batch: one ``UPDATE`` and one outbox ``INSERT``.
 
@@ -818,6 +832,7 @@ async def _close_batch_at_deadline(
                 department=r.department,
                 deadline=common.local(r.deadline),
                 consequence=consequence[r.id],
+                deadline_provisional=r.deadline_provisional,
             )
             for r in due
             if r.id in closed

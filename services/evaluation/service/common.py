@@ -1,10 +1,9 @@
-"""What the evaluation use cases share: the profile, the calendar, loading a round, rule errors."""
+"""What the evaluation use cases share: the profile, loading a round, rule errors."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -16,7 +15,6 @@ from services.evaluation.tables import rounds
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.calendar import HolidayCalendar, default_calendar
 from shared.policy import EvaluationPolicy, PolicyProfile, load_profile
 from shared.problems import Problem
 
@@ -29,11 +27,6 @@ _STATUS: dict[type[domain.RuleViolation], int] = {
     domain.PanelOverlap: 409,
     domain.PanelIncomplete: 409,
 }
-
-
-@cache
-def calendar() -> HolidayCalendar:
-    return default_calendar()
 
 
 def profile(ctx: ServiceContext) -> PolicyProfile:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -130,7 +130,9 @@ def _department_pack(code: str, facts: list[Any], floor: int) -> DepartmentPack:
     )
 
 
-async def build_pack(session: AsyncSession, row: Row[Any], floor: int) -> ReferencePack:
+async def build_pack(
+    session: AsyncSession, row: Row[Any], floor: int, generated_at: datetime
+) -> ReferencePack:
     """The pack of a round as the facts stand now; ``floor`` is the 保五 rank of the profile."""
     quarter = domain.Quarter.parse(row.id)
     t = department_facts
@@ -154,7 +156,7 @@ async def build_pack(session: AsyncSession, row: Row[Any], floor: int) -> Refere
         period_to=quarter.last_day,
         published=False,
         rank_floor=floor,
-        generated_at=datetime.now(UTC),
+        generated_at=generated_at,
         departments=[_department_pack(code, by_department.get(code, []), floor) for code in row.candidates],
     )
 
@@ -164,7 +166,7 @@ async def publish_pack(ctx: ServiceContext, round_id: str, principal: Principal)
         row = await load_round(session, round_id, lock=True)
         with rules():
             target = domain.next_state(state_of(row), "publish-reference-pack")
-        pack = await build_pack(session, row, rank_floor(ctx))
+        pack = await build_pack(session, row, rank_floor(ctx), ctx.now())
         published_at = (
             await session.execute(
                 update(rounds)
@@ -202,7 +204,7 @@ async def get_pack(ctx: ServiceContext, round_id: str, principal: Principal) -> 
                 kind="pack-not-published",
                 rule="E2",
             )
-        return await build_pack(session, row, rank_floor(ctx))
+        return await build_pack(session, row, rank_floor(ctx), ctx.now())
 
 
 def rank_floor(ctx: ServiceContext) -> int:

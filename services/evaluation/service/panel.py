@@ -24,10 +24,11 @@ from services.evaluation.schemas import (
     PanelEntryView,
     PanelView,
 )
-from services.evaluation.service.common import calendar, load_round, policy, rules, state_of
+from services.evaluation.service.common import load_round, policy, rules, state_of
 from services.evaluation.tables import panel_entries
 from shared.app import ServiceContext
 from shared.auth import Principal
+from shared.calendar import CalendarError
 from shared.problems import Problem
 from shared.reference import districts, panel_categories
 
@@ -107,6 +108,8 @@ async def add_entries(
         with rules():
             domain.require_state(state_of(row), domain.PANEL_EDITABLE, "调整评定人员")
         panel = await members(session, round_id)
+        # The check stores no deadline, so no calendar lock: the copy as it stands.
+        cal = await ctx.calendar.read(session)
         values: list[dict[str, Any]] = []
         for entry in cmd.entries:
             new = domain.PanelMember(
@@ -119,9 +122,14 @@ async def add_entries(
                 named_on=entry.named_on,
             )
             with rules():
-                domain.check_addition(
-                    panel, new, categories, vote_on=row.vote_on, policy=evaluation, calendar=calendar()
-                )
+                try:
+                    domain.check_addition(
+                        panel, new, categories, vote_on=row.vote_on, policy=evaluation, calendar=cal
+                    )
+                except CalendarError as exc:
+                    raise Problem(
+                        422, str(exc), kind="calendar-out-of-range", rule="E1", field="named_on"
+                    ) from exc
             panel.append(new)
             values.append(
                 {

@@ -13,7 +13,7 @@ everyone once published.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import column, func, insert, select, true, update
@@ -52,7 +52,7 @@ async def tally_round(
     ctx: ServiceContext, round_id: str, principal: Principal, now: datetime | None = None
 ) -> ResultsView:
     """Count a closed round, record the results and their consequences, and announce them."""
-    now = now or datetime.now(UTC)
+    now = now or ctx.now()
     evaluation = policy(ctx)
     async with ctx.db.transaction() as session:
         row = await load_round(session, round_id, lock=True)

@@ -1,10 +1,11 @@
-"""What every use case of the indicators service shares: profile, calendar, lookups, errors."""
+"""What every use case of the indicators service shares: profile, the report due date, lookups, errors."""
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from functools import cache
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Row, func, select
@@ -14,17 +15,13 @@ from services.indicators import domain
 from services.indicators.tables import indicator_definitions, indicators
 from shared import reference
 from shared.app import ServiceContext
-from shared.calendar import HolidayCalendar, default_calendar
+from shared.calendar import HolidayCalendar
+from shared.deadlines import deadline, is_provisional
 from shared.policy import IndicatorPolicy, PolicyProfile, load_profile
 from shared.problems import Problem
 
 # Publications and catalogue changes both read and change what is published; one at a time.
 PUBLICATION_LOCK = zlib.crc32(b"indicators.publication")
-
-
-@cache
-def calendar() -> HolidayCalendar:
-    return default_calendar()
 
 
 def profile(ctx: ServiceContext) -> PolicyProfile:
@@ -33,6 +30,26 @@ def profile(ctx: ServiceContext) -> PolicyProfile:
 
 def policy(ctx: ServiceContext) -> IndicatorPolicy:
     return profile(ctx).indicators
+
+
+@dataclass(frozen=True)
+class Due:
+    """When a report owed from a bulletin is due (I4), and whether a provisional year decided it."""
+
+    at: datetime
+    provisional: bool
+
+
+def due_of(issued_on: date, profile: PolicyProfile, cal: HolidayCalendar) -> Due:
+    """I4: the report is due ``report_due`` after the bulletin's date; the same count at publication
+    and when a year's holiday table changes (``CalendarError`` outside the calendar's range)."""
+    at = deadline(
+        issued_on,
+        profile.indicators.report_due.to_period(),
+        cal,
+        roll_to_working_day=profile.calendar.civil_code_rollover,
+    )
+    return Due(at, is_provisional(issued_on, at, cal))
 
 
 def province() -> tuple[str, ...]:

@@ -9,11 +9,13 @@ from sqlalchemy import ColumnElement, Row, Select, bindparam, select, tuple_, up
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.indicators.schemas import Interview, ReportDuty, ReportFiling
+from services.indicators.service import common
 from services.indicators.tables import interviews, report_duties
 from shared.app import ServiceContext
 from shared.auth import Principal
+from shared.calendar_store import CalendarChange
 from shared.deadlines import SHANGHAI
-from shared.events import DeadlinePassed
+from shared.events import DeadlineChanged, DeadlinePassed
 from shared.messaging import outbox
 from shared.pagination import Page, PageParams, encode_cursor
 from shared.problems import Problem
@@ -51,6 +53,7 @@ def duty_view(row: Row[Any]) -> ReportDuty:
         status=row.status,
         issued_on=row.issued_on,
         due_at=row.due_at.astimezone(SHANGHAI),
+        deadline_provisional=row.deadline_provisional,
         created_at=row.created_at,
         causes=row.causes,
         targets=row.targets,
@@ -179,6 +182,7 @@ def _overdue(row: Row[Any]) -> DeadlinePassed:
         department=row.department,
         deadline=row.due_at,
         consequence="overdue",
+        deadline_provisional=row.deadline_provisional,
     )
 
 
@@ -225,6 +229,52 @@ async def sweep_overdue_report_duties(ctx: ServiceContext, now: datetime) -> int
         changed += len(rows)
         if len(rows) < SWEEP_BATCH:
             return changed
+
+
+async def recompute_deadlines(
+    ctx: ServiceContext, session: AsyncSession, change: CalendarChange
+) -> list[DeadlineChanged]:
+    """I4 after a year's official holiday table is published or corrected: open duties whose due
+    date the year can move are counted again from their bulletin's date, as at publication.
+
+    Runs in the calendar consumer's transaction (exclusive calendar lock). Duties already filed,
+    overdue or withdrawn keep their due date; each moved one is announced (deadline-changed).
+    """
+    profile = common.profile(ctx)
+    d = report_duties
+    rows = (
+        await session.execute(
+            select(d.c.id, d.c.department, d.c.issued_on, d.c.due_at, d.c.deadline_provisional)
+            .where(_is_open(), d.c.due_at >= change.earliest_deadline, d.c.issued_on <= change.latest_start)
+            .order_by(d.c.id)
+            .with_for_update()
+        )
+    ).all()
+    moved: list[DeadlineChanged] = []
+    changed: list[dict[str, Any]] = []
+    for row in rows:
+        due = common.due_of(row.issued_on, profile, change.after)
+        if due.at != row.due_at or due.provisional != row.deadline_provisional:
+            changed.append({"duty": row.id, "due_at": due.at, "provisional": due.provisional})
+        announced = change.moved(
+            subject_kind="report-duty",
+            subject_id=row.id,
+            department=row.department,
+            old=row.due_at,
+            new=due.at,
+            provisional=due.provisional,
+        )
+        if announced is not None:
+            moved.append(announced)
+    if changed:
+        # One executemany for every changed duty.
+        await session.execute(
+            update(d)
+            .where(d.c.id == bindparam("duty"))
+            .values(due_at=bindparam("due_at"), deadline_provisional=bindparam("provisional")),
+            changed,
+        )
+    return moved
 
 
 async def list_interviews(

@@ -44,12 +44,12 @@ from services.indicators.tables import releases as releases_table
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.calendar import CalendarError
-from shared.deadlines import SHANGHAI, deadline, local_date
+from shared.calendar import CalendarError, HolidayCalendar
+from shared.deadlines import SHANGHAI, local_date
 from shared.events import InterviewRequired, RankingPublished
 from shared.messaging import outbox
 from shared.pagination import Page, PageParams, encode_cursor
-from shared.policy import IndicatorPolicy
+from shared.policy import IndicatorPolicy, PolicyProfile
 from shared.problems import Problem
 from shared.reference import Frequency
 
@@ -106,18 +106,12 @@ async def publish(
             rule="I3",
             field="issued_on",
         )
-    try:
-        due = deadline(
-            issued_on,
-            policy.report_due.to_period(),
-            common.calendar(),
-            roll_to_working_day=profile.calendar.civil_code_rollover,
-        )
-    except CalendarError as exc:
-        raise Problem(422, str(exc), kind="calendar-year-missing", rule="I4") from exc
 
     async with ctx.db.transaction() as session:
         await common.lock_publication(session)
+        # Inside the transaction that stores the duties: a holiday table published meanwhile
+        # either waits for this one (and then moves its duties) or is already seen here.
+        due = report_due(issued_on, profile, await ctx.calendar.current(session))
         last = (
             await session.execute(
                 select(bulletins)
@@ -186,6 +180,13 @@ async def publish(
             )
         )
     return content
+
+
+def report_due(issued_on: date, profile: PolicyProfile, cal: HolidayCalendar) -> common.Due:
+    try:
+        return common.due_of(issued_on, profile, cal)
+    except CalendarError as exc:
+        raise Problem(422, str(exc), kind="calendar-out-of-range", rule="I4", field="issued_on") from exc
 
 
 async def preview(ctx: ServiceContext, period_text: str, our_city: str, now: datetime) -> Bulletin:
@@ -333,7 +334,7 @@ async def _reconcile_report(
     policy: IndicatorPolicy,
     bid: str,
     issued_on: date,
-    due: datetime,
+    due: common.Due,
     now: datetime,
 ) -> None:
     """I4: a release worse than the threshold owes a report; a corrected one may no longer."""
@@ -365,7 +366,8 @@ async def _reconcile_report(
                     bulletin_id=bid,
                     status="open",
                     issued_on=issued_on,
-                    due_at=due,
+                    due_at=due.at,
+                    deadline_provisional=due.provisional,
                     created_at=now,
                     **facts,
                 )
@@ -462,7 +464,11 @@ async def _consequences(
     d, i = report_duties, interviews
     duties = {
         row.indicator: DutyRef(
-            id=row.id, department=row.department, due_at=row.due_at.astimezone(SHANGHAI), reason=row.reason
+            id=row.id,
+            department=row.department,
+            due_at=row.due_at.astimezone(SHANGHAI),
+            deadline_provisional=row.deadline_provisional,
+            reason=row.reason,
         )
         for row in (
             await session.execute(

@@ -1,4 +1,5 @@
-"""The service's copy of the official holiday tables (calendar-year-published).
+"""The service's copy of the official holiday tables (calendar-year-published), and what the
+deadlines of items and assignments need to be recomputed when a year's table is published.
 
 Revision ID: 0003
 Revises: 0002
@@ -6,6 +7,9 @@ Create Date: 2026-12-02
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
 
 from shared.migrations import create_calendar_tables
 
@@ -17,3 +21,19 @@ depends_on = None
 
 def upgrade() -> None:
     create_calendar_tables()
+    # Until now a deadline in a year without a table was refused, so no stored one is provisional.
+    for table in ("joint_items", "instruction_assignments"):
+        op.add_column(
+            table,
+            sa.Column("deadline_provisional", sa.Boolean, nullable=False, server_default=sa.false()),
+        )
+    op.add_column(
+        "instruction_assignments",
+        sa.Column("due_stated", sa.Boolean, nullable=False, server_default=sa.false()),
+    )
+    # Supervised assignments always state their limit; an earlier one was defaulted (不过夜) only if
+    # it ends on the day it was assigned, and a limit stated as that same day ends at the same instant.
+    op.execute(
+        "UPDATE instruction_assignments SET due_stated = true "
+        "WHERE supervised OR due_on <> (assigned_at AT TIME ZONE 'Asia/Shanghai')::date"
+    )
