@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.disclosure import api, search, sweeper
+from services.disclosure import api, search, service, sweeper
 from services.disclosure.settings import disclosure_settings
 from shared.app import ServiceContext, ServiceSpec, create_service_app
 from shared.messaging.bus import Bus
@@ -32,6 +32,7 @@ SPEC = ServiceSpec(
     ),
     routers=api.routers,
     sweepers=[sweeper.sweep_overdue],
+    recompute_deadlines=service.recompute_deadlines,
     extra_lifespan=_search_ready,
 )
 

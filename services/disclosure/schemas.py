@@ -25,6 +25,8 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Body = Annotated[str, Field(max_length=500_000)]
 Scope = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
+PROVISIONAL = "截止时刻按临时节假日表计算，官方安排发布后可能变更"
+
 
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -161,6 +163,7 @@ class VersionView(BaseModel):
     version: int = Field(examples=[1])
     formed_on: date = Field(description="形成（版本1）或变更日期")
     deadline: datetime = Field(description="公开截止时刻（最后一日24:00，Asia/Shanghai）")
+    deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     status: VersionStatus = Field(
         description=(
             "open 待公开、published 已公开、overdue 逾期未公开（D3）、exempt 经批准不予公开（D2）、"
@@ -192,6 +195,7 @@ class DocumentView(BaseModel):
     version: int = Field(description="当前版本", examples=[1])
     formed_on: date = Field(description="当前版本的形成或变更日期")
     deadline: datetime = Field(description="当前版本的公开截止时刻（最后一日24:00，Asia/Shanghai）")
+    deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     status: VersionStatus = Field(description="当前版本的状态")
     versions: list[VersionView] = Field(description="全部版本，旧版本在前")
 
@@ -205,6 +209,7 @@ class DocumentSummary(BaseModel):
     version: int
     formed_on: date
     deadline: datetime
+    deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     status: VersionStatus
 
 

@@ -1,15 +1,15 @@
 """D3: open versions past their deadline become overdue, once each, and deadline-passed is announced.
 
 ``mark_overdue`` takes the clock as an argument so tests choose ``now``; the registered sweeper
-passes the real time. Claims go through the partial index on open versions with ``FOR UPDATE
-SKIP LOCKED``, so several replicas may sweep at once, and the state change and its outbox row
-commit together: a version leaves ``open`` exactly once, and so is announced exactly once. A
-batch is closed with one set-based ``UPDATE`` and announced with one multi-row outbox ``INSERT``.
-"""
+passes the business clock (``ctx.now()``). Claims go through the partial index on open versions
+with ``FOR UPDATE SKIP LOCKED``, so several replicas may sweep at once, and the state change and
+its outbox row commit together: a version leaves ``open`` exactly once, and so is announced exactly
+once. A batch is closed with one set-based ``UPDATE`` and announced with one multi-row outbox
+``INSERT``."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import ARRAY, Integer, String, bindparam, func, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -34,12 +34,12 @@ async def mark_overdue(ctx: ServiceContext, now: datetime, *, batch: int = BATCH
             return marked
 
 
-def _is_open() -> ColumnElement[bool]:
+def is_open() -> ColumnElement[bool]:
     """``status = 'open'`` with the status written into the SQL as a literal.
 
     As a bind parameter (``status = $1``) a generic plan, which PostgreSQL may pick for a prepared
     statement, cannot prove the predicate of the partial index ``ix_document_versions_open`` and
-    scans every version instead.
+    scans every version instead. The calendar recompute selects open versions the same way.
     """
     return document_versions.c.status == bindparam(None, VersionStatus.OPEN.value, literal_execute=True)
 
@@ -50,10 +50,16 @@ async def _mark_batch(ctx: ServiceContext, now: datetime, batch: int) -> int:
     async with ctx.db.transaction() as session:
         rows = (
             await session.execute(
-                select(v.c.document_id, v.c.version, v.c.deadline, documents.c.drafting_department)
+                select(
+                    v.c.document_id,
+                    v.c.version,
+                    v.c.deadline,
+                    v.c.deadline_provisional,
+                    documents.c.drafting_department,
+                )
                 .join(documents, documents.c.id == v.c.document_id)
                 # deadline <= now: at 24:00 of the last day exactly, the version is already late.
-                .where(_is_open() & (v.c.deadline <= now))
+                .where(is_open() & (v.c.deadline <= now))
                 .order_by(v.c.deadline)
                 .limit(batch)
                 .with_for_update(of=v, skip_locked=True)
@@ -79,7 +85,7 @@ async def _mark_batch(ctx: ServiceContext, now: datetime, batch: int) -> int:
                 .where(
                     v.c.document_id == claimed.c.document_id,
                     v.c.version == claimed.c.version,
-                    _is_open(),
+                    is_open(),
                 )
                 .values(status=VersionStatus.OVERDUE, overdue_at=now)
                 .returning(v.c.document_id, v.c.version)
@@ -94,6 +100,7 @@ async def _mark_batch(ctx: ServiceContext, now: datetime, batch: int) -> int:
                     department=row.drafting_department,
                     deadline=row.deadline.astimezone(SHANGHAI),
                     consequence="overdue",
+                    deadline_provisional=row.deadline_provisional,
                 )
                 for row in rows
                 if (row.document_id, row.version) in marked
@@ -105,5 +112,5 @@ async def _mark_batch(ctx: ServiceContext, now: datetime, batch: int) -> int:
 
 
 async def sweep_overdue(ctx: ServiceContext) -> int:
-    """The registered sweeper: the real clock."""
-    return await mark_overdue(ctx, datetime.now(UTC))
+    """The registered sweeper: the business clock."""
+    return await mark_overdue(ctx, ctx.now())

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -52,6 +53,8 @@ document_versions = Table(
     Column("version", Integer, nullable=False),
     Column("formed_on", Date, nullable=False),
     Column("deadline", DateTime(timezone=True), nullable=False),
+    # Counted through a year without its official holiday table (recomputed when it arrives).
+    Column("deadline_provisional", Boolean, nullable=False, server_default=false()),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("title", Text, nullable=False),
     Column("body", Text, nullable=False, server_default=""),

@@ -252,7 +252,8 @@ async def test_D1_a_document_cannot_be_formed_in_the_future_or_outside_the_holid
         assert r.json()["type"] == "/problems/date-in-future" and r.json()["field"] == "formed_on"
         r = await client.post("/v1/documents", json=payload(formed_on="1990-01-04"), headers=drafter(common))
         assert r.status_code == 422
-        assert r.json()["type"] == "/problems/calendar-year-missing" and "1990" in r.json()["detail"]
+        assert r.json()["type"] == "/problems/calendar-out-of-range" and "1990" in r.json()["detail"]
+        assert r.json()["field"] == "formed_on" and r.json()["rule"] == "D1"
 
 
 async def test_D4_documents_registered_before_index_numbers_get_them_in_order(

@@ -44,7 +44,9 @@ def _located(response: Response, view: DocumentView) -> DocumentView:
         "一份市政府或市政府办公室文件及其目录信息（D4）。系统分配索引号"
         "（默认格式 `<组织机构代码>/<年份>-<5位序号>`，"
         "年份为形成日期所在年，同一年内连续、不重复、不复用）。公开时限自形成之日起按政策配置计算（D1，"
-        "湖州 2018：10 天，最后一日24:00 截止，遇节假日顺延），发布 document-formed 事件。\n\n"
+        "湖州 2018：10 天，最后一日24:00 截止，遇节假日顺延），发布 document-formed 事件。"
+        "计算经过尚无官方节假日安排的年份时按法定节日临时计算（`deadline_provisional` 为 true），"
+        "官方安排发布后未办结的版本自动重算，截止时刻变化的发布 deadline-changed 事件。\n\n"
         "公开方式为 on-request 或 withheld 时须附 exemption（理由类别与书面说明，D2），否则返回 "
         "`exemption-reason-required`；签字之前公开时限照常计算。"
     ),

@@ -10,6 +10,7 @@ from services.disclosure.service.documents import (
     publish_version,
     register_document,
 )
+from services.disclosure.service.recompute import recompute_deadlines
 from services.disclosure.service.statistics import XLSX_MEDIA_TYPE, statistics, to_csv, to_xlsx
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "list_catalogue",
     "list_documents",
     "publish_version",
+    "recompute_deadlines",
     "register_document",
     "statistics",
     "to_csv",

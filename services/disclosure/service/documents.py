@@ -111,11 +111,13 @@ async def register_document(ctx: ServiceContext, cmd: DocumentCreate, principal:
     common.department(cmd.drafting_department, field="drafting_department")
     common.require_drafter(principal, cmd.drafting_department)
     requested = _exemption_request(cmd.disclosure_mode, cmd.exemption)
-    due = common.clock_deadline(ctx, cmd.formed_on, field="formed_on")
     settings = common.settings(ctx)
     document_id = f"doc-{uuid.uuid4().hex[:12]}"
     try:
         async with ctx.db.transaction() as session:
+            # The calendar lock before any row lock, as the calendar consumer takes them.
+            cal = await ctx.calendar.current(session)
+            due = common.clock_deadline(ctx, cal, cmd.formed_on, field="formed_on")
             year = cmd.formed_on.year
             serial = await _next_serial(session, year)
             await session.execute(
@@ -142,7 +144,8 @@ async def register_document(ctx: ServiceContext, cmd: DocumentCreate, principal:
                     document_id=document_id,
                     version=1,
                     formed_on=cmd.formed_on,
-                    deadline=due,
+                    deadline=due.at,
+                    deadline_provisional=due.provisional,
                     title=cmd.title,
                     body=cmd.body,
                     subject_words=cmd.subject_words,
@@ -177,6 +180,8 @@ async def change_document(
 ) -> DocumentView:
     """D1 变更: a new version whose clock starts on the day of the change; the old one stays."""
     async with ctx.db.transaction() as session:
+        # The calendar lock before the row locks, as the calendar consumer takes them.
+        cal = await ctx.calendar.current(session)
         doc = await _lock_document(session, document_id)
         common.require_drafter(principal, doc.drafting_department)
         if if_match is not None:
@@ -200,7 +205,11 @@ async def change_document(
         mode = cmd.disclosure_mode or DisclosureMode(previous.disclosure_mode)
         requested = _exemption_request(mode, cmd.exemption)
         due = common.clock_deadline(
-            ctx, cmd.changed_on, field="changed_on", previous_deadline=previous.deadline
+            ctx,
+            cal,
+            cmd.changed_on,
+            field="changed_on",
+            previous=common.Previous(previous.deadline, previous.deadline_provisional),
         )
         version = doc.current_version + 1
         title = cmd.title if cmd.title is not None else previous.title
@@ -209,7 +218,8 @@ async def change_document(
                 document_id=document_id,
                 version=version,
                 formed_on=cmd.changed_on,
-                deadline=due,
+                deadline=due.at,
+                deadline_provisional=due.provisional,
                 title=title,
                 body=cmd.body if cmd.body is not None else previous.body,
                 subject_words=cmd.subject_words if cmd.subject_words is not None else previous.subject_words,
@@ -225,7 +235,7 @@ async def change_document(
             )
         )
         # The old version's clock stops unless it already ran out (an overdue stays on record).
-        superseded = common.now()
+        superseded = ctx.now()
         await session.execute(
             update(document_versions)
             .where(_version_key(document_id, previous.version))
@@ -304,7 +314,7 @@ async def decide_exemption(
                 decision=decided,
                 signed_by=signer,
                 decided_by_client=principal.client_id,
-                decided_at=common.now(),
+                decided_at=ctx.now(),
                 comment=cmd.comment,
             )
         )
@@ -338,7 +348,7 @@ async def publish_version(
     ctx: ServiceContext, document_id: str, version: int, cmd: PublicationCreate, principal: Principal
 ) -> DocumentView:
     """D1: the office publishes the current version on the portal; on time or late against its deadline."""
-    now = common.now()
+    now = ctx.now()
     published_at = cmd.published_at or now
     if published_at > now + _CLOCK_SKEW:
         raise Problem(
@@ -473,7 +483,10 @@ async def _record_formed(
     row = (
         await session.execute(
             select(
-                document_versions.c.title, document_versions.c.formed_on, document_versions.c.deadline
+                document_versions.c.title,
+                document_versions.c.formed_on,
+                document_versions.c.deadline,
+                document_versions.c.deadline_provisional,
             ).where(_version_key(document_id, version))
         )
     ).one()
@@ -487,6 +500,7 @@ async def _record_formed(
             title=row.title,
             formed_on=row.formed_on,
             deadline=common.local(row.deadline),
+            deadline_provisional=row.deadline_provisional,
         ),
         source=ctx.source,
         topic_prefix=ctx.common.topic_prefix,
@@ -556,6 +570,7 @@ async def _load(session: AsyncSession, document_id: str) -> DocumentView | None:
         version=current.version,
         formed_on=current.formed_on,
         deadline=current.deadline,
+        deadline_provisional=current.deadline_provisional,
         status=current.status,
         versions=versions,
     )
@@ -592,6 +607,7 @@ def _version_view(row: Row[Any], request: Row[Any] | None, required_signer: str)
         version=row.version,
         formed_on=row.formed_on,
         deadline=common.local(row.deadline),
+        deadline_provisional=row.deadline_provisional,
         status=row.status,
         title=row.title,
         body=row.body,
@@ -624,6 +640,7 @@ async def list_documents(
         d.c.created_at,
         v.c.formed_on,
         v.c.deadline,
+        v.c.deadline_provisional,
         v.c.status,
     ).join(v, (v.c.document_id == d.c.id) & (v.c.version == d.c.current_version))
     if department is not None:
@@ -654,6 +671,7 @@ async def list_documents(
                 version=r.current_version,
                 formed_on=r.formed_on,
                 deadline=common.local(r.deadline),
+                deadline_provisional=r.deadline_provisional,
                 status=r.status,
             )
             for r in rows
