@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,13 +40,13 @@ class Cluster:
         return self.processes[service]
 
 
-@pytest.fixture(scope="session")
-async def cluster(
-    kafka: KafkaSource, postgres: PostgresSource, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Cluster]:
+@contextmanager
+def running_cluster(
+    kafka: KafkaSource, urls: dict[str, str], log_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[Cluster]:
+    """The five services as processes on their own databases and topic prefix, stopped after."""
     prefix = f"e2e{uuid.uuid4().hex[:6]}."
     ports = {s: free_port() for s in SERVICES}
-    urls = {s: await postgres.new_database(f"e2e_{s}") for s in SERVICES}
     env = service_env(database_urls=urls, ports=ports)
     env.update(
         {
@@ -55,21 +56,30 @@ async def cluster(
             "XN_TOPIC_PREFIX": prefix,
             "XN_RELAY_POLL_SECONDS": "0.2",
             "XN_JWT_SECRET": f"e2e-{uuid.uuid4().hex}",
+            **(extra_env or {}),
         }
     )
-    log_dir: Path = tmp_path_factory.mktemp("service-logs")
     processes = {s: ServiceProcess(s, ports[s], env, log_dir) for s in SERVICES}
     for proc in processes.values():
         proc.start()
     try:
         for proc in processes.values():
             proc.wait_ready(timeout=90)
-        _register_client(env, "e2e-office", "office", "office")
-        _register_client(env, "e2e-jtj", "department", "jtj")
         yield Cluster(processes, env, prefix, kafka)
     finally:
         for proc in processes.values():
             proc.stop()
+
+
+@pytest.fixture(scope="session")
+async def cluster(
+    kafka: KafkaSource, postgres: PostgresSource, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Cluster]:
+    urls = {s: await postgres.new_database(f"e2e_{s}") for s in SERVICES}
+    with running_cluster(kafka, urls, tmp_path_factory.mktemp("service-logs")) as started:
+        _register_client(started.env, "e2e-office", "office", "office")
+        _register_client(started.env, "e2e-jtj", "department", "jtj")
+        yield started
 
 
 def _register_client(env: dict[str, str], client_id: str, roles: str, department: str) -> None:
