@@ -289,8 +289,13 @@ class CalendarYearPublished(EventData):
     revision: int = Field(ge=1, description="1 为首次发布，更正时递增", examples=[1])
     notice: str = Field(description="来源通知文号", examples=["国办发明电〔2026〕7号"])
     published_on: date = Field(description="通知的发布日期", examples=["2026-11-20"])
-    holidays: list[CalendarDay] = Field(description="放假的工作日（周一至周五）")
-    working_days: list[CalendarDay] = Field(description="调休上班的周末")
+    holidays: list[CalendarDay] = Field(
+        description="放假的工作日（周一至周五）",
+        examples=[[{"date": "2027-01-01", "name": "元旦"}, {"date": "2027-02-08", "name": "春节"}]],
+    )
+    working_days: list[CalendarDay] = Field(
+        description="调休上班的周末", examples=[[{"date": "2027-02-14", "name": "春节调休上班"}]]
+    )
     published_by: str = Field(description="发布的管理员客户端", examples=["city-admin"])
     published_at: datetime = Field(examples=["2026-11-21T09:00:00+08:00"])
 
