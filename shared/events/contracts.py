@@ -145,6 +145,12 @@ class DocumentPublished(EventData):
     department: str = Field(description="起草部门代码", examples=["fgw"])
     published_at: datetime = Field(examples=["2018-06-20T10:00:00+08:00"])
     deadline: datetime = Field(examples=["2018-06-25T00:00:00+08:00"])
+    deadline_provisional: bool = Field(
+        default=False,
+        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
+        "官方安排发布后可能变更并另发 deadline-changed",
+        examples=[False],
+    )
     on_time: bool = Field(examples=[True])
     url: str = Field(
         description="门户网站地址", examples=["https://www.huzhou.gov.cn/art/2018/6/20/art_1.html"]
@@ -179,6 +185,12 @@ class FeedbackSubmitted(EventData):
     department: str = Field(description="反馈单位代码", examples=["jxw"])
     submitted_at: datetime = Field(examples=["2018-06-18T16:30:00+08:00"])
     deadline: datetime = Field(examples=["2018-06-20T00:00:00+08:00"])
+    deadline_provisional: bool = Field(
+        default=False,
+        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
+        "官方安排发布后可能变更并另发 deadline-changed",
+        examples=[False],
+    )
     late: bool = Field(examples=[False])
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from services.coordination.service import matters
-from shared.events import DeadlineChanged, DeadlinePassed, TaskAssigned
+from shared.events import DeadlineChanged, DeadlinePassed, FeedbackSubmitted, TaskAssigned
 from shared.messaging.memory import MemoryBus
 from tests.service.test_coordination_support import Clock, Coordination, at, problem, sheet, signed
 from tests.support.apps import running, service_app, test_settings
@@ -103,6 +103,12 @@ async def test_C4_official_2027_table_moves_open_items_once_and_leaves_closed_on
         moving, answered = (i["id"] for i in sheet_10["items"])
         r = await c.client.post(f"/v1/joint-items/{answered}/feedback", json=signed(), headers=c.dept("lyj"))
         assert r.status_code == 201 and r.json()["state"] == "answered", r.text
+        (feedback,) = await c.events(FeedbackSubmitted)
+        assert (feedback["task_id"], feedback["late"], feedback["deadline_provisional"]) == (
+            answered,
+            False,
+            True,
+        )
         # + 3 days is Sunday 01-31, rolled to Monday 02-01 on either table: only the flag changes.
         steady = (await open_sheet(c, "czj"))["items"][0]
         assert (steady["deadline"], steady["deadline_provisional"]) == ("2027-02-02T00:00:00+08:00", True)

@@ -17,9 +17,9 @@ from fastapi import FastAPI
 
 from services.disclosure.sweeper import sweep_overdue
 from shared.deadlines import SHANGHAI
-from shared.events import DeadlineChanged, DeadlinePassed, DocumentFormed
+from shared.events import DeadlineChanged, DeadlinePassed, DocumentFormed, DocumentPublished
 from shared.settings import CommonSettings
-from tests.service.test_disclosure_clock import change
+from tests.service.test_disclosure_clock import change, publish
 from tests.service.test_disclosure_registration import drafter, events, office, payload, register
 from tests.support.apps import running, service_app, test_settings
 from tests.support.calendar import NOTICE_2027, deliver, official_2027_event
@@ -157,6 +157,10 @@ async def test_D3_versions_no_longer_open_keep_their_deadline_and_outcome_when_t
             (f"{changed['id']}@2", "fgw", "2027-02-12T00:00:00+08:00", "2027-02-15T00:00:00+08:00")
         ]
         assert await sweep_overdue(ctx) == 0, "an overdue version is recorded once"
+        # Published late at last: the deadline it missed was counted on the provisional table.
+        assert (await publish(client, common, late["id"], 1, "2027-02-10 09:00")).status_code == 201
+        (published,) = await events(app, DocumentPublished)
+        assert (published["on_time"], published["deadline_provisional"]) == (False, True)
 
 
 async def test_D1_a_formation_date_outside_the_holiday_calendar_is_422_naming_the_field(

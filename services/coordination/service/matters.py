@@ -701,6 +701,7 @@ async def submit_feedback(
                 department=row.department,
                 submitted_at=common.local(now),
                 deadline=common.local(row.deadline),
+                deadline_provisional=row.deadline_provisional,
                 late=late,
             ),
         )

@@ -411,6 +411,7 @@ async def publish_version(
                 department=doc.drafting_department,
                 published_at=published_at,
                 deadline=common.local(row.deadline),
+                deadline_provisional=row.deadline_provisional,
                 on_time=on_time,
                 url=cmd.url,
             ),
