@@ -120,7 +120,9 @@ class BenchCluster:
 
     async def connect(self, database: str) -> asyncpg.Connection:
         """A raw connection to one of the cluster's databases (``xn_<service>`` or a bench database)."""
-        return await asyncpg.connect(host="127.0.0.1", port=self.pg.port, user="postgres", database=database)
+        return await asyncpg.connect(
+            host="127.0.0.1", port=self.pg.port, user="postgres", password=self.pg.password, database=database
+        )
 
     async def new_database(self, name: str) -> str:
         """A fresh database on the cluster's PostgreSQL; returns its SQLAlchemy URL."""

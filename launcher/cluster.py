@@ -2,7 +2,8 @@
 
 A real single-node Apache Kafka (KRaft) assembled from Maven Central, PostgreSQL (embedded, or
 ``DATABASE_URL``'s server), and the five services as separate uvicorn processes. Logs go to
-``var/log``. ``up`` stays in the foreground; Ctrl-C or ``make down`` stops everything.
+``var/log``. ``up`` stays in the foreground; Ctrl-C or ``make down`` stops everything. The
+services sign and check tokens with ``var/jwt-secret`` unless ``XN_JWT_SECRET`` is set.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from pathlib import Path
 
 from devtools.kafka_broker import KafkaBroker
+from launcher.credentials import jwt_secret_env
 from launcher.processes import ServiceProcess
 from launcher.topology import DEFAULT_PORTS, SERVICES, database_name, service_env
 from shared.embedded_pg import EmbeddedPostgres
@@ -40,7 +42,7 @@ def up() -> int:
         env = service_env(
             database_urls={s: pg.url_for(database_name(s)) for s in SERVICES}, ports=DEFAULT_PORTS
         )
-        env.update({"XN_BUS": "kafka", "XN_KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+        env.update({"XN_BUS": "kafka", "XN_KAFKA_BOOTSTRAP_SERVERS": bootstrap, **jwt_secret_env(VAR)})
         for service in reversed(SERVICES):
             proc = ServiceProcess(service, DEFAULT_PORTS[service], env, log_dir)
             proc.start()
@@ -50,6 +52,7 @@ def up() -> int:
         PID_FILE.write_text(str(os.getpid()))
         sys.stdout.write(
             f"效能 Xiaoneng local cluster is up: Kafka {bootstrap}, PostgreSQL 127.0.0.1:{pg.port}\n"
+            f"  (user postgres, password in {pg.data_dir / 'password'})\n"
             f"  Docs portal: http://127.0.0.1:{DEFAULT_PORTS['gateway']}/docs\n"
             f"  Logs: {log_dir}\n  Stop with Ctrl-C or 'make down'.\n"
         )

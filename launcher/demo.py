@@ -1,4 +1,8 @@
-"""Demo data for the embedded mode: API clients with known secrets and a few documents."""
+"""Demo data for the embedded mode in dev: API clients with known secrets and a few documents.
+
+Their secrets are in this file, so they must never exist outside dev: :func:`retire` removes
+those an earlier dev run left in the same data folder.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,10 @@ import logging
 from typing import Any
 
 import httpx
+from sqlalchemy import delete
 
 from services.gateway import clients
+from services.gateway.tables import api_clients
 
 log = logging.getLogger("xiaoneng.demo")
 
@@ -61,6 +67,15 @@ async def seed(gateway_url: str, gateway_server: Any) -> dict[str, str]:
             if response.status_code not in (201, 409):
                 log.warning("demo document not registered: %s %s", response.status_code, response.text)
     return credentials
+
+
+async def retire(gateway_server: Any) -> None:
+    """Remove the demo clients from the gateway's database (any environment but dev)."""
+    db = _find_app(gateway_server.config.loaded_app).state.ctx.db
+    async with db.transaction() as session:
+        result = await session.execute(delete(api_clients).where(api_clients.c.client_id.in_(DEMO_CLIENTS)))
+    if result.rowcount:
+        log.warning("removed %d demo client(s) an earlier dev run had registered", result.rowcount)
 
 
 def _find_app(app: Any) -> Any:

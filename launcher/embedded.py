@@ -4,8 +4,10 @@ The bus keeps its log in its own database of the embedded PostgreSQL (``shared.m
 so an event handed to it survives a crash or Ctrl-C and is delivered after the next start.
 
 Data lives under ``./var`` (or ``XN_DATA_DIR``) and survives restarts; Ctrl-C stops every
-service and the database cleanly. Demo API clients are registered on every start and their
-credentials printed with the portal URL.
+service and the database cleanly. In dev (the default ``XN_ENVIRONMENT``) demo API clients are
+registered on every start and their credentials printed with the portal URL; in any other
+environment there are none, and those an earlier dev run left are removed. Tokens are signed with
+the data folder's own secret (``jwt-secret``) unless ``XN_JWT_SECRET`` is set.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
 import signal
 from pathlib import Path
 
 import uvicorn
 
 from launcher import demo
+from launcher.credentials import jwt_secret_env
 from launcher.topology import DEFAULT_PORTS, SERVICES, app_factory, database_name, service_env
 from shared.embedded_pg import EmbeddedPostgres
 from shared.messaging.pgbus import PostgresBus
@@ -31,6 +35,7 @@ BUS_DATABASE = "xn_bus"
 
 
 async def serve(data_dir: Path, host: str, base_port: int, pg_port: int) -> None:
+    os.environ.update(jwt_secret_env(data_dir))
     common = CommonSettings()
     configure_logging(common.log_level, json_lines=common.log_json)
     pg = EmbeddedPostgres(data_dir / "postgres", port=pg_port)
@@ -54,6 +59,9 @@ async def serve(data_dir: Path, host: str, base_port: int, pg_port: int) -> None
                     log_config=None,
                     access_log=False,
                     lifespan="on",
+                    # uvicorn would believe X-Forwarded-For from any local peer; the gateway
+                    # reads it itself, from XN_GATEWAY_TRUSTED_PROXIES only.
+                    proxy_headers=False,
                 )
             )
             for s in SERVICES
@@ -69,8 +77,12 @@ async def serve(data_dir: Path, host: str, base_port: int, pg_port: int) -> None
                 raise RuntimeError(f"services failed to start: {', '.join(failed)}")
             await asyncio.sleep(0.1)
         gateway_url = f"http://{host}:{ports['gateway']}"
-        credentials = await demo.seed(gateway_url, servers["gateway"])
-        _announce(gateway_url, ports, credentials)
+        if common.environment == "dev":
+            credentials = await demo.seed(gateway_url, servers["gateway"])
+        else:
+            await demo.retire(servers["gateway"])
+            credentials = {}
+        _announce(gateway_url, ports, credentials, pg)
         await stop.wait()
         log.info("stopping")
         for srv in servers.values():
@@ -81,15 +93,30 @@ async def serve(data_dir: Path, host: str, base_port: int, pg_port: int) -> None
         await asyncio.to_thread(pg.stop)
 
 
-def _announce(gateway_url: str, ports: dict[str, int], credentials: dict[str, str]) -> None:
+def _announce(
+    gateway_url: str, ports: dict[str, int], credentials: dict[str, str], pg: EmbeddedPostgres
+) -> None:
+    # The password stays in its file; the command reads it there.
+    gateway_db = (
+        f"postgresql+asyncpg://postgres:$(cat {shlex.quote(str(pg.data_dir / 'password'))})"
+        f"@127.0.0.1:{pg.port}/{database_name('gateway')}"
+    )
     lines = [
         "",
         "效能 Xiaoneng is running (embedded mode).",
         f"  Docs portal:  {gateway_url}/docs   (ReDoc: {gateway_url}/redoc)",
         f"  OpenAPI:      {gateway_url}/openapi.json",
         "  Services:     " + ", ".join(f"{s} :{p}" for s, p in ports.items()),
-        "  Demo clients (client_id / client_secret) for POST /api/v1/oauth/token:",
-        *(f"    {cid} / {secret}" for cid, secret in credentials.items()),
+        *(
+            ["  Demo clients (client_id / client_secret) for POST /api/v1/oauth/token:"]
+            + [f"    {cid} / {secret}" for cid, secret in credentials.items()]
+            if credentials
+            else [
+                "  No demo clients outside XN_ENVIRONMENT=dev; register a client with",
+                f'    XN_GATEWAY_DATABASE_URL="{gateway_db}" \\',
+                "      .venv/bin/python -m services.gateway.cli add-client --id ID --name NAME --roles ROLES",
+            ]
+        ),
         "  Press Ctrl-C to stop.",
         "",
     ]

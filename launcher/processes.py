@@ -50,6 +50,8 @@ class ServiceProcess:
                     "--port",
                     str(self.port),
                     "--no-access-log",
+                    # The gateway reads X-Forwarded-For itself, from XN_GATEWAY_TRUSTED_PROXIES only.
+                    "--no-proxy-headers",
                     "--log-level",
                     "warning",
                 ],

@@ -2,7 +2,8 @@
 
 Production verifies tokens against an external identity provider's JWKS; the embedded mode and
 the tests sign with a shared secret (HS256) through ``issue_token``. The gateway and every
-service verify with this same code.
+service verify with this same code, and declare an operation's roles with the same
+``require_roles``, so the roles the gateway enforces are the ones the service checks.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.problems import Problem
@@ -30,13 +31,21 @@ class Principal:
     roles: frozenset[str]
     department: str | None = None
     subject: str | None = None
+    # Issued by the gateway's own token endpoint to a client registered in its database, so the
+    # gateway can refuse it once that client is deleted or disabled.
+    registered_client: bool = False
 
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles)) or "admin" in self.roles
 
 
+REALM = 'Bearer realm="xiaoneng"'
+# The claim that marks a token of the built-in issuer's registered clients (see ``Principal``).
+REGISTERED_CLIENT_CLAIM = "registered_client"
+
+
 def _unauthorized(detail: str) -> Problem:
-    return Problem(401, detail, kind="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="xiaoneng"'})
+    return Problem(401, detail, kind="unauthorized", headers={"WWW-Authenticate": REALM})
 
 
 class TokenVerifier:
@@ -63,6 +72,7 @@ class TokenVerifier:
             raise _unauthorized("访问令牌已过期，请重新获取") from exc
         except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
             raise _unauthorized(f"访问令牌无效: {exc}") from exc
+        self._check_lifetime(claims)
         roles = claims.get("roles", [])
         if not isinstance(roles, list):
             raise _unauthorized("访问令牌的 roles 声明无效")
@@ -71,7 +81,20 @@ class TokenVerifier:
             roles=frozenset(str(r) for r in roles),
             department=claims.get("department"),
             subject=str(claims["sub"]),
+            registered_client=claims.get(REGISTERED_CLIENT_CLAIM) is True,
         )
+
+    def _check_lifetime(self, claims: dict[str, Any]) -> None:
+        """Refuse a token meant to live longer than the deployment allows.
+
+        Both spans count: ``exp - iat`` is what the issuer granted, ``exp - now`` what is left;
+        PyJWT has already refused an ``iat`` in the future, so neither can be dodged by a late
+        ``iat``. A token that can only expire is the one kind nothing can revoke.
+        """
+        longest = self._settings.jwt_max_lifetime_seconds
+        expires, issued = int(claims["exp"]), int(claims["iat"])
+        if expires - issued > longest or expires - int(time.time()) > longest:
+            raise _unauthorized(f"访问令牌的有效期超过 {longest} 秒的上限，请重新获取")
 
 
 def issue_token(
@@ -81,6 +104,7 @@ def issue_token(
     roles: list[str] | tuple[str, ...],
     department: str | None = None,
     ttl_seconds: int = 3600,
+    registered_client: bool = False,
 ) -> str:
     """Sign a token with the shared secret (embedded mode and tests only)."""
     now = int(time.time())
@@ -95,6 +119,8 @@ def issue_token(
     }
     if department:
         claims["department"] = department
+    if registered_client:
+        claims[REGISTERED_CLIENT_CLAIM] = True
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
@@ -114,11 +140,24 @@ CurrentPrincipal = Annotated[Principal, Depends(authenticated)]
 
 
 def require_roles(*roles: Role) -> Any:
-    """A dependency that admits a principal holding any of ``roles`` (admin always)."""
+    """A dependency that admits a principal holding any of ``roles`` (admin always).
+
+    ``Security(..., scopes=roles)`` puts the role names into the operation's OpenAPI security
+    requirement (``{"HTTPBearer": ["office", ...]}``, role names as OpenAPI 3.1 allows for any
+    scheme). The gateway reads that requirement to refuse a token without any of the roles
+    before it calls the service; the service still checks here, with this same code.
+    """
 
     def check(principal: CurrentPrincipal) -> Principal:
         if not principal.has_any(*roles):
-            raise Problem(403, f"需要以下角色之一: {', '.join(roles)}", kind="forbidden")
+            raise Problem(
+                403,
+                f"需要以下角色之一: {', '.join(roles)}",
+                kind="forbidden",
+                headers={
+                    "WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{" ".join(roles)}"'
+                },
+            )
         return principal
 
-    return Depends(check)
+    return Security(check, scopes=list(roles))

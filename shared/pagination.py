@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field
 
-from shared.problems import Problem
+from shared.problems import Problem, json_too_deep
 
 T = TypeVar("T")
 
@@ -27,14 +27,22 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _invalid_cursor() -> Problem:
+    return Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor")
+
+
 def decode_cursor(cursor: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        raw = base64.urlsafe_b64decode(padded.encode())
+        # A cursor is a flat list; a deeply nested one would make json.loads raise RecursionError.
+        if json_too_deep(raw):
+            raise _invalid_cursor()
+        key = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor") from exc
+        raise _invalid_cursor() from exc
     if not isinstance(key, list):
-        raise Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor")
+        raise _invalid_cursor()
     return key
 
 

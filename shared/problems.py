@@ -4,13 +4,17 @@ Each kind of error has a stable ``type`` URI (``/problems/<kind>``) and a Chines
 ``detail``. Domain code raises ``Problem``; the handlers installed by ``install`` turn it,
 FastAPI's validation errors, HTTP errors and anything unexpected into
 ``application/problem+json``. A database that cannot be reached (down, restarting) is not a
-bug: it gives 503 with ``Retry-After`` instead of 500.
+bug: it gives 503 with ``Retry-After`` instead of 500. Request input no parser can take safely
+(U+0000, JSON nested deeper than ``MAX_JSON_DEPTH``) is refused before any handler reads it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import operator
+import re
+from itertools import accumulate, repeat
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -184,6 +188,54 @@ def nul_character_field(path: str, query_string: bytes, content_type: str | None
     return None
 
 
+# Deeper than any document of this system (a few levels); far below the interpreter's recursion
+# limit, which the C JSON parser, pydantic and the NUL check below all recurse against.
+MAX_JSON_DEPTH = 100
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+# Brackets become steps (an opening one 1 up, a closing one 1 down, after subtracting 1); every
+# other byte goes. Every byte of a multi-byte UTF-8 character is >= 0x80: none is a bracket.
+_STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+_NOT_BRACKET = bytes(sorted(set(range(256)) - set(b"[]{}")))
+
+
+def json_too_deep(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects more than ``limit`` levels deep.
+
+    Found without parsing and without recursion (json.loads raises RecursionError at about a
+    thousand levels, which would escape every handler as a 500), in linear time: strings are cut
+    out (brackets inside them do not count), then the deepest level is the largest running sum of
+    +1 per opening and -1 per closing bracket. Before the first syntax error this is exactly the
+    parser's depth, and a parser stops there, so malformed text is never judged shallower than a
+    parser would find it.
+    """
+    if isinstance(raw, bytes):
+        if raw.count(b"[") + raw.count(b"{") <= limit:
+            return False
+        try:
+            # The encoding json.loads would use (RFC 8259 allows UTF-16/32 with bytes input).
+            text = raw.decode(json.detect_encoding(raw))
+        except (UnicodeDecodeError, LookupError):
+            return False  # not JSON text at all: the parser refuses it as malformed
+    else:
+        text = raw
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    outside_strings = _JSON_STRING.sub("", text).encode("utf-8", "surrogatepass")
+    steps = outside_strings.translate(_STEPS, _NOT_BRACKET)
+    return max(accumulate(map(operator.sub, steps, repeat(1))), default=0) > limit
+
+
+def json_too_deep_problem(instance: str) -> JSONResponse:
+    return problem_response(
+        400,
+        f"请求体 JSON 嵌套超过 {MAX_JSON_DEPTH} 层的上限",
+        kind="json-too-deep",
+        instance=instance,
+        limit=MAX_JSON_DEPTH,
+    )
+
+
 def nul_character_problem(field: str, instance: str) -> JSONResponse:
     message = "不能包含 NUL 字符 (U+0000)"
     return problem_response(
@@ -202,11 +254,23 @@ class _NulInBody(StarletteHTTPException):
         self.field = field
 
 
-class RejectNulCharacters:
-    """ASGI middleware: a request with U+0000 anywhere in its path, query or body gets a 422.
+class _JsonTooDeep(StarletteHTTPException):
+    # An HTTPException for the same reason as _NulInBody; the gateway's guard lets it through too.
+    def __init__(self) -> None:
+        super().__init__(400, f"请求体 JSON 嵌套超过 {MAX_JSON_DEPTH} 层的上限")
 
-    The body is checked as the application reads it, once the last part has arrived: nothing is
-    read that the application (or the gateway's size limit) would not read anyway.
+
+def _is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+class RejectUnsafeInput:
+    """ASGI middleware, outside every handler of every app (the gateway's guard included).
+
+    A request with U+0000 anywhere in its path, query or body gets a 422; a JSON body nested more
+    than ``MAX_JSON_DEPTH`` levels a 400 (``/problems/json-too-deep``). The body is checked as the
+    application reads it, once the last part has arrived: nothing is read that the application
+    (or the gateway's size limit) would not read anyway, and nothing parses it before the check.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -221,6 +285,7 @@ class RejectNulCharacters:
         if field is not None:
             await nul_character_problem(field, scope["path"])(scope, receive, send)
             return
+        json_body = _is_json((content_type or "").split(";", 1)[0].strip().lower())
         chunks: list[bytes] = []
         started = False
 
@@ -229,7 +294,11 @@ class RejectNulCharacters:
             if message["type"] == "http.request":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
-                    found = nul_character_field("", b"", content_type, b"".join(chunks))
+                    body = b"".join(chunks)
+                    # Depth first: the NUL check parses the body, and recursively.
+                    if json_body and json_too_deep(body):
+                        raise _JsonTooDeep()
+                    found = nul_character_field("", b"", content_type, body)
                     if found is not None:
                         raise _NulInBody(found)
             return message
@@ -241,15 +310,20 @@ class RejectNulCharacters:
 
         try:
             await self.app(scope, checked_receive, tracked_send)
-        except _NulInBody as exc:
+        except (_NulInBody, _JsonTooDeep) as exc:
             if started:
                 raise
-            await nul_character_problem(exc.field, scope["path"])(scope, receive, send)
+            refusal = (
+                nul_character_problem(exc.field, scope["path"])
+                if isinstance(exc, _NulInBody)
+                else json_too_deep_problem(scope["path"])
+            )
+            await refusal(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:
     # Inside the request-context middleware (added after this), so refusals carry the request id.
-    app.add_middleware(RejectNulCharacters)
+    app.add_middleware(RejectUnsafeInput)
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -277,6 +351,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(_NulInBody)
     async def _nul(request: Request, exc: _NulInBody) -> JSONResponse:
         return nul_character_problem(exc.field, request.url.path)
+
+    @app.exception_handler(_JsonTooDeep)
+    async def _too_deep(request: Request, exc: _JsonTooDeep) -> JSONResponse:
+        return json_too_deep_problem(request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -7,12 +7,15 @@ process) while each keeps its own database.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Published in this repository's history as the old default: anyone can sign with it, so it is
+# refused everywhere.
 DEV_JWT_SECRET = "xiaoneng-dev-secret-change-me-0123456789"
 
 Environment = Literal["dev", "test", "production"]
@@ -43,10 +46,15 @@ class CommonSettings(BaseSettings):
     kafka_create_topics: bool = True
     topic_prefix: str = ""
     policy_profile: str = "huzhou-2018"
-    jwt_secret: str = DEV_JWT_SECRET
+    # Without XN_JWT_SECRET, dev makes up a secret nobody knows, valid in this process only;
+    # make run and make up keep one per data folder (launcher). Test and production must set it.
+    jwt_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     jwt_issuer: str = "xiaoneng"
     jwt_audience: str = "xiaoneng-api"
     jwks_url: str | None = None
+    # Longest life a token may claim (exp - iat, and exp - now): a token minted to live for years
+    # would otherwise be a credential that nothing can revoke. Applies to every verifier.
+    jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60)
     log_level: str = "INFO"
     log_json: bool = True
     relay_poll_seconds: float = Field(default=0.5, gt=0)
@@ -59,11 +67,12 @@ class CommonSettings(BaseSettings):
     clock_start: datetime | None = None
 
     @model_validator(mode="after")
-    def _refuse_default_secret_outside_dev(self) -> CommonSettings:
-        if self.environment != "dev" and self.jwks_url is None and self.jwt_secret == DEV_JWT_SECRET:
+    def _refuse_a_known_or_missing_secret(self) -> CommonSettings:
+        if self.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError("XN_JWT_SECRET is the published development value, which anyone can sign with")
+        if self.environment != "dev" and self.jwks_url is None and "jwt_secret" not in self.model_fields_set:
             raise ValueError(
-                f"XN_JWT_SECRET still has the development default; set a secret or XN_JWKS_URL "
-                f"(environment {self.environment})"
+                f"XN_JWT_SECRET is not set; set a secret or XN_JWKS_URL (environment {self.environment})"
             )
         if self.environment == "production" and self.jwks_url is None and len(self.jwt_secret) < 32:
             raise ValueError("XN_JWT_SECRET must be at least 32 characters in production")

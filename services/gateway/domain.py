@@ -5,6 +5,7 @@ Standard Webhooks signing, retry timing and webhook target checks. No I/O here.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -118,6 +119,113 @@ class RateLimiter:
             del self._buckets[key]
 
 
+# --- failed sign-ins (the token endpoint) ---------------------------------------------------
+
+
+class FailedAttempts:
+    """Failed client authentications per client id, to stop guessing a client's secret.
+
+    After ``limit`` failures within ``window_seconds`` the id is refused until the oldest of
+    them leaves the window. An attempt counts as failed from the moment it starts, so a burst
+    of concurrent guesses is capped as well as a sequence; a success takes back only its own
+    attempt, so a client signing in meanwhile does not wipe out someone else's failures.
+    Unknown ids are counted like known ones, which keeps the answers alike.
+    """
+
+    def __init__(self, limit: int, window_seconds: float, *, max_keys: int = 10_000) -> None:
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self._attempts: dict[str, list[float]] = {}
+        self._max_keys = max_keys
+
+    def begin(self, key: str, now: float) -> int | None:
+        """Count an attempt; None when it may go ahead, else seconds until one may."""
+        attempts = self._recent(key, now)
+        if len(attempts) >= self.limit:
+            return max(1, math.ceil(attempts[0] + self.window_seconds - now))
+        if key not in self._attempts and len(self._attempts) >= self._max_keys:
+            self._prune(now)
+        self._attempts.setdefault(key, []).append(now)
+        return None
+
+    def succeeded(self, key: str, started: float) -> None:
+        attempts = self._attempts.get(key)
+        if attempts is not None and started in attempts:
+            attempts.remove(started)
+            if not attempts:
+                del self._attempts[key]
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        attempts = self._attempts.get(key)
+        if not attempts:
+            return []
+        attempts[:] = [t for t in attempts if t > now - self.window_seconds]
+        return attempts
+
+    def _prune(self, now: float) -> None:
+        for key in [k for k in self._attempts if not self._recent(k, now)]:
+            del self._attempts[key]
+        # Still full (a flood of made-up ids): forget the longest-known ids first.
+        while len(self._attempts) >= self._max_keys:
+            del self._attempts[next(iter(self._attempts))]
+
+
+# --- who is calling (forwarded headers) -----------------------------------------------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=16)
+def trusted_networks(entries: tuple[str, ...]) -> tuple[Network, ...]:
+    """``XN_GATEWAY_TRUSTED_PROXIES`` entries (addresses or CIDRs) as networks."""
+    return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries)
+
+
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as a proxy writes it: ``a.b.c.d``, ``a.b.c.d:port``, ``v6`` or ``[v6]:port``."""
+    value = value.strip()
+    if value.startswith("["):
+        value = value[1 : value.find("]")] if "]" in value else ""
+    elif value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _trusted(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, trusted: Sequence[Network]) -> bool:
+    return any(ip.version == net.version and ip in net for net in trusted)
+
+
+def client_address(peer: str, forwarded_for: Sequence[str], trusted: Sequence[Network]) -> str:
+    """The address a request came from, for per-IP limits.
+
+    The connecting peer, unless it is one of the ``trusted`` proxies: then ``X-Forwarded-For``
+    is read from the right (each proxy appends the address it was called from, so only entries
+    appended by trusted proxies are believable) and the first address that is not a trusted
+    proxy is the caller. Anyone else's forwarded headers are ignored, whatever they claim, and
+    so are ``Forwarded`` and ``X-Real-IP``: a deployment's proxy is configured to send
+    ``X-Forwarded-For``.
+    """
+    current = _address(peer)
+    if current is None or not _trusted(current, trusted):
+        return str(current) if current is not None else peer
+    hops = [hop for value in forwarded_for for hop in value.split(",")]
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            # Not an address: nothing left of it can be believed; the last trusted hop answers.
+            break
+        current = address
+        if not _trusted(address, trusted):
+            break
+    return str(current)
+
+
 # --- idempotency ------------------------------------------------------------------------------
 
 
@@ -125,7 +233,9 @@ def canonical_body(body: bytes) -> bytes:
     """JSON bodies compare by content (key order and spacing do not matter); others by bytes."""
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nested too deep to be JSON we accept (a JSON-typed body that deep is
+        # refused before this; any other body is compared by its bytes).
         return body
     return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -1,6 +1,8 @@
 """The gateway's checks on every request, before routing: one ASGI middleware.
 
-In order: who is calling (a bearer token, verified once), the client's rate limit (``RateLimit``
+In order: who is calling (a bearer token, verified once; a token of the built-in issuer only
+while its client is registered and not disabled), the client's rate limit (per token client, else
+per IP address, where ``X-Forwarded-For`` counts only from ``trusted_proxies``; ``RateLimit``
 and ``RateLimit-Policy`` headers on every response, 429 with ``Retry-After``), the operation's
 access rules from the OpenAPI documents (401/403 with ``WWW-Authenticate``), the body (size
 limit → 413, declared media types → 415, malformed JSON → 400) and ``Idempotency-Key`` on
@@ -16,12 +18,18 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from starlette.applications import Starlette
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.gateway import idempotency
+from services.gateway import clients, idempotency
 from services.gateway.catalog import Operation
-from services.gateway.domain import parse_idempotency_key, request_fingerprint
+from services.gateway.domain import (
+    client_address,
+    parse_idempotency_key,
+    request_fingerprint,
+    trusted_networks,
+)
 from services.gateway.runtime import GatewayRuntime
 from shared.auth import Principal
 from shared.problems import Problem, problem_response
@@ -79,9 +87,9 @@ class GatewayGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        principal, token_error, has_token = self._identify(runtime, headers)
+        principal, token_error, has_token = await self._identify(scope["app"], runtime, headers)
         client_id = principal.client_id if principal is not None else None
-        host = scope["client"][0] if scope.get("client") else "unknown"
+        host = self._caller_address(runtime, scope, headers)
         caller = f"client:{client_id}" if client_id is not None else f"ip:{host}"
         policy, decision = runtime.limiter.take(caller, client_id, time.monotonic())
         send = _with_headers(
@@ -109,6 +117,7 @@ class GatewayGuard:
                 kind=refusal.kind,
                 instance=scope["path"],
                 headers=refusal.headers,
+                **(_token_endpoint_error(refusal.status) if scope["path"] == TOKEN_PATH else {}),
             )
             await response(scope, receive, send)
             return
@@ -124,14 +133,35 @@ class GatewayGuard:
         await self.app(scope, receive, send)
 
     @staticmethod
-    def _identify(runtime: GatewayRuntime, headers: Headers) -> tuple[Principal | None, str | None, bool]:
+    async def _identify(
+        app: Starlette, runtime: GatewayRuntime, headers: Headers
+    ) -> tuple[Principal | None, str | None, bool]:
         auth = headers.get("authorization", "")
         if not auth.lower().startswith("bearer "):
             return None, None, False
         try:
-            return runtime.verifier.verify(auth[7:].strip()), None, True
+            principal = runtime.verifier.verify(auth[7:].strip())
         except Problem as exc:
             return None, exc.detail, True
+        # A token of this gateway's own issuer lives only as long as its client does. (With an
+        # external identity provider the provider revokes; our HS256 tokens do not verify then.)
+        if principal.registered_client and not runtime.common.jwks_url:
+            if not await clients.registry_of(app).is_active(principal.client_id):
+                return None, "访问令牌所属的客户端已删除或停用", True
+        return principal, None, True
+
+    @staticmethod
+    def _caller_address(runtime: GatewayRuntime, scope: Scope, headers: Headers) -> str:
+        """The caller's address for the per-IP limit: forwarded headers only from trusted proxies."""
+        peer: str = scope["client"][0] if scope.get("client") else "unknown"
+        trusted = trusted_networks(tuple(runtime.settings.trusted_proxies))
+        if not trusted:
+            return peer
+        address = client_address(peer, headers.getlist("x-forwarded-for"), trusted)
+        if address != peer:
+            # So that the logs and the X-Forwarded-For sent to the services name the caller too.
+            scope["client"] = (address, 0)
+        return address
 
     @staticmethod
     def _check_access(
@@ -296,6 +326,22 @@ class GatewayGuard:
             await idempotency.complete(runtime.db, scope=caller, key=key, response=stored)
         else:
             await idempotency.release(runtime.db, scope=caller, key=key)
+
+
+# RFC 6749 §5.2 for the refusals of the token endpoint that the guard makes (its own errors the
+# endpoint gives itself, services/gateway/api.py).
+_TOKEN_REQUEST_ERRORS = {
+    400: "The request is malformed",
+    413: "The request body is too large",
+    415: "The token request must be application/x-www-form-urlencoded",
+}
+
+
+def _token_endpoint_error(status: int) -> dict[str, str]:
+    description = _TOKEN_REQUEST_ERRORS.get(status)
+    if description is None:
+        return {}
+    return {"error": "invalid_request", "error_description": description}
 
 
 def _has_body(headers: Headers) -> bool:

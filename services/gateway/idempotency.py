@@ -6,7 +6,9 @@ finishes. A repeat with the same fingerprint replays the stored response; with a
 fingerprint it is refused (422); while the first is still running it is refused (409). Records
 expire after ``idempotency_ttl_seconds``. Responses that say the request did not run to a
 result (401, 403, 429, 5xx, unreachable upstream) are not kept, so the client may retry with
-the same key.
+the same key. An upstream answer cut short (the service died mid-response) is one of them: the
+proxy reads every answer whole before sending it and turns a cut one into a 502, so what is
+stored here is always a response the service finished.
 """
 
 from __future__ import annotations

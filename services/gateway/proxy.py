@@ -4,6 +4,15 @@ One long-lived HTTP client per upstream, each with its own timeout. Request id a
 ``traceparent`` are forwarded; the bearer token was checked by the guard and is checked again
 by the service. Upstream failures become 502/504 problem details; a 403 from a service gets
 the ``WWW-Authenticate`` challenge of RFC 6750.
+
+An upstream answer is read whole before the gateway answers (up to
+``max_upstream_response_bytes``), never streamed through: once a status line is sent it cannot be
+taken back, so a service that dies mid-body would otherwise leave the client with, say, a
+``201 Created`` and a cut or empty body, and the Idempotency-Key record could keep it. Every
+response of the services is built in memory anyway (JSON pages, CSV and XLSX reports), so
+buffering adds a copy and no new limit; a body that ends early (connection closed, fewer bytes
+than its ``Content-Length``, a broken chunked stream, a read error) becomes a 502 problem,
+which is never kept for replay.
 """
 
 from __future__ import annotations
@@ -12,8 +21,7 @@ import logging
 
 import httpx
 from fastapi import APIRouter, Request
-from starlette.background import BackgroundTask
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from shared.observability import current_traceparent, request_id_var
 from shared.problems import Problem
@@ -34,6 +42,8 @@ _HOP_BY_HOP = {
     "host",
     "content-length",
 }
+# Answers that carry no body whatever their headers say (RFC 9110 §6.4.1).
+_NO_BODY_STATUSES = {204, 304}
 
 
 def _forward_headers(request: Request) -> dict[str, str]:
@@ -72,6 +82,7 @@ async def forward(service: str, path: str, request: Request) -> Response:
         headers=_forward_headers(request),
         content=await request.body(),
     )
+    limit: int = request.app.state.gateway_settings.max_upstream_response_bytes
     try:
         response = await client.send(upstream, stream=True)
     except httpx.TimeoutException as exc:
@@ -80,14 +91,68 @@ async def forward(service: str, path: str, request: Request) -> Response:
     except httpx.TransportError as exc:
         log.warning("upstream %s unreachable: %s", service, exc)
         raise Problem(502, f"服务 {service} 暂时无法访问", kind="bad-gateway", service=service) from exc
+    try:
+        body = await _whole_body(response, request.method, service, limit)
+    except httpx.TimeoutException as exc:
+        log.warning("upstream %s timed out while answering %s", service, path)
+        raise Problem(504, f"服务 {service} 未在时限内响应", kind="gateway-timeout", service=service) from exc
+    except httpx.TransportError as exc:
+        log.warning("upstream %s answer to %s %s cut short: %s", service, request.method, path, exc)
+        raise Problem(
+            502, f"服务 {service} 的响应不完整（连接中断），请重试", kind="bad-gateway", service=service
+        ) from exc
+    finally:
+        await response.aclose()
     headers = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
+    if request.method == "HEAD" and (length := response.headers.get("content-length")) is not None:
+        # A HEAD answer states the length a GET would have; Response would otherwise say 0.
+        headers["content-length"] = length
     if (location := headers.get("location")) and location.startswith("/v1/"):
         headers["location"] = f"/api/v1/{service}/{location[4:]}"
     if response.status_code == 403 and "www-authenticate" not in {k.lower() for k in headers}:
         headers["WWW-Authenticate"] = 'Bearer realm="xiaoneng", error="insufficient_scope"'
-    return StreamingResponse(
-        response.aiter_raw(),
-        status_code=response.status_code,
-        headers=headers,
-        background=BackgroundTask(response.aclose),
+    return Response(body, status_code=response.status_code, headers=headers)
+
+
+async def _whole_body(response: httpx.Response, method: str, service: str, limit: int) -> bytes:
+    """The upstream body as sent (still content-encoded), or a 502 when it did not arrive whole.
+
+    httpx (h11) already raises ``RemoteProtocolError`` when the connection closes before the
+    declared length or the last chunk; the length is compared here as well so that the
+    guarantee does not rest on one library's strictness.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > limit:
+            log.warning("upstream %s answered more than %d bytes", service, limit)
+            raise Problem(
+                502,
+                f"服务 {service} 的响应超过 {limit} 字节的上限",
+                kind="upstream-response-too-large",
+                service=service,
+                limit=limit,
+            )
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    declared = response.headers.get("content-length")
+    if declared is not None and _framed_by_length(response, method) and declared.strip() != str(len(body)):
+        log.warning("upstream %s answer cut: %d of %s bytes", service, len(body), declared)
+        raise httpx.RemoteProtocolError(f"received {len(body)} bytes, expected {declared}")
+    return body
+
+
+def _framed_by_length(response: httpx.Response, method: str) -> bool:
+    """Whether ``Content-Length`` gives the length of the body that was sent.
+
+    Not for HEAD and 204/304 (no body whatever the header says) nor when a transfer coding frames
+    the body. A body delimited by closing the connection cannot be checked by anyone; uvicorn,
+    which serves every service, always sends a length or chunks.
+    """
+    return (
+        "transfer-encoding" not in response.headers
+        and method != "HEAD"
+        and response.status_code >= 200
+        and response.status_code not in _NO_BODY_STATUSES
     )

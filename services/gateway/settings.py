@@ -7,6 +7,8 @@ List and mapping settings are read from the environment as JSON, e.g.
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -34,15 +36,31 @@ class GatewaySettings(BaseSettings):
     # The built-in client-credentials issuer; production uses an external identity provider.
     token_issuer_enabled: bool = True
     token_ttl_seconds: int = Field(default=3600, ge=60)
+    # Client secrets are checked with scrypt in this many worker threads, never on the event loop
+    # (in the embedded mode every app shares that loop).
+    token_kdf_workers: int = Field(default=2, ge=1)
+    # After this many failed authentications of one client id within the window, the id gets 429
+    # until the oldest failure leaves the window.
+    token_max_failures: int = Field(default=10, ge=1)
+    token_failure_window_seconds: int = Field(default=300, ge=1)
+    # How long the gateway trusts its last look at a client in its database: a token of a client
+    # deleted or disabled since is refused at most this long after.
+    client_cache_seconds: float = Field(default=10.0, ge=0)
 
     # Largest request body accepted (413 beyond it).
     max_body_bytes: int = Field(default=1_048_576, ge=1)
+    # Largest upstream answer the gateway reads before answering (502 beyond it): answers are
+    # read whole so that one cut short by a dying service becomes a 502, never a partial 2xx.
+    max_upstream_response_bytes: int = Field(default=16 * 1_048_576, ge=1)
 
     # Token bucket per client: ``rate_limit_requests`` per ``rate_limit_window_seconds``, bursts
     # up to the same number. Per-client quotas override the default.
     rate_limit_requests: int = Field(default=600, ge=1)
     rate_limit_window_seconds: int = Field(default=60, ge=1)
     rate_limit_overrides: dict[str, int] = Field(default_factory=dict)
+    # Proxies (addresses or CIDRs, e.g. ``["10.0.0.0/8"]``) whose ``X-Forwarded-For`` names the
+    # caller for the per-IP limit. Empty: forwarded headers are never believed, from anyone.
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     # Idempotency-Key records: kept this long; a claim whose request never finished (a crash)
     # is taken over after ``idempotency_lock_seconds``.
@@ -73,6 +91,16 @@ class GatewaySettings(BaseSettings):
     def _schedule_is_usable(cls, value: list[float]) -> list[float]:
         if not value or any(v < 0 for v in value):
             raise ValueError("the retry schedule needs at least one non-negative delay")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not an IP address or CIDR: {entry!r}") from exc
         return value
 
     def upstreams(self) -> dict[str, str]:

@@ -64,6 +64,10 @@ webhook_endpoints = Table(
     metadata,
     Column("id", String(40), primary_key=True),
     Column("owner", String(128), nullable=False),
+    # The owner's roles and department claim when it created (or last changed) the endpoint:
+    # deliveries are filtered by what they may read (services/gateway/webhooks/visibility.py).
+    Column("owner_roles", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("owner_department", String(128)),
     Column("url", Text, nullable=False),
     Column("description", String(500), nullable=False),
     # Event types to deliver; empty means every type.

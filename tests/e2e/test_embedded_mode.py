@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import random
-import signal
-import socket
-import subprocess
-import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -15,55 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from launcher.processes import ROOT
 from shared.calendar import default_calendar
 from shared.deadlines import SHANGHAI
+from tests.support.embedded_mode import free_ports, start_embedded
 
 pytestmark = pytest.mark.e2e
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _base_port() -> int:
-    for _ in range(50):
-        base = random.randrange(20000, 30000, 10)
-        if all(_free(base + i) for i in range(5)):
-            return base
-    raise RuntimeError("no free port range")
-
-
-def _start(data_dir: Path, base: int, pg_port: int) -> tuple[subprocess.Popen[str], str]:
-    env = {
-        **os.environ,
-        "XN_DATA_DIR": str(data_dir),
-        "XN_PORT": str(base),
-        "XN_EMBEDDED_PG_PORT": str(pg_port),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "launcher.embedded"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "Docs portal:" in line:
-            return proc, line.split()[2]
-        if time.monotonic() > deadline:
-            break
-    proc.kill()
-    raise AssertionError("the embedded mode did not print the portal URL")
-
-
-def _stop(proc: subprocess.Popen[str]) -> int:
-    proc.send_signal(signal.SIGINT)
-    return proc.wait(60)
 
 
 def next_year_provisional() -> bool:
@@ -97,12 +47,10 @@ def _fgw_facts(gateway: str) -> dict[str, int]:
 
 
 def test_embedded_mode_serves_the_portal_and_keeps_its_data(tmp_path: Path) -> None:
-    base = _base_port()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        pg_port = s.getsockname()[1]
-    proc, docs_url = _start(tmp_path / "var", base, pg_port)
+    base, pg_port = free_ports()
+    run = start_embedded(tmp_path / "var", base, pg_port)
     try:
+        docs_url = run.announcement.splitlines()[1].split()[2]
         assert docs_url == f"http://127.0.0.1:{base}/docs"
         page = httpx.get(docs_url, timeout=10)
         assert page.status_code == 200 and "swagger-ui" in page.text
@@ -115,15 +63,15 @@ def test_embedded_mode_serves_the_portal_and_keeps_its_data(tmp_path: Path) -> N
             assert ready["checks"]["database"] == ready["checks"]["bus"] == "ok", ready
             # From 1 November a year ahead without its official holiday table reports "degraded".
             assert ready["status"] == ("degraded" if next_year_provisional() else "ready"), ready
-        first = _fgw_facts(f"http://127.0.0.1:{base}")
+        first = _fgw_facts(run.gateway)
         # The two demo documents, formed in 2018, are long past their publication deadline (D3).
         assert first == {"document-formed": 2, "document-version-overdue": 2}
     finally:
-        assert _stop(proc) == 0
+        assert run.stop() == 0
 
-    proc, _ = _start(tmp_path / "var", base, pg_port)
+    run = start_embedded(tmp_path / "var", base, pg_port)
     try:
         # Same database: the demo documents exist already and nothing is recorded twice.
-        assert _fgw_facts(f"http://127.0.0.1:{base}") == first
+        assert _fgw_facts(run.gateway) == first
     finally:
-        assert _stop(proc) == 0
+        assert run.stop() == 0

@@ -266,7 +266,9 @@ async def test_D4_documents_registered_before_index_numbers_get_them_in_order(
     url = await postgres.new_database()
     await _upgrade_to(url, "0001")
     u = make_url(url)
-    conn = await asyncpg.connect(host=u.host, port=u.port, user=u.username, database=u.database)
+    conn = await asyncpg.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, database=u.database
+    )
     try:
         for i, (doc_number, formed) in enumerate(
             [

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from services.gateway.access import Caller
 from services.gateway.runtime import runtime_of
-from services.gateway.webhooks import service
+from services.gateway.webhooks import service, visibility
 from services.gateway.webhooks.events import webhook_event_types
 from services.gateway.webhooks.schemas import (
     DeliveryDetail,
@@ -36,12 +36,17 @@ Page = Annotated[PageParams, Depends(page_params)]
 @router.get(
     "/event-types",
     summary="可订阅的事件类型",
-    description="端点可按这些类型过滤；每项附 data 的 JSON Schema。公开，无需令牌。",
+    description=(
+        "端点可按这些类型过滤；每项附 data 的 JSON Schema，recipients 说明哪些客户端的端点收到该类事件"
+        "（按端点所有者的角色与部门过滤）。公开，无需令牌。"
+    ),
     response_model_by_alias=True,
 )
 async def event_types() -> list[EventTypeView]:
     return [
-        EventTypeView(type=t.type, summary=t.summary, schema=t.data_schema)  # type: ignore[call-arg]
+        EventTypeView(  # type: ignore[call-arg]
+            type=t.type, summary=t.summary, recipients=t.recipients, schema=t.data_schema
+        )
         for t in webhook_event_types()
     ]
 
@@ -53,7 +58,7 @@ async def event_types() -> list[EventTypeView]:
     description=(
         "登记一个接收地址与事件类型过滤，返回签名密钥（whsec_…）。创建后立即推送一条 "
         "gov.efficiency.webhook-ping.v1 消息，供接收方验证签名。端点只接收创建之后发生的事件"
-        "（以事件的 time 为准），不补发创建前的积压事件。"
+        "（以事件的 time 为准），不补发创建前的积压事件。\n\n" + visibility.SUMMARY
     ),
 )
 async def create_endpoint(

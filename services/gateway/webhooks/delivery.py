@@ -7,7 +7,9 @@ process dies mid-attempt the lease runs out and the delivery is tried again with
 ``webhook-id``, ``webhook-timestamp``, ``webhook-signature``), gets ``webhook_timeout_seconds``
 in total, and succeeds only with a 2xx answer. Failures follow the retry schedule with jitter,
 later if the receiver sends ``Retry-After``; 410 disables the endpoint at once, and so does
-failing without a success for ``webhook_disable_after_failing_seconds``.
+failing without a success for ``webhook_disable_after_failing_seconds``. The target is checked
+again before every attempt, and the attempt connects to the address that check approved
+(``targets``).
 """
 
 from __future__ import annotations
@@ -185,9 +187,11 @@ class DeliveryWorker:
         def elapsed() -> int:
             return int((time.perf_counter() - started) * 1000)
 
-        refused = await targets.refusal(job.url, rt.settings, rt.common)
-        if refused is not None:
-            return Outcome(None, f"target refused: {refused}", None, elapsed())
+        # Checked now, with the host resolved now; the attempt connects to the address checked.
+        target = await targets.check(job.url, rt.settings, rt.common)
+        if isinstance(target, str):
+            return Outcome(None, f"target refused: {target}", None, elapsed())
+        url, pinning, extensions = target.request()
         now = rt.clock()
         timestamp = int(now.timestamp())
         headers = {
@@ -196,12 +200,13 @@ class DeliveryWorker:
             "webhook-id": job.message_id,
             "webhook-timestamp": str(timestamp),
             "webhook-signature": domain.signature_header(job.secrets, job.message_id, timestamp, job.payload),
+            **pinning,
         }
         limit = rt.settings.webhook_timeout_seconds
         try:
             async with asyncio.timeout(limit):
                 request = self._http.build_request(
-                    "POST", job.url, content=job.payload.encode(), headers=headers
+                    "POST", url, content=job.payload.encode(), headers=headers, extensions=extensions
                 )
                 response = await self._http.send(request, stream=True)
                 try:

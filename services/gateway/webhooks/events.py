@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.gateway.webhooks import visibility
 from shared.events import CONTRACTS
 from shared.events.asyncapi import json_schema
 
@@ -27,6 +28,7 @@ class WebhookEventType:
     type: str
     summary: str
     description: str
+    recipients: str
     data_schema: dict[str, Any]
 
 
@@ -35,16 +37,20 @@ def webhook_event_types() -> list[WebhookEventType]:
         WebhookEventType(
             type=c.event_type(),
             summary=c.summary,
-            description=(c.__doc__ or c.summary).strip(),
+            # The OpenAPI ``webhooks`` section shows the description: say there who receives it.
+            description=f"{(c.__doc__ or c.summary).strip()}\n\n接收方：{recipients}",
+            recipients=recipients,
             data_schema=json_schema(c),
         )
         for c in CONTRACTS
+        for recipients in [visibility.describe(c.event_type())]
     ]
     types.append(
         WebhookEventType(
             type=PING_TYPE,
             summary="端点连通测试（创建端点时发送）",
-            description=(Ping.__doc__ or "").strip(),
+            description=f"{(Ping.__doc__ or '').strip()}\n\n接收方：{visibility.PING_RECIPIENTS}",
+            recipients=visibility.PING_RECIPIENTS,
             data_schema=Ping.model_json_schema(mode="serialization"),
         )
     )

@@ -3,7 +3,8 @@
 The gateway consumes every topic (one subscription over every contract). The message and its
 deliveries are written in the consumer's inbox transaction, so an event is either fully queued
 for delivery or not consumed yet: a gateway restart loses none. The ``webhook-id`` is derived
-from the event id, so the same event always carries the same id.
+from the event id, so the same event always carries the same id. An endpoint whose owner may
+not read the event (``visibility``) gets no delivery at all, not even a failed one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import domain
 from services.gateway.tables import webhook_deliveries, webhook_endpoints, webhook_messages
-from services.gateway.webhooks.service import deliverable_to
+from services.gateway.webhooks import visibility
+from services.gateway.webhooks.service import deliverable_to, owner_of
 from shared.events import CONTRACTS, CloudEvent
 from shared.events.contracts import WebhookEndpointDisabled
 from shared.messaging.consumer import Subscription
@@ -35,7 +37,7 @@ async def queue_event(session: AsyncSession, event: CloudEvent, *, now: datetime
     """Store ``event`` as a message and queue a delivery per matching endpoint; returns how many.
 
     Endpoints that are disabled get a failed delivery, so that recovering them once re-enabled
-    brings what they missed.
+    brings what they missed. Endpoints whose owner may not read the event get none.
     """
     message_id = message_id_of(event)
     await session.execute(
@@ -51,13 +53,15 @@ async def queue_event(session: AsyncSession, event: CloudEvent, *, now: datetime
     )
     # Announcements about an endpoint go to its owner only.
     owner = str(event.data.get("owner")) if event.type == WebhookEndpointDisabled.event_type() else None
-    endpoints = (
+    E = webhook_endpoints
+    candidates = (
         await session.execute(
-            select(webhook_endpoints.c.id, webhook_endpoints.c.enabled).where(
+            select(E.c.id, E.c.enabled, E.c.owner, E.c.owner_roles, E.c.owner_department).where(
                 deliverable_to(event.type, owner, event.time)
             )
         )
     ).all()
+    endpoints = [e for e in candidates if visibility.admits(event.type, event.data, owner_of(e))]
     if not endpoints:
         return 0
     rows = [

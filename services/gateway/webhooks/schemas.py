@@ -19,7 +19,10 @@ class EndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(
-        description="接收地址（http 或 https）；生产环境不允许私有与回环地址",
+        description=(
+            "接收地址（http 或 https），不得含用户信息（user:pass@）、反斜杠或空白；"
+            "生产环境不允许私有、回环及内嵌这类 IPv4 的 IPv6 地址（解析后逐一检查，投递时连接检查过的地址）"
+        ),
         max_length=2000,
         examples=["https://hooks.example.gov.cn/xiaoneng"],
     )
@@ -47,6 +50,15 @@ class EndpointUpdate(BaseModel):
 class EndpointView(BaseModel):
     id: str = Field(examples=["ep_3f1c2a9d7b5e4c1a"])
     owner: str = Field(description="所有者（API 客户端编号）", examples=["city-portal"])
+    owner_roles: list[str] = Field(
+        description="所有者创建（或最近一次修改）端点时令牌的角色；端点只收到这些角色可读的事件",
+        examples=[["office"]],
+    )
+    owner_department: str | None = Field(
+        default=None,
+        description="所有者令牌的 department 声明（部门代码，leader 为领导代码）",
+        examples=["office"],
+    )
     url: str = Field(examples=["https://hooks.example.gov.cn/xiaoneng"])
     description: str
     event_types: list[str] = Field(description="事件类型过滤；空表示全部")
@@ -126,6 +138,12 @@ class RecoverResult(BaseModel):
 class EventTypeView(BaseModel):
     type: str = Field(examples=["gov.efficiency.document-formed.v1"])
     summary: str
+    recipients: str = Field(
+        description="谁的端点收到此类事件（按端点所有者的角色与 department 声明过滤，不可读的不投递）",
+        examples=[
+            "市政府办公室（office）、督查室（supervisor）与管理员（admin）；事件 department 字段所指的部门"
+        ],
+    )
     schema_: dict[str, object] = Field(alias="schema", description="data 的 JSON Schema")
 
     model_config = ConfigDict(populate_by_name=True)

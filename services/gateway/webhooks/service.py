@@ -2,7 +2,9 @@
 rotation, deliveries (list, read with the attempt log, resend one, recover failed ones).
 
 A client manages its own endpoints; ``admin`` sees every endpoint. Someone else's endpoint is
-reported as not found.
+reported as not found. An endpoint keeps its owner's roles and department claim (from the token
+that created it, refreshed when the owner changes it): deliveries are filtered by what they may
+read (``visibility``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ def endpoint_view(row: Row[Any]) -> EndpointView:
     return EndpointView(
         id=row.id,
         owner=row.owner,
+        owner_roles=list(row.owner_roles),
+        owner_department=row.owner_department,
         url=row.url,
         description=row.description,
         event_types=list(row.event_types),
@@ -111,6 +115,18 @@ def _check_if_match(if_match: str | None, version: int) -> None:
         raise Problem(412, "端点已被修改（ETag 不符），请重新读取后再提交", kind="precondition-failed")
 
 
+def owner_rights(principal: Principal) -> dict[str, Any]:
+    """What an endpoint remembers of its owner: the deliveries it may receive follow from it."""
+    return {"owner_roles": sorted(principal.roles), "owner_department": principal.department}
+
+
+def owner_of(row: Any) -> Principal:
+    """The principal an endpoint acts for (``row`` has owner, owner_roles, owner_department)."""
+    return Principal(
+        client_id=row.owner, roles=frozenset(row.owner_roles or ()), department=row.owner_department
+    )
+
+
 def first_attempt_at(rt: GatewayRuntime, now: datetime) -> datetime:
     return now + timedelta(seconds=rt.settings.webhook_retry_schedule_seconds[0])
 
@@ -130,6 +146,7 @@ async def create_endpoint(rt: GatewayRuntime, body: EndpointCreate, principal: P
                 .values(
                     id=endpoint_id,
                     owner=principal.client_id,
+                    **owner_rights(principal),
                     url=body.url,
                     description=body.description,
                     event_types=event_types,
@@ -270,6 +287,14 @@ async def update_endpoint(
     async with rt.db.transaction() as session:
         row = await _endpoint(session, endpoint_id, principal, lock=True)
         _check_if_match(if_match, row.version)
+        # The owner acts with its current rights; an admin changing someone's endpoint does not
+        # lend it its own.
+        rights = owner_rights(principal)
+        if principal.client_id == row.owner and (
+            list(row.owner_roles) != rights["owner_roles"]
+            or row.owner_department != rights["owner_department"]
+        ):
+            changes.update(rights)
         if body.enabled is False and row.enabled:
             await disable_endpoint(rt, session, row, "owner", now)
         elif body.enabled is True and not row.enabled:
