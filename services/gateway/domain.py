@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 # --- rate limits (token bucket) -------------------------------------------------------------
 
@@ -391,57 +390,3 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
-
-
-def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def target_host(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return parts.hostname.lower()
-
-
-def ip_literal(host: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return None
-
-
-def _allowed_by(entry: str, host: str, addresses: Sequence[str]) -> bool:
-    entry = entry.strip().lower()
-    try:
-        network = ipaddress.ip_network(entry, strict=False)
-    except ValueError:
-        network = None
-    if network is not None:
-        return bool(addresses) and all(ipaddress.ip_address(a) in network for a in addresses)
-    if entry.startswith("*."):
-        return host.endswith(entry[1:])
-    return host == entry
-
-
-def target_refusal(
-    url: str, allowed: Sequence[str], *, forbid_private: bool, addresses: Sequence[str]
-) -> str | None:
-    """Why ``url`` may not receive webhooks, or None. ``addresses``: the host's IP addresses."""
-    host = target_host(url)
-    if host is None:
-        return "地址须为 http 或 https URL"
-    if allowed and not any(_allowed_by(entry, host, addresses) for entry in allowed):
-        return f"目标主机 {host} 不在允许列表中"
-    if forbid_private:
-        if host == "localhost" or host.endswith(".localhost"):
-            return "生产环境不允许回环地址"
-        if not addresses:
-            return f"无法解析目标主机 {host}"
-        private = [a for a in addresses if not is_public_address(a)]
-        if private:
-            return f"生产环境不允许私有或回环地址 ({', '.join(private)})"
-    return None

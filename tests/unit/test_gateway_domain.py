@@ -14,6 +14,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from services.gateway import domain
 from services.gateway.domain import QuotaPolicy, RateLimiter, TokenBucket
 from services.gateway.settings import GatewaySettings
+from services.gateway.webhooks import targets
 
 POLICY = QuotaPolicy("per-client", 3, 60)
 
@@ -117,28 +118,30 @@ def test_during_rotation_both_secrets_sign_space_separated() -> None:
     ],
 )
 def test_production_refuses_private_and_loopback_targets(url: str, addresses: list[str]) -> None:
-    assert domain.target_refusal(url, [], forbid_private=True, addresses=addresses) is not None
-    assert domain.target_refusal(url, [], forbid_private=False, addresses=addresses) is None
+    assert target_refusal(url, [], forbid_private=True, addresses=addresses) is not None
+    assert target_refusal(url, [], forbid_private=False, addresses=addresses) is None
 
 
 def test_public_targets_and_the_allow_list() -> None:
     public = ["8.8.8.8"]
-    assert (
-        domain.target_refusal("https://hooks.example.gov.cn/x", [], forbid_private=True, addresses=public)
-        is None
-    )
+    assert target_refusal("https://hooks.example.gov.cn/x", [], forbid_private=True, addresses=public) is None
     allowed = ["*.example.gov.cn", "203.0.113.0/24"]
-    ok = domain.target_refusal("https://a.example.gov.cn/x", allowed, forbid_private=False, addresses=[])
+    ok = target_refusal("https://a.example.gov.cn/x", allowed, forbid_private=False, addresses=[])
     assert ok is None
-    assert (
-        domain.target_refusal("https://example.com/x", allowed, forbid_private=False, addresses=[])
-        is not None
-    )
-    in_range = domain.target_refusal(
+    assert target_refusal("https://example.com/x", allowed, forbid_private=False, addresses=[]) is not None
+    in_range = target_refusal(
         "http://203.0.113.9/x", allowed, forbid_private=False, addresses=["203.0.113.9"]
     )
     assert in_range is None
-    assert domain.target_refusal("ftp://example.com/x", [], forbid_private=False, addresses=[]) is not None
+    assert target_refusal("ftp://example.com/x", [], forbid_private=False, addresses=[]) is not None
+
+
+def target_refusal(raw: str, allowed: list[str], *, forbid_private: bool, addresses: list[str]) -> str | None:
+    """The webhook target check as the gateway runs it, with the host's addresses given."""
+    url = targets.parse(raw)
+    if isinstance(url, str):
+        return url
+    return targets.address_refusal(url.host, allowed, forbid_private=forbid_private, addresses=addresses)
 
 
 def test_idempotency_fingerprint_compares_json_by_content() -> None:
