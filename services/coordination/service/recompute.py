@@ -9,11 +9,25 @@ that moves is announced once (deadline-changed). Closed items keep their deadlin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
 
-from sqlalchemy import ARRAY, Boolean, Date, DateTime, String, Table, bindparam, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Date,
+    DateTime,
+    Row,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.coordination import domain
@@ -57,50 +71,34 @@ def _first_instant_after(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI)
 
 
-async def _joint_items(
-    ctx: ServiceContext, session: AsyncSession, change: CalendarChange, now: datetime
+Counted = tuple[datetime, bool]  # the new deadline and whether it is provisional
+
+
+async def _recount(
+    session: AsyncSession,
+    change: CalendarChange,
+    table: Table,
+    batch_of: Callable[[str], Select[Any]],
+    count: Callable[[Row[Any]], Counted | None],
+    subject_kind: Literal["joint-item", "instruction"],
 ) -> list[DeadlineChanged]:
-    i, m = joint_items, joint_matters
-    rollover = common.rollover(ctx)
+    """Batch by batch (``batch_of(after_id)`` selects and locks the next rows by id): count each
+    row again, store what changed in one UPDATE per batch, announce each moved instant once."""
     moved: list[DeadlineChanged] = []
     after = ""
     while True:
-        rows = (
-            await session.execute(
-                select(
-                    i.c.id,
-                    i.c.department,
-                    i.c.tier,
-                    i.c.feedback_days,
-                    i.c.day_unit,
-                    i.c.deadline,
-                    i.c.deadline_provisional,
-                    m.c.assigned_on,
-                )
-                .join(m, m.c.id == i.c.matter_id)
-                .where(
-                    common.item_is_open(i.c.state),
-                    i.c.deadline >= change.earliest_deadline,
-                    i.c.deadline > now,
-                    m.c.assigned_on <= change.latest_start,
-                    i.c.id > after,
-                )
-                .order_by(i.c.id)
-                .limit(BATCH)
-                .with_for_update(of=i)
-            )
-        ).all()
+        rows = (await session.execute(batch_of(after))).all()
         recomputed: list[_Recomputed] = []
         for r in rows:
-            # The period as stored with the item: the same limit domain.item_deadline counted.
-            limit = domain.FeedbackLimit(r.feedback_days, r.tier, Period(r.feedback_days, r.day_unit), None)
-            new = domain.item_deadline(r.assigned_on, limit, change.after, roll_to_working_day=rollover)
-            provisional = is_provisional(r.assigned_on, new, change.after)
+            counted = count(r)
+            if counted is None:
+                continue
+            new, provisional = counted
             if new == r.deadline and provisional == r.deadline_provisional:
                 continue
             recomputed.append(_Recomputed(r.id, new, provisional))
             event = change.moved(
-                subject_kind="joint-item",
+                subject_kind=subject_kind,
                 subject_id=r.id,
                 department=r.department,
                 old=r.deadline,
@@ -109,10 +107,50 @@ async def _joint_items(
             )
             if event is not None:
                 moved.append(event)
-        await _store(session, i, recomputed)
+        await _store(session, table, recomputed)
         if len(rows) < BATCH:
             return moved
         after = rows[-1].id
+
+
+async def _joint_items(
+    ctx: ServiceContext, session: AsyncSession, change: CalendarChange, now: datetime
+) -> list[DeadlineChanged]:
+    i, m = joint_items, joint_matters
+    rollover = common.rollover(ctx)
+
+    def batch_of(after: str) -> Select[Any]:
+        return (
+            select(
+                i.c.id,
+                i.c.department,
+                i.c.tier,
+                i.c.feedback_days,
+                i.c.day_unit,
+                i.c.deadline,
+                i.c.deadline_provisional,
+                m.c.assigned_on,
+            )
+            .join(m, m.c.id == i.c.matter_id)
+            .where(
+                common.item_is_open(i.c.state),
+                i.c.deadline >= change.earliest_deadline,
+                i.c.deadline > now,
+                m.c.assigned_on <= change.latest_start,
+                i.c.id > after,
+            )
+            .order_by(i.c.id)
+            .limit(BATCH)
+            .with_for_update(of=i)
+        )
+
+    def count(r: Row[Any]) -> Counted:
+        # The period as stored with the item: the same limit domain.item_deadline counted.
+        limit = domain.FeedbackLimit(r.feedback_days, r.tier, Period(r.feedback_days, r.day_unit), None)
+        new = domain.item_deadline(r.assigned_on, limit, change.after, roll_to_working_day=rollover)
+        return new, is_provisional(r.assigned_on, new, change.after)
+
+    return await _recount(session, change, i, batch_of, count, "joint-item")
 
 
 async def _assignments(
@@ -122,59 +160,41 @@ async def _assignments(
     a limit the sheet stated is a date, which no holiday table moves."""
     a, ins = instruction_assignments, instructions
     policy, rollover = common.policy(ctx), common.rollover(ctx)
-    moved: list[DeadlineChanged] = []
-    after = ""
-    while True:
-        rows = (
-            await session.execute(
-                select(
-                    a.c.id,
-                    a.c.department,
-                    a.c.assigned_at,
-                    a.c.deadline,
-                    a.c.deadline_provisional,
-                    ins.c.category,
-                )
-                .join(ins, ins.c.id == a.c.instruction_id)
-                .where(
-                    a.c.due_stated.is_(False),
-                    a.c.feedback_at.is_(None),
-                    a.c.overdue_at.is_(None),
-                    a.c.deadline >= change.earliest_deadline,
-                    a.c.deadline > now,
-                    a.c.assigned_at < _first_instant_after(change.latest_start),
-                    a.c.id > after,
-                )
-                .order_by(a.c.id)
-                .limit(BATCH)
-                .with_for_update(of=a)
+
+    def batch_of(after: str) -> Select[Any]:
+        return (
+            select(
+                a.c.id,
+                a.c.department,
+                a.c.assigned_at,
+                a.c.deadline,
+                a.c.deadline_provisional,
+                ins.c.category,
             )
-        ).all()
-        recomputed: list[_Recomputed] = []
-        for r in rows:
-            if r.category not in domain.NOT_OVERNIGHT_CATEGORIES:
-                continue  # supervised assignments always state their limit
-            new = domain.default_handling_deadline(
-                r.category, r.assigned_at, policy, change.after, roll_to_working_day=rollover
+            .join(ins, ins.c.id == a.c.instruction_id)
+            .where(
+                a.c.due_stated.is_(False),
+                a.c.feedback_at.is_(None),
+                a.c.overdue_at.is_(None),
+                a.c.deadline >= change.earliest_deadline,
+                a.c.deadline > now,
+                a.c.assigned_at < _first_instant_after(change.latest_start),
+                a.c.id > after,
             )
-            provisional = is_provisional(r.assigned_at, new, change.after)
-            if new == r.deadline and provisional == r.deadline_provisional:
-                continue
-            recomputed.append(_Recomputed(r.id, new, provisional))
-            event = change.moved(
-                subject_kind="instruction",
-                subject_id=r.id,
-                department=r.department,
-                old=r.deadline,
-                new=new,
-                provisional=provisional,
-            )
-            if event is not None:
-                moved.append(event)
-        await _store(session, a, recomputed)
-        if len(rows) < BATCH:
-            return moved
-        after = rows[-1].id
+            .order_by(a.c.id)
+            .limit(BATCH)
+            .with_for_update(of=a)
+        )
+
+    def count(r: Row[Any]) -> Counted | None:
+        if r.category not in domain.NOT_OVERNIGHT_CATEGORIES:
+            return None  # supervised assignments always state their limit
+        new = domain.default_handling_deadline(
+            r.category, r.assigned_at, policy, change.after, roll_to_working_day=rollover
+        )
+        return new, is_provisional(r.assigned_at, new, change.after)
+
+    return await _recount(session, change, a, batch_of, count, "instruction")
 
 
 async def _assignment_due(
