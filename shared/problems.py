@@ -139,15 +139,20 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc if p not in ("body", "query", "path", "header"))
 
 
-def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+def unavailable_response(method: str, path: str, exc: BaseException) -> JSONResponse:
+    """503 with Retry-After for a database that cannot be reached: not a bug, so never a 500."""
+    log.warning("database unavailable on %s %s: %s", method, path, type(exc).__name__)
     return problem_response(
         503,
         "数据库暂时无法访问，请稍后重试",
         kind="database-unavailable",
-        instance=request.url.path,
+        instance=path,
         headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
     )
+
+
+def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return unavailable_response(request.method, request.url.path, exc)
 
 
 def _nul_in(node: Any, path: str) -> str | None:

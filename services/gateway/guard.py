@@ -32,7 +32,8 @@ from services.gateway.domain import (
 )
 from services.gateway.runtime import GatewayRuntime
 from shared.auth import Principal
-from shared.problems import Problem, problem_response
+from shared.db import is_unavailable
+from shared.problems import Problem, problem_response, unavailable_response
 
 log = logging.getLogger("xiaoneng.gateway.guard")
 
@@ -87,7 +88,15 @@ class GatewayGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        principal, token_error, has_token = await self._identify(scope["app"], runtime, headers)
+        try:
+            principal, token_error, has_token = await self._identify(scope["app"], runtime, headers)
+        except Exception as exc:
+            # The client registry lives in the gateway's database: while it is down, 503 as for
+            # any other use of it (a raw middleware's exception would reset the connection).
+            if not is_unavailable(exc):
+                raise
+            await unavailable_response(scope["method"], scope["path"], exc)(scope, receive, send)
+            return
         client_id = principal.client_id if principal is not None else None
         host = self._caller_address(runtime, scope, headers)
         caller = f"client:{client_id}" if client_id is not None else f"ip:{host}"
