@@ -87,14 +87,19 @@ async def claim(
         "expires_at": now + ttl,
     }
     async with db.transaction() as session:
-        inserted = await session.execute(
-            pg_insert(t).values(scope=scope, key=key, **fresh).on_conflict_do_nothing().returning(t.c.key)
-        )
-        if inserted.first() is not None:
-            return Claim("proceed")
-        row = (
-            await session.execute(select(t).where(t.c.scope == scope, t.c.key == key).with_for_update())
-        ).one()
+        while True:
+            inserted = await session.execute(
+                pg_insert(t).values(scope=scope, key=key, **fresh).on_conflict_do_nothing().returning(t.c.key)
+            )
+            if inserted.first() is not None:
+                return Claim("proceed")
+            row = (
+                await session.execute(select(t).where(t.c.scope == scope, t.c.key == key).with_for_update())
+            ).first()
+            # None: the request that held the key released it between the two statements (its
+            # answer was not kept); each statement sees what is committed, so claim it again.
+            if row is not None:
+                break
         mine = (t.c.scope == scope) & (t.c.key == key)
         if row.expires_at <= now:
             await session.execute(update(t).where(mine).values(**fresh))
