@@ -35,6 +35,7 @@ from shared.app import ServiceContext
 from shared.db import Database
 from shared.messaging.memory import MemoryBus
 from shared.migrations import upgrade
+from shared.policy import load_profile
 from shared.settings import CommonSettings, ServiceSettings
 
 from .cluster import TOPIC_PREFIX, BenchCluster
@@ -146,7 +147,12 @@ async def run(cluster: BenchCluster, *, quick: bool) -> BenchResult:
     common = CommonSettings(topic_prefix=TOPIC_PREFIX)
     db = Database(url)
     ctx = ServiceContext(
-        spec=SPEC, common=common, settings=ServiceSettings(database_url=url), db=db, bus=MemoryBus()
+        spec=SPEC,
+        common=common,
+        settings=ServiceSettings(database_url=url),
+        db=db,
+        bus=MemoryBus(),
+        profile=load_profile(common.policy_profile),
     )
     claims: list[tuple[str, Any]] = []
 

@@ -31,6 +31,7 @@ from shared.auth import Principal
 from shared.db import Database
 from shared.messaging.memory import MemoryBus
 from shared.migrations import upgrade
+from shared.policy import load_profile
 from shared.settings import CommonSettings, ServiceSettings
 
 from .cluster import TOPIC_PREFIX, BenchCluster
@@ -121,6 +122,7 @@ async def run(cluster: BenchCluster, *, quick: bool) -> BenchResult:
         settings=ServiceSettings(database_url=url),
         db=db,
         bus=MemoryBus(),
+        profile=load_profile(),
     )
     organiser = Principal(client_id="bench-office", roles=frozenset({"office"}), department="office")
     times: dict[str, list[float]] = {"service": [], "bare": []}

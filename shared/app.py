@@ -13,19 +13,23 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import calendar_store, problems
 from shared.auth import TokenVerifier
 from shared.calendar import CalendarError, HolidayCalendar
 from shared.calendar_store import CalendarStore, Recompute, YearView
+from shared.clock import Clock, clock_of, utc_now
 from shared.db import Database
-from shared.deadlines import Period, deadline, is_provisional, local_date
+from shared.deadlines import TimeLimit, deadline, is_provisional, local_date
+from shared.events import EventData
+from shared.messaging import outbox
 from shared.messaging.bus import Bus
 from shared.messaging.consumer import ConsumerRunner, Subscription
 from shared.messaging.kafka import KafkaBus, KafkaSecurity
@@ -33,24 +37,12 @@ from shared.messaging.memory import MemoryBus
 from shared.messaging.outbox import OutboxRelay
 from shared.migrations import upgrade
 from shared.observability import Metrics, configure_logging, http_context_middleware
+from shared.policy import PolicyProfile, load_profile
 from shared.settings import CommonSettings, ServiceSettings, load_service_settings
 
 log = logging.getLogger("xiaoneng.app")
 
 Sweeper = Callable[["ServiceContext"], Awaitable[int]]
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def clock_of(common: CommonSettings) -> Clock:
-    """The business clock: the wall clock, or one that started at ``XN_CLOCK_START`` and runs on."""
-    if common.clock_start is None:
-        return utc_now
-    offset = common.clock_start - utc_now()
-    return lambda: utc_now() + offset
 
 
 @dataclass(frozen=True)
@@ -74,13 +66,20 @@ class ServiceSpec:
 
 @dataclass
 class ServiceContext:
-    """What a running service holds; reachable as ``request.app.state.ctx``."""
+    """The kernel every use case receives (``CtxDep`` in a route, ``request.app.state.ctx``).
+
+    It holds the injected clock (``now()``), the policy profile loaded and validated when the
+    app was built (``profile``), the service's copy of the holiday calendar (``calendar``), the
+    database and the bus, and records events in the outbox in the caller's transaction
+    (``emit``). Reference data is ``shared.reference`` (immutable, loaded once).
+    """
 
     spec: ServiceSpec
     common: CommonSettings
     settings: ServiceSettings
     db: Database
     bus: Bus
+    profile: PolicyProfile
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     relay: OutboxRelay | None = None
     consumers: list[ConsumerRunner] = field(default_factory=list)
@@ -90,9 +89,24 @@ class ServiceContext:
     def now(self) -> datetime:
         return self.clock()
 
+    def today(self) -> date:
+        """The business date in Asia/Shanghai."""
+        return local_date(self.clock())
+
     @property
     def source(self) -> str:
         return f"/xiaoneng/{self.spec.name}"
+
+    async def emit(self, session: AsyncSession, *events: EventData) -> None:
+        """Record ``events`` in the outbox, in order, in ``session``'s transaction."""
+        await self.emit_many(session, events)
+
+    async def emit_many(self, session: AsyncSession, events: Sequence[EventData]) -> None:
+        """Record a batch of events with one ``INSERT``, in order (what a sweep closes at once)."""
+        if events:
+            await outbox.record_many(
+                session, events, source=self.source, topic_prefix=self.common.topic_prefix
+            )
 
 
 def build_bus(common: CommonSettings, client_id: str) -> Bus:
@@ -130,6 +144,8 @@ def create_service_app(
     common = common or CommonSettings()
     the_clock = clock or clock_of(common)
     settings = settings or load_service_settings(spec.name)
+    # A bad XN_POLICY_PROFILE stops the service now, with the names of the available ones.
+    profile = load_profile(common.policy_profile)
     if common.environment == "production" and settings.fault_crash_before_send:
         raise ValueError("fault injection cannot be enabled in production")
     metrics = Metrics(spec.name)
@@ -140,7 +156,9 @@ def create_service_app(
         own_bus = bus is None
         the_bus = bus or build_bus(common, spec.name)
         db = Database(settings.database_url, pool_size=settings.database_pool_size)
-        ctx = ServiceContext(spec=spec, common=common, settings=settings, db=db, bus=the_bus, clock=the_clock)
+        ctx = ServiceContext(
+            spec=spec, common=common, settings=settings, db=db, bus=the_bus, profile=profile, clock=the_clock
+        )
         app.state.ctx = ctx
         app.state.verifier = TokenVerifier(common)
         if common.migrate_on_start:
@@ -313,7 +331,7 @@ def _calendar_router() -> APIRouter:
     ) -> DeadlineAnswer:
         cal = await held(request)
         try:
-            end = deadline(start, Period(amount, unit), cal, roll_to_working_day=roll)
+            end = deadline(start, TimeLimit(amount, unit), cal, roll_to_working_day=roll)
             return DeadlineAnswer(start=start, deadline=end, provisional=is_provisional(start, end, cal))
         except CalendarError as exc:
             raise refused(exc, "start") from exc

@@ -1,4 +1,4 @@
-"""The one deadline engine: periods in calendar or working days, ending at 24:00 Asia/Shanghai.
+"""The one deadline engine: time limits in calendar or working days, ending at 24:00 Asia/Shanghai.
 
 Counting follows the Civil Code: the day of the triggering event is not counted (第二百零一条), and
 a calendar-day period whose last day is a rest day or public holiday ends on the next working day
@@ -20,8 +20,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
-class Period:
-    """A time limit from a rule, e.g. 10 days (天) or 20 working days (工作日)."""
+class TimeLimit:
+    """A time limit from a rule, e.g. 10 days (天) or 20 working days (工作日).
+
+    Not a reporting period (``2018-Q2``): those are ``shared.periods.ReportPeriod``.
+    """
 
     amount: int
     unit: DayUnit
@@ -34,7 +37,7 @@ class Period:
 
 
 def last_day(
-    start: date, period: Period, calendar: HolidayCalendar, *, roll_to_working_day: bool = True
+    start: date, period: TimeLimit, calendar: HolidayCalendar, *, roll_to_working_day: bool = True
 ) -> date:
     """The last day of `period` counted from the event date `start` (which itself is not counted)."""
     if isinstance(start, datetime):
@@ -51,7 +54,7 @@ def last_day(
 
 
 def deadline(
-    start: date | datetime, period: Period, calendar: HolidayCalendar, *, roll_to_working_day: bool = True
+    start: date | datetime, period: TimeLimit, calendar: HolidayCalendar, *, roll_to_working_day: bool = True
 ) -> datetime:
     """The instant the period runs out: 00:00 Asia/Shanghai after its last day, i.e. 24:00 of that day."""
     start_day = local_date(start) if isinstance(start, datetime) else start

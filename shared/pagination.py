@@ -1,17 +1,28 @@
-"""Cursor pagination: ``limit`` and an opaque ``cursor`` in, ``next_cursor`` and ``Link`` out."""
+"""Cursor pagination: ``limit`` and an opaque ``cursor`` in, ``next_cursor`` and ``Link`` out.
+
+Every list pages by keyset (``Keyset``): the cursor holds the sort key of the last row shown, the
+next page is the rows after it in the same order. One parse of a cursor, one invalid-cursor
+problem, one way to read ``limit + 1`` rows and tell whether there is more.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import Select, tuple_
+from sqlalchemy.sql.elements import ColumnElement
 
 from shared.problems import Problem, json_too_deep
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -62,3 +73,79 @@ def set_link_header(request: Request, response: Response, next_cursor: str | Non
     if next_cursor:
         url = request.url.include_query_params(cursor=next_cursor)
         response.headers["Link"] = f'<{url}>; rel="next"'
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def _cursor_value(column: ColumnElement[Any], value: Any) -> Any:
+    """A cursor value back in the column's Python type (what the comparison binds)."""
+    python_type = column.type.python_type
+    if python_type is datetime:
+        return datetime.fromisoformat(str(value))
+    if python_type is date:
+        return date.fromisoformat(str(value))
+    if python_type is int and not isinstance(value, bool):
+        return int(value)
+    if python_type is str:
+        return str(value)
+    raise TypeError(f"keyset column {column} of type {python_type} cannot be paged")
+
+
+def _as_json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """The sort key of a list: its columns, newest first (``descending``) or oldest first.
+
+    The last column must make the key unique (an id). ``columns`` are read from the rows by name,
+    so the query selects them (or the whole table).
+    """
+
+    columns: tuple[ColumnElement[Any], ...]
+    descending: bool = True
+
+    def __init__(self, *columns: ColumnElement[Any], descending: bool = True) -> None:
+        object.__setattr__(self, "columns", columns)
+        object.__setattr__(self, "descending", descending)
+
+    def after(self, page: PageParams) -> ColumnElement[bool] | None:
+        """The condition "after the cursor's row", or None on the first page."""
+        if page.cursor is None:
+            return None
+        if len(page.cursor) != len(self.columns):
+            raise _invalid_cursor()
+        try:
+            values = [_cursor_value(c, v) for c, v in zip(self.columns, page.cursor, strict=True)]
+        except (TypeError, ValueError) as exc:
+            raise _invalid_cursor() from exc
+        key, last = tuple_(*self.columns), tuple_(*values)
+        return key < last if self.descending else key > last
+
+    def apply(self, query: Select[Any], page: PageParams) -> Select[Any]:
+        """``query`` after the cursor, in key order, one row more than the page (to see if more follow)."""
+        if (condition := self.after(page)) is not None:
+            query = query.where(condition)
+        order = [c.desc() if self.descending else c.asc() for c in self.columns]
+        return query.order_by(*order).limit(page.limit + 1)
+
+    def cut(self, rows: Sequence[R], page: PageParams) -> tuple[list[R], str | None]:
+        """The page's rows and the cursor of the next page (None at the end)."""
+        shown = list(rows[: page.limit])
+        if len(rows) <= page.limit:
+            return shown, None
+        last = shown[-1]
+        return shown, encode_cursor([_as_json(getattr(last, _name(c))) for c in self.columns])
+
+    def page(self, rows: Sequence[Any], page: PageParams, view: Callable[[Any], T]) -> Page[T]:
+        shown, cursor = self.cut(rows, page)
+        return Page[T](items=[view(r) for r in shown], next_cursor=cursor)
+
+
+def _name(column: ColumnElement[Any]) -> str:
+    name = getattr(column, "key", None) or getattr(column, "name", None)
+    if not isinstance(name, str):
+        raise TypeError(f"keyset column {column} has no name")
+    return name

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import CONNECTION_ERROR_TYPES, UNAVAILABLE_RETRY_AFTER_SECONDS, is_unavailable
 from shared.observability import request_id_var
+from shared.rules import RuleViolation
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("xiaoneng.problems")
@@ -133,6 +134,13 @@ def problem_response(
         body["request_id"] = rid
     body.update({k: v for k, v in extra.items() if v is not None})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_of(exc: RuleViolation, *, instance: str | None = None) -> JSONResponse:
+    """The problem details of a refused rule: its status, kind, rule id and field."""
+    return problem_response(
+        exc.status, exc.detail, kind=exc.kind, instance=instance, rule=exc.rule, field=exc.field, **exc.extra
+    )
 
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -341,6 +349,10 @@ def install(app: FastAPI) -> None:
             rule=exc.rule,
             **exc.extra,
         )
+
+    @app.exception_handler(RuleViolation)
+    async def _rule(request: Request, exc: RuleViolation) -> JSONResponse:
+        return problem_of(exc, instance=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -61,6 +61,8 @@ class CommonSettings(BaseSettings):
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_base_seconds: float = Field(default=0.05, ge=0)
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    # Rows a deadline sweep claims per transaction (shared.sweeps); it loops until none are due.
+    sweep_batch_size: int = Field(default=200, ge=1, le=10_000)
     migrate_on_start: bool = True
     # Where the business clock of the use cases starts (it runs on from there), for tests and
     # demonstrations of dates to come, e.g. 2026-12-28T10:00:00+08:00. Never in production.

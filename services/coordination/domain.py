@@ -16,7 +16,7 @@ from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta
 from typing import Literal
 
 from shared.calendar import HolidayCalendar
-from shared.deadlines import SHANGHAI, Period, deadline, local_date
+from shared.deadlines import SHANGHAI, TimeLimit, deadline, local_date
 from shared.policy import ApprovalLevel, CoordinationPolicy, DeadlineRule, EscalationStep
 from shared.reference import Department
 
@@ -64,7 +64,7 @@ class FeedbackLimit:
 
     days: int
     tier: Tier
-    period: Period
+    period: TimeLimit
     required_approval: ApprovalLevel | None
 
 
@@ -82,10 +82,10 @@ def feedback_limit(days: int | None, policy: CoordinationPolicy) -> FeedbackLimi
             field="feedback_days",
         )
     if days <= routine.amount:
-        return FeedbackLimit(days, "routine", Period(days, routine.unit), None)
+        return FeedbackLimit(days, "routine", TimeLimit(days, routine.unit), None)
     if days <= complex_max.amount:
-        return FeedbackLimit(days, "complex", Period(days, complex_max.unit), policy.complex_approval_level)
-    return FeedbackLimit(days, "beyond", Period(days, complex_max.unit), policy.beyond_complex_approval_level)
+        return FeedbackLimit(days, "complex", TimeLimit(days, complex_max.unit), policy.complex_approval_level)
+    return FeedbackLimit(days, "beyond", TimeLimit(days, complex_max.unit), policy.beyond_complex_approval_level)
 
 
 def require_approval(
@@ -489,7 +489,7 @@ def assignment_due(
     if category in NOT_OVERNIGHT_CATEGORIES:
         rules.append(policy.not_overnight)
     day = local_date(received_at)
-    return min(deadline(day, r.to_period(), calendar, roll_to_working_day=roll_to_working_day) for r in rules)
+    return min(deadline(day, r.to_limit(), calendar, roll_to_working_day=roll_to_working_day) for r in rules)
 
 
 def held_overnight(assigned_at: datetime, due: datetime) -> bool:
@@ -512,7 +512,7 @@ def default_handling_deadline(
         )
     return deadline(
         local_date(assigned_at),
-        policy.not_overnight.to_period(),
+        policy.not_overnight.to_limit(),
         calendar,
         roll_to_working_day=roll_to_working_day,
     )

@@ -13,7 +13,7 @@ from datetime import MAXYEAR, MINYEAR, date, datetime
 from enum import StrEnum
 
 from shared.calendar import HolidayCalendar
-from shared.deadlines import Period, deadline, is_past, local_date
+from shared.deadlines import TimeLimit, deadline, is_past, local_date
 from shared.reference.models import Department
 
 # 文号: issuing-organ prefix (机关代字), 〔year〕, serial number, 号 — e.g. 湖政办发〔2018〕12号.
@@ -160,7 +160,7 @@ PUBLISHABLE = frozenset({VersionStatus.OPEN, VersionStatus.OVERDUE})
 
 
 def publication_deadline(
-    formed_on: date, period: Period, calendar: HolidayCalendar, *, roll_to_working_day: bool
+    formed_on: date, period: TimeLimit, calendar: HolidayCalendar, *, roll_to_working_day: bool
 ) -> datetime:
     """D1: publish within the profile's period of formation or change; 24:00 of the last day."""
     return deadline(formed_on, period, calendar, roll_to_working_day=roll_to_working_day)
@@ -169,7 +169,7 @@ def publication_deadline(
 def change_deadline(
     changed_on: date,
     previous_deadline: datetime,
-    period: Period,
+    period: TimeLimit,
     calendar: HolidayCalendar,
     *,
     restarts_clock: bool,

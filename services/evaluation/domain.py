@@ -354,7 +354,7 @@ def _check_named_in_time(
         raise NamedTooLate(
             f"类别“{category.name}”为轮流安排人员，须注明统筹单位报送名单的日期 named_on", field="named_on"
         )
-    latest_ok = last_day(new.named_on, rule.to_period(), calendar, roll_to_working_day=False) <= vote_on
+    latest_ok = last_day(new.named_on, rule.to_limit(), calendar, roll_to_working_day=False) <= vote_on
     if not latest_ok:
         unit = "个工作日" if rule.unit == "working" else "天"
         raise NamedTooLate(

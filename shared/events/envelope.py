@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.clock import utc_now
 
 SPEC_VERSION = "1.0"
 TYPE_PREFIX = "gov.efficiency."
@@ -28,7 +30,7 @@ class CloudEvent(BaseModel):
     source: str
     type: str
     specversion: str = SPEC_VERSION
-    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    time: datetime = Field(default_factory=utc_now)
     subject: str
     datacontenttype: str = "application/json"
     data: dict[str, Any]
@@ -66,7 +68,7 @@ class CloudEvent(BaseModel):
             source=h["ce_source"],
             type=h["ce_type"],
             specversion=h.get("ce_specversion", SPEC_VERSION),
-            time=datetime.fromisoformat(h["ce_time"]) if "ce_time" in h else datetime.now(UTC),
+            time=datetime.fromisoformat(h["ce_time"]) if "ce_time" in h else utc_now(),
             subject=h["ce_subject"],
             datacontenttype=h.get("content-type", "application/json"),
             data=data,

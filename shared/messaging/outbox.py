@@ -16,12 +16,12 @@ import contextlib
 import logging
 import os
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from sqlalchemy import ARRAY, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import utc_now
 from shared.db import OUTBOX_DIRTY, Database
 from shared.events import CloudEvent, EventData, topic_for
 from shared.messaging.bus import Bus, Message
@@ -143,9 +143,7 @@ class OutboxRelay:
             messages = [to_message(r.topic, r.key, CloudEvent.model_validate(r.event)) for r in rows]
             await self._bus.publish(messages)
             await session.execute(
-                update(outbox)
-                .where(outbox.c.seq.in_([r.seq for r in rows]))
-                .values(published_at=datetime.now(UTC))
+                update(outbox).where(outbox.c.seq.in_([r.seq for r in rows])).values(published_at=utc_now())
             )
         self.published += len(rows)
         return len(rows)

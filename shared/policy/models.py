@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared.deadlines import DayUnit, Period
+from shared.deadlines import DayUnit, TimeLimit
 
 ApprovalLevel = Literal["vice_mayor", "mayor"]
 EscalationStep = Literal["deputy_secretary_general", "vice_mayor"]
@@ -46,8 +46,8 @@ class DeadlineRule(Strict):
     amount: NonNegativeInt
     unit: DayUnit
 
-    def to_period(self) -> Period:
-        return Period(self.amount, self.unit)
+    def to_limit(self) -> TimeLimit:
+        return TimeLimit(self.amount, self.unit)
 
     def at_least(self, other: DeadlineRule) -> bool:
         """Whether this limit is never shorter than ``other``, whatever the holidays.

@@ -30,7 +30,7 @@ from services.disclosure.domain import (
 from services.disclosure.settings import DisclosureSettings
 from shared import reference
 from shared.calendar import default_calendar
-from shared.deadlines import Period
+from shared.deadlines import TimeLimit
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -50,7 +50,7 @@ def test_D4_malformed_document_numbers_are_refused(text: str) -> None:
 
 def test_D1_ten_days_from_formation_end_at_midnight_of_the_last_day() -> None:
     due = publication_deadline(
-        date(2018, 6, 1), Period(10, "calendar"), default_calendar(), roll_to_working_day=True
+        date(2018, 6, 1), TimeLimit(10, "calendar"), default_calendar(), roll_to_working_day=True
     )
     # 06-11 is a Monday: 24:00 of 06-11 is 06-12 00:00 in Shanghai.
     assert due == datetime(2018, 6, 12, tzinfo=SHANGHAI)
@@ -71,7 +71,7 @@ def test_D1_a_change_restarts_the_clock_unless_the_profile_says_otherwise() -> N
         return change_deadline(
             date(2018, 6, 20),
             original,
-            Period(10, "calendar"),
+            TimeLimit(10, "calendar"),
             default_calendar(),
             restarts_clock=restarts,
             roll_to_working_day=True,

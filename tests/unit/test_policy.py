@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared import reference
-from shared.deadlines import Period
+from shared.deadlines import TimeLimit
 from shared.policy import (
     DEFAULT_PROFILE,
     DeadlineRule,
@@ -57,7 +57,7 @@ def test_D1_huzhou_publishes_within_10_days() -> None:
 def test_D1_national_2019_publishes_within_20_working_days() -> None:
     rule = load_profile("national-2019").disclosure.publish_within
     assert rule == DeadlineRule(amount=20, unit="working")
-    assert rule.to_period() == Period(20, "working")
+    assert rule.to_limit() == TimeLimit(20, "working")
 
 
 def test_national_2019_differs_from_huzhou_only_in_disclosure() -> None:

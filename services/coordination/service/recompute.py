@@ -35,7 +35,7 @@ from services.coordination.service import common
 from services.coordination.tables import instruction_assignments, instructions, joint_items, joint_matters
 from shared.app import ServiceContext
 from shared.calendar_store import CalendarChange
-from shared.deadlines import SHANGHAI, Period, is_provisional
+from shared.deadlines import SHANGHAI, TimeLimit, is_provisional
 from shared.events import DeadlineChanged
 
 # Rows locked and recomputed per statement: one SELECT … FOR UPDATE and one UPDATE per batch.
@@ -146,7 +146,7 @@ async def _joint_items(
 
     def count(r: Row[Any]) -> Counted:
         # The period as stored with the item: the same limit domain.item_deadline counted.
-        limit = domain.FeedbackLimit(r.feedback_days, r.tier, Period(r.feedback_days, r.day_unit), None)
+        limit = domain.FeedbackLimit(r.feedback_days, r.tier, TimeLimit(r.feedback_days, r.day_unit), None)
         new = domain.item_deadline(r.assigned_on, limit, change.after, roll_to_working_day=rollover)
         return new, is_provisional(r.assigned_on, new, change.after)
 

@@ -86,7 +86,7 @@ def version_due(
     A change that does not restart the clock keeps the previous version's deadline, and with it
     whether that deadline was provisional.
     """
-    period = rules.disclosure.publish_within.to_period()
+    period = rules.disclosure.publish_within.to_limit()
     roll = rules.calendar.civil_code_rollover
     if previous is None:
         at = domain.publication_deadline(formed_on, period, calendar, roll_to_working_day=roll)

@@ -45,7 +45,7 @@ def due_of(issued_on: date, profile: PolicyProfile, cal: HolidayCalendar) -> Due
     and when a year's holiday table changes (``CalendarError`` outside the calendar's range)."""
     at = deadline(
         issued_on,
-        profile.indicators.report_due.to_period(),
+        profile.indicators.report_due.to_limit(),
         cal,
         roll_to_working_day=profile.calendar.civil_code_rollover,
     )
