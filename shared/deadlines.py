@@ -88,6 +88,15 @@ def on_the_calendar(value: datetime) -> datetime:
     return value
 
 
+def local(instant: datetime) -> datetime:
+    """``instant`` shown in Asia/Shanghai, where deadlines are counted (the database returns UTC)."""
+    return instant.astimezone(SHANGHAI)
+
+
+def maybe_local(instant: datetime | None) -> datetime | None:
+    return None if instant is None else local(instant)
+
+
 def local_date(instant: datetime) -> date:
     """The calendar date of `instant` in Asia/Shanghai."""
     _require_aware(instant, "instant")

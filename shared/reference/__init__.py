@@ -31,6 +31,7 @@ from shared.reference.models import (
     ReferenceData,
     Rotation,
 )
+from shared.rules import RuleViolation
 
 __all__ = [
     "ATTRIBUTE_LABELS",
@@ -55,13 +56,17 @@ __all__ = [
     "city",
     "consideration_factors",
     "department",
+    "department_name",
     "departments",
     "designation_recipients",
     "districts",
     "evaluable_departments",
     "indicator",
     "indicators",
+    "known_department",
+    "known_leader",
     "leader",
+    "leader_title",
     "leaders",
     "offices",
     "panel_categories",
@@ -101,6 +106,25 @@ def department(code: str) -> Department:
     return _by_code(departments(), code, "department")
 
 
+def department_name(code: str) -> str:
+    """The department's short name, or the code itself for a code the reference data lacks
+    (what a view shows for a record written under older reference data)."""
+    try:
+        return department(code).short_name
+    except UnknownReference:
+        return code
+
+
+def known_department(code: str, *, field: str, status: int = 422) -> Department:
+    """The department ``code`` a request names, or a refusal naming ``field``."""
+    try:
+        return department(code)
+    except UnknownReference as exc:
+        raise RuleViolation(
+            f"未知的部门代码 {code}", kind="unknown-department", field=field, status=status
+        ) from exc
+
+
 def evaluable_departments() -> tuple[Department, ...]:
     """The departments eligible for the low-efficiency vote (备评部门, 000 附件4 §一), in order."""
     return tuple(x for x in departments() if x.evaluable)
@@ -117,6 +141,21 @@ def leaders() -> tuple[Leader, ...]:
 
 def leader(code: str) -> Leader:
     return _by_code(leaders(), code, "leader")
+
+
+def leader_title(code: str) -> str:
+    try:
+        return leader(code).title
+    except UnknownReference:
+        return code
+
+
+def known_leader(code: str, *, field: str) -> Leader:
+    """The leader ``code`` a request names, or a refusal naming ``field``."""
+    try:
+        return leader(code)
+    except UnknownReference as exc:
+        raise RuleViolation(f"未知的领导代码 {code}", kind="unknown-leader", field=field) from exc
 
 
 def cities() -> tuple[City, ...]:
