@@ -1,4 +1,5 @@
-"""Which services run where: names, app factories, default ports, database names."""
+"""Which services run where: names, app factories, default ports, database names (from the
+one list in ``shared.registry``)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,19 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-SERVICES = ("gateway", "disclosure", "coordination", "indicators", "evaluation")
-DOMAIN_SERVICES = SERVICES[1:]
+from shared.registry import DOMAIN_SERVICES, REGISTRY, SERVICES, entry
 
-DEFAULT_PORTS = {
-    "gateway": 8000,
-    "disclosure": 8001,
-    "coordination": 8002,
-    "indicators": 8003,
-    "evaluation": 8004,
-}
+__all__ = ["DEFAULT_PORTS", "DOMAIN_SERVICES", "SERVICES", "app_factory", "database_name", "service_env"]
+
+DEFAULT_PORTS = {s.name: s.port for s in REGISTRY}
 
 
 def database_name(service: str) -> str:
-    return f"xn_{service}"
+    return entry(service).database
 
 
 def app_factory(service: str) -> Callable[..., Any]:
-    module = importlib.import_module(f"services.{service}.app")
+    module = importlib.import_module(f"{entry(service).package}.app")
     factory: Callable[..., Any] = module.create_app
     return factory
 

@@ -109,6 +109,26 @@ def create_messaging_tables() -> None:
     )
 
 
+def drop_messaging_tables() -> None:
+    """The downgrade of ``create_messaging_tables``."""
+    for table in ("dead_letters", "inbox", "outbox"):
+        op.drop_table(table)
+
+
+def add_deadline_provisional(*tables: str) -> None:
+    """The calendar migration's flag on stored deadlines: until it, a deadline in a year without an
+    official table was refused, so no stored one is provisional."""
+    for table in tables:
+        op.add_column(
+            table, sa.Column("deadline_provisional", sa.Boolean, nullable=False, server_default=sa.false())
+        )
+
+
+def drop_deadline_provisional(*tables: str) -> None:
+    for table in tables:
+        op.drop_column(table, "deadline_provisional")
+
+
 def create_calendar_tables() -> None:
     """Used by every service's calendar migration: its copy of the official year tables
     (``shared.calendar_store``), spelled out for the same reason as the messaging tables."""

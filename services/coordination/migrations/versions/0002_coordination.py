@@ -1,9 +1,4 @@
-"""Joint matters, items, feedback, escalations, overdue-table reviews, leader instructions.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-23
-"""
+"""Joint matters, items, feedback, escalations, overdue-table reviews, leader instructions."""
 
 from __future__ import annotations
 
@@ -13,8 +8,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def _at(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]

@@ -1,9 +1,5 @@
 """The service's copy of the official holiday tables (calendar-year-published), and what the
 deadlines of items and assignments need to be recomputed when a year's table is published.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-02
 """
 
 from __future__ import annotations
@@ -11,22 +7,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from shared.migrations import create_calendar_tables
+from shared.migrations import add_deadline_provisional, create_calendar_tables
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     create_calendar_tables()
-    # Until now a deadline in a year without a table was refused, so no stored one is provisional.
-    for table in ("joint_items", "instruction_assignments"):
-        op.add_column(
-            table,
-            sa.Column("deadline_provisional", sa.Boolean, nullable=False, server_default=sa.false()),
-        )
+    add_deadline_provisional("joint_items", "instruction_assignments")
     op.add_column(
         "instruction_assignments",
         sa.Column("due_stated", sa.Boolean, nullable=False, server_default=sa.false()),

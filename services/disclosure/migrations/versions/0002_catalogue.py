@@ -2,10 +2,6 @@
 
 Documents registered before this revision get their index numbers here, in registration order
 within each year of formation, and the counters continue from them.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-23
 """
 
 from __future__ import annotations
@@ -20,8 +16,6 @@ from services.disclosure.settings import DisclosureSettings
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,10 +2,6 @@
 
 Also gives department facts their business date (``effective_on``), which decides the quarter
 whose reference pack shows them.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-23
 """
 
 from __future__ import annotations
@@ -16,8 +12,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""API clients, outbox and inbox.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-22
-"""
+"""API clients, outbox and inbox."""
 
 from __future__ import annotations
 
@@ -15,8 +10,6 @@ from shared.migrations import create_messaging_tables
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""Idempotency records and Standard Webhooks: endpoints, messages, deliveries, attempts.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-23
-"""
+"""Idempotency records and Standard Webhooks: endpoints, messages, deliveries, attempts."""
 
 from __future__ import annotations
 
@@ -13,8 +8,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def _at(name: str, *, nullable: bool = True) -> sa.Column[object]:

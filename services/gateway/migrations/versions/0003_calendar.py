@@ -1,9 +1,4 @@
-"""The gateway owns the official holiday tables: every published revision, who and when.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-02
-"""
+"""The gateway owns the official holiday tables: every published revision, who and when."""
 
 from __future__ import annotations
 
@@ -11,8 +6,6 @@ from shared.migrations import create_calendar_tables
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

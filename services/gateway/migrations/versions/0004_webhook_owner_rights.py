@@ -5,10 +5,6 @@ Endpoints created before this revision take the roles and department of their ow
 registered API client; an owner that is not registered here (tokens of an external identity
 provider) gets no roles, so its endpoints receive public events only until the owner changes
 the endpoint with a token again.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-10
 """
 
 from __future__ import annotations
@@ -19,8 +15,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,10 +2,6 @@
 
 The catalogue is seeded from the reference data when the service starts (idempotently), not
 here, so a migration never changes with the reference files.
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-22
 """
 
 from __future__ import annotations
@@ -16,8 +12,6 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def _now() -> sa.sql.elements.TextClause:
