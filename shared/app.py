@@ -144,16 +144,15 @@ def create_service_app(
     common = common or CommonSettings()
     the_clock = clock or clock_of(common)
     settings = settings or load_service_settings(spec.name)
-    # A bad XN_POLICY_PROFILE stops the service now, with the names of the available ones.
-    profile = load_profile(common.policy_profile)
     if common.environment == "production" and settings.fault_crash_before_send:
         raise ValueError("fault injection cannot be enabled in production")
+    # A bad XN_POLICY_PROFILE stops the service now, with the names of the available ones.
+    profile = load_profile(common.policy_profile)
     metrics = Metrics(spec.name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(common.log_level, json_lines=common.log_json)
-        own_bus = bus is None
         the_bus = bus or build_bus(common, spec.name)
         db = Database(settings.database_url, pool_size=settings.database_pool_size)
         ctx = ServiceContext(
@@ -161,37 +160,7 @@ def create_service_app(
         )
         app.state.ctx = ctx
         app.state.verifier = TokenVerifier(common)
-        if common.migrate_on_start:
-            await upgrade(spec.name, settings.database_url)
-        if own_bus:
-            await the_bus.start()
-        if settings.relay_enabled:
-            ctx.relay = OutboxRelay(
-                db,
-                the_bus,
-                poll_seconds=common.relay_poll_seconds,
-                crash_before_send=settings.fault_crash_before_send,
-            )
-            ctx.tasks.append(asyncio.create_task(ctx.relay.run(), name=f"{spec.name}-relay"))
-        if settings.consumers_enabled:
-            subscriptions = list(spec.subscriptions)
-            if spec.keeps_calendar:
-                subscriptions.append(calendar_store.subscription(ctx, spec.recompute_deadlines))
-            for sub in subscriptions:
-                runner = ConsumerRunner(
-                    db,
-                    the_bus,
-                    sub,
-                    group_prefix=f"{common.topic_prefix}{spec.name}.",
-                    topic_prefix=common.topic_prefix,
-                    max_attempts=common.consumer_max_attempts,
-                    retry_base_seconds=common.consumer_retry_base_seconds,
-                )
-                ctx.consumers.append(runner)
-                ctx.tasks.append(asyncio.create_task(runner.run(), name=f"{spec.name}-{sub.consumer}"))
-        if settings.sweepers_enabled and spec.sweepers:
-            ctx.tasks.append(asyncio.create_task(_run_sweepers(ctx), name=f"{spec.name}-sweepers"))
-        log.info("service %s started", spec.name)
+        await _start(ctx, own_bus=bus is None)
         try:
             if spec.extra_lifespan is not None:
                 async with spec.extra_lifespan(app, ctx):
@@ -199,15 +168,7 @@ def create_service_app(
             else:
                 yield
         finally:
-            for task in ctx.tasks:
-                task.cancel()
-            for task in ctx.tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            if own_bus:
-                await the_bus.stop()
-            await db.dispose()
-            log.info("service %s stopped", spec.name)
+            await _stop(ctx, own_bus=bus is None)
 
     app = FastAPI(
         title=spec.title,
@@ -226,6 +187,59 @@ def create_service_app(
     app.include_router(_operations_router(metrics))
     app.include_router(_calendar_router())
     return app
+
+
+async def _start(ctx: ServiceContext, *, own_bus: bool) -> None:
+    """Migrate, start the bus, the outbox relay, the consumers and the sweepers."""
+    spec, common, settings = ctx.spec, ctx.common, ctx.settings
+    if common.migrate_on_start:
+        await upgrade(spec.name, settings.database_url)
+    if own_bus:
+        await ctx.bus.start()
+    if settings.relay_enabled:
+        ctx.relay = OutboxRelay(
+            ctx.db,
+            ctx.bus,
+            poll_seconds=common.relay_poll_seconds,
+            crash_before_send=settings.fault_crash_before_send,
+        )
+        ctx.tasks.append(asyncio.create_task(ctx.relay.run(), name=f"{spec.name}-relay"))
+    if settings.consumers_enabled:
+        _start_consumers(ctx)
+    if settings.sweepers_enabled and spec.sweepers:
+        ctx.tasks.append(asyncio.create_task(_run_sweepers(ctx), name=f"{spec.name}-sweepers"))
+    log.info("service %s started", spec.name)
+
+
+def _start_consumers(ctx: ServiceContext) -> None:
+    spec, common = ctx.spec, ctx.common
+    subscriptions = list(spec.subscriptions)
+    if spec.keeps_calendar:
+        subscriptions.append(calendar_store.subscription(ctx, spec.recompute_deadlines))
+    for sub in subscriptions:
+        runner = ConsumerRunner(
+            ctx.db,
+            ctx.bus,
+            sub,
+            group_prefix=f"{common.topic_prefix}{spec.name}.",
+            topic_prefix=common.topic_prefix,
+            max_attempts=common.consumer_max_attempts,
+            retry_base_seconds=common.consumer_retry_base_seconds,
+        )
+        ctx.consumers.append(runner)
+        ctx.tasks.append(asyncio.create_task(runner.run(), name=f"{spec.name}-{sub.consumer}"))
+
+
+async def _stop(ctx: ServiceContext, *, own_bus: bool) -> None:
+    for task in ctx.tasks:
+        task.cancel()
+    for task in ctx.tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    if own_bus:
+        await ctx.bus.stop()
+    await ctx.db.dispose()
+    log.info("service %s stopped", ctx.spec.name)
 
 
 def _operations_router(metrics: Metrics) -> APIRouter:

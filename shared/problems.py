@@ -334,68 +334,77 @@ class RejectUnsafeInput:
             await refusal(scope, receive, send)
 
 
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(
+        exc.status,
+        exc.detail,
+        kind=exc.kind,
+        instance=request.url.path,
+        headers=exc.headers,
+        rule=exc.rule,
+        **exc.extra,
+    )
+
+
+async def _rule(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RuleViolation)
+    return problem_of(exc, instance=request.url.path)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_path(e.get("loc", ())), "message": e.get("msg", ""), "kind": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    detail = "；".join(f"字段 {e['field'] or '请求体'}: {e['message']}" for e in errors[:5])
+    return problem_response(
+        422, detail or "请求内容无效", kind="validation-error", instance=request.url.path, errors=errors
+    )
+
+
+async def _nul(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, _NulInBody)
+    return nul_character_problem(exc.field, request.url.path)
+
+
+async def _too_deep(request: Request, exc: Exception) -> JSONResponse:
+    return json_too_deep_problem(request.url.path)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "错误")
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"路径 {request.url.path} 不存在"
+    elif exc.status_code == 405 and detail == "Method Not Allowed":
+        detail = f"路径 {request.url.path} 不支持 {request.method} 方法"
+    return problem_response(
+        exc.status_code, detail, instance=request.url.path, headers=dict(exc.headers or {})
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable(exc):
+        return _unavailable(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(500, "服务器内部错误，已记录，请稍后重试", instance=request.url.path)
+
+
 def install(app: FastAPI) -> None:
     # Inside the request-context middleware (added after this), so refusals carry the request id.
     app.add_middleware(RejectUnsafeInput)
-
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(
-            exc.status,
-            exc.detail,
-            kind=exc.kind,
-            instance=request.url.path,
-            headers=exc.headers,
-            rule=exc.rule,
-            **exc.extra,
-        )
-
-    @app.exception_handler(RuleViolation)
-    async def _rule(request: Request, exc: RuleViolation) -> JSONResponse:
-        return problem_of(exc, instance=request.url.path)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field_path(e.get("loc", ())), "message": e.get("msg", ""), "kind": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        detail = "；".join(f"字段 {e['field'] or '请求体'}: {e['message']}" for e in errors[:5])
-        return problem_response(
-            422, detail or "请求内容无效", kind="validation-error", instance=request.url.path, errors=errors
-        )
-
-    @app.exception_handler(_NulInBody)
-    async def _nul(request: Request, exc: _NulInBody) -> JSONResponse:
-        return nul_character_problem(exc.field, request.url.path)
-
-    @app.exception_handler(_JsonTooDeep)
-    async def _too_deep(request: Request, exc: _JsonTooDeep) -> JSONResponse:
-        return json_too_deep_problem(request.url.path)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "错误")
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = f"路径 {request.url.path} 不存在"
-        elif exc.status_code == 405 and detail == "Method Not Allowed":
-            detail = f"路径 {request.url.path} 不支持 {request.method} 方法"
-        return problem_response(
-            exc.status_code, detail, instance=request.url.path, headers=dict(exc.headers or {})
-        )
-
-    async def _connection(request: Request, exc: Exception) -> JSONResponse:
-        if is_unavailable(exc):
-            return _unavailable(request, exc)
-        return await _unexpected(request, exc)
-
-    for error_type in CONNECTION_ERROR_TYPES:
-        app.add_exception_handler(error_type, _connection)
-
-    # Also reached by errors raised in middleware (the gateway's guard), outside the handlers above.
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if is_unavailable(exc):
-            return _unavailable(request, exc)
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(500, "服务器内部错误，已记录，请稍后重试", instance=request.url.path)
+    handlers = {
+        Problem: _problem,
+        RuleViolation: _rule,
+        RequestValidationError: _validation,
+        _NulInBody: _nul,
+        _JsonTooDeep: _too_deep,
+        StarletteHTTPException: _http,
+        **dict.fromkeys(CONNECTION_ERROR_TYPES, _unexpected),
+        # Also reached by errors raised in middleware (the gateway's guard), outside the handlers above.
+        Exception: _unexpected,
+    }
+    for error_type, handler in handlers.items():
+        app.add_exception_handler(error_type, handler)

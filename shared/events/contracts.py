@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import datetime as _dt
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.envelope import TYPE_PREFIX
+
+# Additive in v1 (absent means false): the deadline was counted through a provisional year.
+DeadlineProvisional = Annotated[
+    bool,
+    Field(
+        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
+        "官方安排发布后可能变更并另发 deadline-changed",
+        examples=[False],
+    ),
+]
 
 
 class EventData(BaseModel):
@@ -53,12 +63,7 @@ class DocumentFormed(EventData):
         description="公开截止时刻 (24:00 Asia/Shanghai of the last day)",
         examples=["2018-06-25T00:00:00+08:00"],
     )
-    deadline_provisional: bool = Field(
-        default=False,
-        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
-        "官方安排发布后可能变更并另发 deadline-changed",
-        examples=[False],
-    )
+    deadline_provisional: DeadlineProvisional = False
 
 
 class TaskAssigned(EventData):
@@ -74,12 +79,7 @@ class TaskAssigned(EventData):
     lead_department: str | None = Field(description="主办单位代码", examples=["fgw"])
     department: str = Field(description="承办/会办单位代码", examples=["jxj"])
     deadline: datetime = Field(examples=["2018-06-20T00:00:00+08:00"])
-    deadline_provisional: bool = Field(
-        default=False,
-        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
-        "官方安排发布后可能变更并另发 deadline-changed",
-        examples=[False],
-    )
+    deadline_provisional: DeadlineProvisional = False
 
 
 class DeadlinePassed(EventData):
@@ -96,12 +96,7 @@ class DeadlinePassed(EventData):
     department: str = Field(description="责任部门代码", examples=["fgw"])
     deadline: datetime = Field(examples=["2018-06-25T00:00:00+08:00"])
     consequence: Literal["overdue", "deemed-consent", "deemed-agreed-to-handle"] = Field(examples=["overdue"])
-    deadline_provisional: bool = Field(
-        default=False,
-        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
-        "官方安排发布后可能变更并另发 deadline-changed",
-        examples=[False],
-    )
+    deadline_provisional: DeadlineProvisional = False
 
 
 class RankingPublished(EventData):
@@ -145,12 +140,7 @@ class DocumentPublished(EventData):
     department: str = Field(description="起草部门代码", examples=["fgw"])
     published_at: datetime = Field(examples=["2018-06-20T10:00:00+08:00"])
     deadline: datetime = Field(examples=["2018-06-25T00:00:00+08:00"])
-    deadline_provisional: bool = Field(
-        default=False,
-        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
-        "官方安排发布后可能变更并另发 deadline-changed",
-        examples=[False],
-    )
+    deadline_provisional: DeadlineProvisional = False
     on_time: bool = Field(examples=[True])
     url: str = Field(
         description="门户网站地址", examples=["https://www.huzhou.gov.cn/art/2018/6/20/art_1.html"]
@@ -185,12 +175,7 @@ class FeedbackSubmitted(EventData):
     department: str = Field(description="反馈单位代码", examples=["jxw"])
     submitted_at: datetime = Field(examples=["2018-06-18T16:30:00+08:00"])
     deadline: datetime = Field(examples=["2018-06-20T00:00:00+08:00"])
-    deadline_provisional: bool = Field(
-        default=False,
-        description="截止时刻按临时节假日表计算（该年官方放假安排尚未发布），"
-        "官方安排发布后可能变更并另发 deadline-changed",
-        examples=[False],
-    )
+    deadline_provisional: DeadlineProvisional = False
     late: bool = Field(examples=[False])
 
 
