@@ -33,9 +33,7 @@ Command line (the Makefile's ``k8s-tools`` target)::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copy
-import fcntl
 import hashlib
 import json
 import logging
@@ -46,14 +44,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
 
-from devtools.cache import cache_root, pom_property
+from devtools.cache import cache_root, file_lock, pom_property, tail
 
 __all__ = [
     "KUBERNETES_VERSION",
@@ -197,27 +195,12 @@ def _fingerprint() -> str:
     return h.hexdigest()
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def _run(cmd: Sequence[str], what: str, *, env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
     proc = subprocess.run(
         list(cmd), capture_output=True, text=True, check=False, env=env, cwd=cwd, stdin=subprocess.DEVNULL
     )
     if proc.returncode != 0:
-        raise ToolsError(f"{what} failed (exit {proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}")
+        raise ToolsError(f"{what} failed (exit {proc.returncode}):\n{tail(proc.stdout + proc.stderr)}")
     return proc.stdout
 
 
@@ -477,7 +460,7 @@ def assemble(cache_dir: Path | None = None) -> Tools:
     tools = Tools(cache / "current")
     marker = tools.root / _MARKER_NAME
     wanted = _fingerprint()
-    with _file_lock(cache / ".lock"):
+    with file_lock(cache / ".lock"):
         if marker.is_file() and marker.read_text().strip() == wanted and tools.kubeconform.is_file():
             logger.debug("k8s tools already assembled in %s", tools.root)
             return tools
@@ -559,9 +542,7 @@ def validate(manifests: str, source: str, tools: Tools) -> tuple[int, list[Probl
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError as exc:
-        raise ToolsError(
-            f"kubeconform gave no report (exit {proc.returncode}): {_tail(proc.stderr)}"
-        ) from exc
+        raise ToolsError(f"kubeconform gave no report (exit {proc.returncode}): {tail(proc.stderr)}") from exc
     problems = []
     seen = 0
     for res in report.get("resources", []):
@@ -573,7 +554,7 @@ def validate(manifests: str, source: str, tools: Tools) -> tuple[int, list[Probl
             message = f"skipped (no schema?): {message}"
         problems.append(Problem(source, res.get("kind", ""), res.get("name", ""), message))
     if proc.returncode != 0 and not problems:
-        problems.append(Problem(source, "", "", f"kubeconform exit {proc.returncode}: {_tail(proc.stderr)}"))
+        problems.append(Problem(source, "", "", f"kubeconform exit {proc.returncode}: {tail(proc.stderr)}"))
     return seen, problems
 
 

@@ -23,7 +23,6 @@ import argparse
 import atexit
 import base64
 import contextlib
-import fcntl
 import hashlib
 import logging
 import os
@@ -37,12 +36,12 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
-from devtools.cache import cache_root, pom_property
+from devtools.cache import cache_root, file_lock, pom_property, tail
 
 __all__ = [
     "KAFKA_VERSION",
@@ -88,21 +87,6 @@ def _fingerprint() -> str:
     return hashlib.sha256(POM_PATH.read_bytes()).hexdigest()
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
 def assemble(cache_dir: Path | None = None) -> Path:
     """Copy the broker's runtime jars from Maven Central into ``<cache_dir>/libs`` and return that folder.
 
@@ -114,7 +98,7 @@ def assemble(cache_dir: Path | None = None) -> Path:
     libs = cache / "libs"
     marker = cache / _MARKER_NAME
     wanted = _fingerprint()
-    with _file_lock(cache / ".lock"):
+    with file_lock(cache / ".lock"):
         if marker.is_file() and marker.read_text().strip() == wanted and any(libs.glob("kafka_2.13-*.jar")):
             logger.debug("Kafka %s already assembled in %s", KAFKA_VERSION, libs)
             return libs
@@ -142,7 +126,7 @@ def assemble(cache_dir: Path | None = None) -> Path:
             shutil.rmtree(libs, ignore_errors=True)
             raise BrokerError(
                 f"mvn exited with {proc.returncode} while assembling Kafka {KAFKA_VERSION}:\n"
-                f"{_tail(proc.stdout + proc.stderr)}"
+                f"{tail(proc.stdout + proc.stderr)}"
             )
         jars = sorted(p.name for p in libs.glob("*.jar"))
         if not any(name.startswith("kafka_2.13-") for name in jars):
@@ -370,7 +354,7 @@ class KafkaBroker:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise BrokerError(
-                f"kafka StorageTool format failed ({proc.returncode}):\n{_tail(proc.stdout + proc.stderr)}"
+                f"kafka StorageTool format failed ({proc.returncode}):\n{tail(proc.stdout + proc.stderr)}"
             )
 
     def log_tail(self, lines: int = 40) -> str:
@@ -379,7 +363,7 @@ class KafkaBroker:
             with self.log_path.open("rb") as fh:
                 fh.seek(0, os.SEEK_END)
                 fh.seek(max(0, fh.tell() - 64 * 1024))
-                return _tail(fh.read().decode(errors="replace"), lines)
+                return tail(fh.read().decode(errors="replace"), lines)
         except FileNotFoundError:
             return ""
 
