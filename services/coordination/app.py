@@ -18,7 +18,7 @@ SPEC = ServiceSpec(
         "身份：department 角色令牌的 department 声明为部门代码；leader 角色令牌的 department 声明为领导代码"
         "（如 dsg-urban、vm-urban）；office 与 supervisor 可查看全部。"
     ),
-    routers=[api.router],
+    routers=api.ROUTERS,
     sweepers=list(sweeper.SWEEPERS),
     recompute_deadlines=recompute_deadlines,
 )

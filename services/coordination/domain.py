@@ -9,16 +9,19 @@ supervised deadlines and the half-month tally (C7). Every number comes from the 
 from __future__ import annotations
 
 import calendar as _months
+import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import MAXYEAR, MINYEAR, date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
-from shared.calendar import HolidayCalendar
-from shared.deadlines import SHANGHAI, TimeLimit, deadline, local_date
+from shared import periods
+from shared.calendar import CalendarError, HolidayCalendar
+from shared.deadlines import SHANGHAI, TimeLimit, deadline, is_provisional, local_date
 from shared.policy import ApprovalLevel, CoordinationPolicy, DeadlineRule, EscalationStep
-from shared.reference import Department
+from shared.reference import Department, department_name, known_department, known_leader
+from shared.rules import Conflict, RuleViolation
 
 Tier = Literal["routine", "complex", "beyond"]
 ItemState = Literal["assigned", "acknowledged", "answered", "deemed-consent", "deemed-agreed-to-handle"]
@@ -40,17 +43,6 @@ STEP_TITLES: dict[EscalationStep, str] = {"deputy_secretary_general": "分管秘
 _APPROVAL_RANK: dict[ApprovalLevel, int] = {"vice_mayor": 1, "mayor": 2}
 
 
-class RuleViolation(ValueError):
-    """A request a rule refuses; ``rule`` is the rule id the refusal cites."""
-
-    def __init__(self, detail: str, *, rule: str, kind: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.rule = rule
-        self.kind = kind
-        self.field = field
-
-
 def unit_label(unit: str) -> str:
     return "个工作日" if unit == "working" else "天"
 
@@ -68,7 +60,9 @@ class FeedbackLimit:
     required_approval: ApprovalLevel | None
 
 
-def feedback_limit(days: int | None, policy: CoordinationPolicy) -> FeedbackLimit:
+def feedback_limit(
+    days: int | None, policy: CoordinationPolicy, *, field: str = "feedback_days"
+) -> FeedbackLimit:
     """C2: up to the routine limit needs nothing; up to the complex maximum needs the vice-mayor's
     approval; beyond it the mayor's. No requested days means the routine limit."""
     routine, complex_max = policy.routine_feedback, policy.complex_feedback_max
@@ -79,17 +73,25 @@ def feedback_limit(days: int | None, policy: CoordinationPolicy) -> FeedbackLimi
             f"会办反馈时限至少为 1 {unit_label(routine.unit)}（C2）",
             rule="C2",
             kind="invalid-feedback-limit",
-            field="feedback_days",
+            field=field,
         )
     if days <= routine.amount:
         return FeedbackLimit(days, "routine", TimeLimit(days, routine.unit), None)
     if days <= complex_max.amount:
-        return FeedbackLimit(days, "complex", TimeLimit(days, complex_max.unit), policy.complex_approval_level)
-    return FeedbackLimit(days, "beyond", TimeLimit(days, complex_max.unit), policy.beyond_complex_approval_level)
+        return FeedbackLimit(
+            days, "complex", TimeLimit(days, complex_max.unit), policy.complex_approval_level
+        )
+    return FeedbackLimit(
+        days, "beyond", TimeLimit(days, complex_max.unit), policy.beyond_complex_approval_level
+    )
 
 
 def require_approval(
-    limit: FeedbackLimit, granted: Iterable[ApprovalLevel], policy: CoordinationPolicy
+    limit: FeedbackLimit,
+    granted: Iterable[ApprovalLevel],
+    policy: CoordinationPolicy,
+    *,
+    field: str = "feedback_days",
 ) -> None:
     """C2: refuse a limit whose tier needs an approval that was not recorded (a higher one covers it)."""
     needed = limit.required_approval
@@ -110,7 +112,74 @@ def require_approval(
             f"时限 {limit.days} {unit_label(limit.period.unit)}超过该上限，"
             f"须报请{APPROVAL_TITLES[needed]}同意并记录审批（C2）"
         )
-    raise RuleViolation(detail, rule="C2", kind="approval-required", field="feedback_days")
+    raise RuleViolation(detail, rule="C2", kind="approval-required", field=field)
+
+
+class ApprovalRecord(Protocol):
+    """An approval of a sheet's time limit (审批): the tier approved, by whom, on which day."""
+
+    level: ApprovalLevel
+    leader: str
+    approved_on: date
+
+
+def check_approvals(
+    approvals: Sequence[ApprovalRecord], lead: Department, assigned_on: date
+) -> list[ApprovalLevel]:
+    """C2: each recorded approval names a leader of the right role, given before the sheet; the
+    levels granted."""
+    levels: set[ApprovalLevel] = set()
+    for index, approval in enumerate(approvals):
+        field = f"approvals.{index}"
+        if approval.level in levels:
+            raise RuleViolation(f"审批层级 {approval.level} 重复", kind="duplicate-approval", field=field)
+        levels.add(approval.level)
+        person = known_leader(approval.leader, field=f"{field}.leader")
+        if person.role != approval.level:
+            raise RuleViolation(
+                f"{approval.leader}（{person.title}）不能作为{APPROVAL_TITLES[approval.level]}审批（C2）",
+                rule="C2",
+                kind="approval-leader-mismatch",
+                field=f"{field}.leader",
+            )
+        if approval.level == "vice_mayor" and approval.leader != lead.vice_mayor:
+            raise RuleViolation(
+                f"须经主办单位的分管市长 {lead.vice_mayor} 同意，而不是 {approval.leader}（C2）",
+                rule="C2",
+                kind="approval-leader-mismatch",
+                field=f"{field}.leader",
+            )
+        if approval.approved_on > assigned_on:
+            raise RuleViolation(
+                "时限须在交办前经同意：审批日期不能晚于交办日期（C2）",
+                rule="C2",
+                kind="approval-after-assignment",
+                field=f"{field}.approved_on",
+            )
+    return list(levels)
+
+
+class ItemRequest(Protocol):
+    """An item of a sheet, as far as its time limit goes: its own days, or none for the sheet's."""
+
+    feedback_days: int | None
+
+
+def item_limits(
+    items: Sequence[ItemRequest],
+    sheet_days: int | None,
+    granted: Sequence[ApprovalLevel],
+    policy: CoordinationPolicy,
+) -> list[FeedbackLimit]:
+    """C2 for every item of a sheet: its own limit or the sheet's, each with the approval its tier
+    needs; a refusal names the field the limit came from."""
+    limits = []
+    for index, item in enumerate(items):
+        field = f"items.{index}.feedback_days" if item.feedback_days is not None else "feedback_days"
+        limit = feedback_limit(item.feedback_days or sheet_days, policy, field=field)
+        require_approval(limit, granted, policy, field=field)
+        limits.append(limit)
+    return limits
 
 
 def item_deadline(
@@ -118,6 +187,50 @@ def item_deadline(
 ) -> datetime:
     """24:00 Asia/Shanghai of the last day; the day of assignment is not counted."""
     return deadline(assigned_on, limit.period, calendar, roll_to_working_day=roll_to_working_day)
+
+
+@dataclass(frozen=True)
+class CountedDeadline:
+    instant: datetime
+    provisional: bool
+    """A provisional year of the calendar counted it: the official table may still move it."""
+
+
+_T = TypeVar("_T")
+
+
+def _on_calendar(count: Callable[[], _T], *, rule: str, field: str) -> _T:
+    """``count()``, or a refusal naming ``field`` (the date the user sent) when the calendar cannot
+    count that far (a year outside its range)."""
+    try:
+        return count()
+    except CalendarError as exc:
+        raise RuleViolation(str(exc), rule=rule, kind="calendar-out-of-range", field=field) from exc
+
+
+def item_deadlines(
+    assigned_on: date,
+    limits: Sequence[FeedbackLimit],
+    calendar: HolidayCalendar,
+    *,
+    roll_to_working_day: bool,
+) -> list[CountedDeadline]:
+    """C2: the deadline of each item of a sheet assigned on ``assigned_on``."""
+    return [
+        _on_calendar(
+            functools.partial(_item_deadline, assigned_on, limit, calendar, roll_to_working_day),
+            rule="C2",
+            field="assigned_on",
+        )
+        for limit in limits
+    ]
+
+
+def _item_deadline(
+    assigned_on: date, limit: FeedbackLimit, calendar: HolidayCalendar, roll_to_working_day: bool
+) -> CountedDeadline:
+    due = item_deadline(assigned_on, limit, calendar, roll_to_working_day=roll_to_working_day)
+    return CountedDeadline(due, is_provisional(assigned_on, due, calendar))
 
 
 def last_day_of(deadline_instant: datetime) -> date:
@@ -154,6 +267,30 @@ def check_cooperating_departments(lead: str, cooperating: Sequence[str]) -> None
         seen.add(code)
 
 
+def assignment_date(requested: date | None, today: date, *, registers_earlier_sheets: bool) -> date:
+    """C1: a sheet is dated the day it is issued (today in Asia/Shanghai); a paper sheet issued
+    earlier is registered with its own date, by the office only."""
+    assigned_on = requested or today
+    if assigned_on > today:
+        raise RuleViolation("交办日期不能晚于今天", kind="assigned-on-in-future", field="assigned_on")
+    if assigned_on < today and not registers_earlier_sheets:
+        raise RuleViolation(
+            "交办单以开具当天为交办日期；此前已印发的纸质交办单由市政府办公室登记",
+            kind="forbidden",
+            field="assigned_on",
+            status=403,
+        )
+    return assigned_on
+
+
+def check_supersedes(supersedes: str, original_lead: str | None, lead: str) -> None:
+    """A corrected sheet links the earlier sheet of the same lead department it corrects."""
+    if original_lead != lead:
+        raise RuleViolation(
+            f"被更正的交办单 {supersedes} 不存在或不是本主办单位的", kind="unknown-matter", field="supersedes"
+        )
+
+
 # --- C3/C4: the item lifecycle -----------------------------------------------------------------
 
 
@@ -172,6 +309,12 @@ def is_open(state: str) -> bool:
     return state in OPEN_STATES
 
 
+def check_acknowledgeable(state: ItemState) -> None:
+    """C4: a closed item (answered, or deemed at its deadline) is not acknowledged any more."""
+    if not is_open(state):
+        raise Conflict(f"该会办事项已办结（{state}），不能再领办（C4）", rule="C4", kind="item-closed")
+
+
 def feedback_kind_for(state: ItemState, has_late_feedback: bool) -> FeedbackKind:
     """Which record a feedback becomes, or a refusal when the item is closed to feedback.
 
@@ -183,11 +326,20 @@ def feedback_kind_for(state: ItemState, has_late_feedback: bool) -> FeedbackKind
         return "answer"
     if state in ("deemed-consent", "deemed-agreed-to-handle") and not has_late_feedback:
         return "late"
-    raise RuleViolation(
+    raise Conflict(
         "该会办事项已办结（已反馈或视作同意后已补报），不能再次反馈；如需更正，请提交更正记录（C4）",
         rule="C4",
         kind="item-closed",
     )
+
+
+def correction_target(target: _T | None, corrects: str | None) -> _T:
+    """A correction links the feedback it corrects: the one named (``corrects``), or the latest."""
+    if target is not None:
+        return target
+    if corrects is None:
+        raise Conflict("该会办事项没有可更正的反馈", kind="nothing-to-correct", field="corrects")
+    raise RuleViolation(f"反馈 {corrects} 不属于该会办事项", kind="nothing-to-correct", field="corrects")
 
 
 def check_feedback_signed(signed_by: str, stamped: bool) -> None:
@@ -218,6 +370,23 @@ def is_late_item(
 
 
 # --- C5: escalation ----------------------------------------------------------------------------
+
+
+def check_escalable(
+    deadline_instant: datetime,
+    state: ItemState,
+    first_feedback_at: datetime | None,
+    now: datetime,
+    *,
+    already_escalated: bool,
+) -> None:
+    """C5: the lead department reports an item that is late, once."""
+    if not is_late_item(deadline_instant, state, first_feedback_at, now):
+        raise Conflict(
+            "该会办事项未逾期（未到时限或已按时反馈），无需报告（C5）", rule="C5", kind="item-not-late"
+        )
+    if already_escalated:
+        raise Conflict("该会办事项已报告过，请查看原报告", rule="C5", kind="already-escalated")
 
 
 @dataclass(frozen=True)
@@ -254,7 +423,7 @@ def verify_escalation(
     """C5: the leader holding the escalation verifies it (核查) or dismisses it (a valid reason)."""
     holder = _holder(position, chain, actor)
     if position.status != "awaiting-verification":
-        raise RuleViolation(
+        raise Conflict(
             f"该报告当前状态为 {position.status}，不能核查"
             f"（C5：先由主办单位报告，再由{STEP_TITLES[holder.step]}核查）",
             rule="C5",
@@ -269,22 +438,20 @@ def forward_escalation(
     """C5: after verification the holder reports it to the next leader of the chain (报分管市长)."""
     holder = _holder(position, chain, actor)
     if position.status != "verified":
-        raise RuleViolation(
+        raise Conflict(
             f"须经{STEP_TITLES[holder.step]}核查后才能上报（C5），当前状态为 {position.status}",
             rule="C5",
             kind="escalation-out-of-order",
         )
     nxt = position.level + 1
     if nxt >= len(chain):
-        raise RuleViolation(
-            "已到逐级报告的最后一级，无需再上报（C5）", rule="C5", kind="escalation-out-of-order"
-        )
+        raise Conflict("已到逐级报告的最后一级，无需再上报（C5）", rule="C5", kind="escalation-out-of-order")
     return EscalationPosition("forwarded" if nxt == len(chain) - 1 else "awaiting-verification", nxt)
 
 
 def _holder(position: EscalationPosition, chain: Sequence[ChainLink], actor: str) -> ChainLink:
     if position.status in ("forwarded", "dismissed"):
-        raise RuleViolation(
+        raise Conflict(
             f"该报告已{('上报' if position.status == 'forwarded' else '核查结案')}，不能再办理（C5）",
             rule="C5",
             kind="escalation-closed",
@@ -295,6 +462,7 @@ def _holder(position: EscalationPosition, chain: Sequence[ChainLink], actor: str
             f"该报告当前由{STEP_TITLES[holder.step]} {holder.leader} 办理（C5）",
             rule="C5",
             kind="not-escalation-holder",
+            status=403,
         )
     return holder
 
@@ -304,40 +472,18 @@ def _holder(position: EscalationPosition, chain: Sequence[ChainLink], actor: str
 
 @dataclass(frozen=True)
 class ReportPeriod:
+    """A month, quarter or year of the overdue table and the ranking, by its days."""
+
     label: str
     start: date
     end: date
     """Inclusive."""
 
 
-_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>\d{2})|Q(?P<quarter>[1-4])))?$")
-
-
 def parse_period(text: str) -> ReportPeriod:
     """``2018-06`` (month), ``2018-Q2`` (quarter) or ``2018`` (year)."""
-    match = _PERIOD.match(text)
-    if match is None:
-        raise RuleViolation(
-            f"期别 {text!r} 无效，应为 2018-06、2018-Q2 或 2018",
-            rule="C6",
-            kind="invalid-period",
-            field="period",
-        )
-    year = int(match["year"])
-    # Deadlines are local midnights compared in UTC: the years next to the period must be dates too.
-    if not MINYEAR < year < MAXYEAR:
-        raise RuleViolation(f"期别 {text!r} 的年份超出范围", rule="C6", kind="invalid-period", field="period")
-    if match["month"] is not None:
-        month = int(match["month"])
-        if not 1 <= month <= 12:
-            raise RuleViolation(f"期别 {text!r} 的月份无效", rule="C6", kind="invalid-period", field="period")
-        first, last = month, month
-    elif match["quarter"] is not None:
-        quarter = int(match["quarter"])
-        first, last = 3 * quarter - 2, 3 * quarter
-    else:
-        first, last = 1, 12
-    return ReportPeriod(text, date(year, first, 1), date(year, last, _months.monthrange(year, last)[1]))
+    period = periods.parse_period(text, rule="C6")
+    return ReportPeriod(str(period), period.first_day, period.last_day)
 
 
 OVERDUE_TABLE_TITLE = "部门会办事项超期办理反馈情况统计表"
@@ -400,16 +546,20 @@ class OverdueRow:
         )
 
 
-def overdue_rows(items: Iterable[ItemFacts], period: ReportPeriod, now: datetime) -> list[OverdueRow]:
-    """C6/附件3: the items whose last day falls in the period and that were not answered in time:
-    answered late (with the actual feedback day) or still unanswered (尚未办理反馈)."""
-    late = [
+def late_in(items: Iterable[ItemFacts], period: ReportPeriod, now: datetime) -> list[ItemFacts]:
+    """C6: the items whose last day falls in the period and that were not answered in time."""
+    return [
         i
         for i in items
         if period.start <= i.due_on <= period.end
         and is_late_item(i.deadline, i.state, i.first_feedback_at, now)
     ]
-    late.sort(key=lambda i: (i.due_on, i.assigned_on, i.matter_id, i.seq))
+
+
+def overdue_rows(items: Iterable[ItemFacts], period: ReportPeriod, now: datetime) -> list[OverdueRow]:
+    """C6/附件3: the items whose last day falls in the period and that were not answered in time:
+    answered late (with the actual feedback day) or still unanswered (尚未办理反馈)."""
+    late = sorted(late_in(items, period, now), key=lambda i: (i.due_on, i.assigned_on, i.matter_id, i.seq))
     return [
         OverdueRow(
             seq=n,
@@ -442,11 +592,8 @@ class RankedLateCount:
 
 def late_counts(items: Iterable[ItemFacts], period: ReportPeriod, now: datetime) -> list[LateCount]:
     by_department: dict[str, list[ItemFacts]] = {}
-    for i in items:
-        if period.start <= i.due_on <= period.end and is_late_item(
-            i.deadline, i.state, i.first_feedback_at, now
-        ):
-            by_department.setdefault(i.department, []).append(i)
+    for i in late_in(items, period, now):
+        by_department.setdefault(i.department, []).append(i)
     return [
         LateCount(
             department=code,
@@ -473,6 +620,71 @@ def rank_by_late_items(counts: Iterable[LateCount]) -> list[RankedLateCount]:
 
 
 # --- C7: leader instructions -------------------------------------------------------------------
+
+
+_STATE_TITLES: dict[InstructionState, str] = {
+    "registered": "已登记",
+    "proposed": "已拟办",
+    "assigned": "已交办",
+    "archived": "已归档",
+}
+
+
+def check_instruction_step(state: InstructionState, allowed: Sequence[InstructionState], action: str) -> None:
+    """C7: an instruction goes 登记 → 拟办 → 交办 → 督办 → 反馈 → 归档, and nothing follows the archive."""
+    if state in allowed:
+        return
+    if state == "archived":
+        raise Conflict(f"批示件已归档，不能{action}（C7）", rule="C7", kind="instruction-archived")
+    raise Conflict(
+        f"批示件当前{_STATE_TITLES[state]}，不能{action}：办理流程为 登记→拟办→交办→督办→反馈→归档（C7）",
+        rule="C7",
+        kind="instruction-out-of-order",
+    )
+
+
+def check_assignment_open(instruction_state: InstructionState, feedback_at: datetime | None) -> None:
+    """C7: an assignment takes explanations and its one feedback until it is answered or archived."""
+    if instruction_state == "archived":
+        raise Conflict("批示件已归档（C7）", rule="C7", kind="instruction-archived")
+    if feedback_at is not None:
+        raise Conflict("该交办事项已反馈，不能再次办理（C7）", rule="C7", kind="assignment-closed")
+
+
+def check_archivable(outstanding: Sequence[str]) -> None:
+    """C7: an instruction is archived once every department assigned has answered."""
+    if outstanding:
+        names = "、".join(department_name(d) for d in outstanding)
+        raise Conflict(
+            f"尚有承办部门未反馈（{names}），不能归档（C7）", rule="C7", kind="feedback-outstanding"
+        )
+
+
+@dataclass(frozen=True)
+class Registration:
+    received_at: datetime
+    assignment_due: datetime
+    """By when it must be proposed and assigned (``assignment_due``)."""
+
+
+def register_instruction(
+    received_at: datetime | None,
+    category: InstructionCategory,
+    now: datetime,
+    policy: CoordinationPolicy,
+    calendar: HolidayCalendar,
+    *,
+    roll_to_working_day: bool,
+) -> Registration:
+    """C7 on registration: received at the time given (not after now) or now, and due to be
+    assigned from that day; a day the calendar cannot count from is refused naming ``received_at``."""
+    received = received_at or now
+    if received > now:
+        raise RuleViolation("收到时刻不能晚于现在", kind="received-in-future", field="received_at")
+    count = functools.partial(
+        assignment_due, received, category, policy, calendar, roll_to_working_day=roll_to_working_day
+    )
+    return Registration(received, _on_calendar(count, rule="C7", field="received_at"))
 
 
 def assignment_due(
@@ -504,11 +716,12 @@ def default_handling_deadline(
     calendar: HolidayCalendar,
     *,
     roll_to_working_day: bool,
+    field: str = "due_on",
 ) -> datetime:
     """C7: a non-supervised assignment without a stated limit is handled not overnight (三个不过夜)."""
     if category not in NOT_OVERNIGHT_CATEGORIES:
         raise RuleViolation(
-            "督办类批示件须在交办单中明确办理时限（C7）", rule="C7", kind="deadline-required", field="due_on"
+            "督办类批示件须在交办单中明确办理时限（C7）", rule="C7", kind="deadline-required", field=field
         )
     return deadline(
         local_date(assigned_at),
@@ -516,6 +729,73 @@ def default_handling_deadline(
         calendar,
         roll_to_working_day=roll_to_working_day,
     )
+
+
+class AssignmentRequest(Protocol):
+    """A department an instruction is assigned to (交办), with the last day the sheet states, if any."""
+
+    department: str
+    due_on: date | None
+
+
+@dataclass(frozen=True)
+class PlannedAssignment:
+    department: str
+    deadline: CountedDeadline
+    stated: bool
+    """The sheet stated the last day; otherwise it is the 不过夜 limit counted from the assignment."""
+
+
+def plan_assignments(
+    requests: Sequence[AssignmentRequest],
+    category: InstructionCategory,
+    now: datetime,
+    policy: CoordinationPolicy,
+    calendar: HolidayCalendar,
+    *,
+    roll_to_working_day: bool,
+) -> list[PlannedAssignment]:
+    """交办 at ``now``: one assignment per known department, each with its deadline (督办类须明确时限)."""
+    seen: set[str] = set()
+    planned = []
+    for index, request in enumerate(requests):
+        field = f"assignments.{index}"
+        known_department(request.department, field=f"{field}.department")
+        if request.department in seen:
+            raise RuleViolation(
+                f"承办部门 {request.department} 重复",
+                kind="duplicate-department",
+                field=f"{field}.department",
+            )
+        seen.add(request.department)
+        if request.due_on is None:
+            count = functools.partial(
+                _default_deadline, category, now, policy, calendar, roll_to_working_day, f"{field}.due_on"
+            )
+            due = _on_calendar(count, rule="C7", field=f"{field}.due_on")
+        elif request.due_on < local_date(now):
+            raise RuleViolation(
+                "办理时限不能早于交办当天", rule="C7", kind="due-in-past", field=f"{field}.due_on"
+            )
+        else:
+            # A stated last day counts no days, so no holiday table can move it.
+            due = CountedDeadline(end_of_day(request.due_on), False)
+        planned.append(PlannedAssignment(request.department, due, request.due_on is not None))
+    return planned
+
+
+def _default_deadline(
+    category: InstructionCategory,
+    assigned_at: datetime,
+    policy: CoordinationPolicy,
+    calendar: HolidayCalendar,
+    roll_to_working_day: bool,
+    field: str,
+) -> CountedDeadline:
+    due = default_handling_deadline(
+        category, assigned_at, policy, calendar, roll_to_working_day=roll_to_working_day, field=field
+    )
+    return CountedDeadline(due, is_provisional(assigned_at, due, calendar))
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from services.coordination.domain import (
 )
 from shared.deadlines import SHANGHAI, on_the_calendar
 from shared.policy import ApprovalLevel, EscalationStep
+from shared.schemas import RowModel
 
 
 def _in_shanghai(value: datetime) -> datetime:
@@ -119,7 +120,7 @@ class JointMatterCreate(Input):
     )
 
 
-class ApprovalView(BaseModel):
+class ApprovalView(RowModel):
     level: ApprovalLevel
     leader: str = Field(examples=["vm-agriculture"])
     leader_title: str = Field(examples=["副市长（分管农业）"])
@@ -135,7 +136,7 @@ class AttachmentView(BaseModel):
     reference: str | None = None
 
 
-class FeedbackView(BaseModel):
+class FeedbackView(RowModel):
     id: str = Field(examples=["fb-5b2c0e1f9a3d"])
     item_id: str
     kind: FeedbackKind = Field(
@@ -153,7 +154,7 @@ class FeedbackView(BaseModel):
     submitted_at: Instant
 
 
-class ItemView(BaseModel):
+class ItemView(RowModel):
     id: str = Field(examples=["item-8d2e41aa90c1"])
     matter_id: str
     seq: int = Field(description="会办事项序号", examples=[1])
@@ -180,7 +181,7 @@ class ItemView(BaseModel):
     escalation_id: str | None
 
 
-class JointMatterView(BaseModel):
+class JointMatterView(RowModel):
     id: str = Field(examples=["matter-51aa03c2d4e8"])
     lead_department: str
     lead_department_name: str
@@ -202,7 +203,7 @@ class JointMatterView(BaseModel):
     sheet_url: str = Field(description="可打印的交办单（附件2 版式，HTML）")
 
 
-class MatterSummary(BaseModel):
+class MatterSummary(RowModel):
     id: str
     lead_department: str
     main_matter: str
@@ -210,16 +211,6 @@ class MatterSummary(BaseModel):
     items: int
     open_items: int
     created_at: Instant
-
-
-class MatterPage(BaseModel):
-    items: list[MatterSummary]
-    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
-
-
-class ItemPage(BaseModel):
-    items: list[ItemView]
-    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
 
 
 class FeedbackCreate(Input):
@@ -261,7 +252,7 @@ class ChainLinkView(BaseModel):
     title: str = Field(examples=["副秘书长（联系农业）"])
 
 
-class EscalationStepView(BaseModel):
+class EscalationStepView(RowModel):
     seq: int
     step: Literal["raised", "verified", "dismissed", "forwarded"]
     actor: str = Field(description="办理人：主办单位代码或领导代码", examples=["jsj"])
@@ -270,7 +261,7 @@ class EscalationStepView(BaseModel):
     at: Instant
 
 
-class EscalationView(BaseModel):
+class EscalationView(RowModel):
     id: str = Field(examples=["esc-71b0d2c4e6f8"])
     item_id: str
     matter_id: str
@@ -288,12 +279,7 @@ class EscalationView(BaseModel):
     steps: list[EscalationStepView]
 
 
-class EscalationPage(BaseModel):
-    items: list[EscalationView]
-    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
-
-
-class OverdueItem(BaseModel):
+class OverdueItem(RowModel):
     seq: int = Field(description="序号")
     item_id: str
     matter_id: str
@@ -310,7 +296,7 @@ class OverdueItem(BaseModel):
     state: ItemState
 
 
-class ReviewView(BaseModel):
+class ReviewView(RowModel):
     reviewed_by: str
     reviewed_at: Instant
     rows: int = Field(description="审核时表中的行数")
@@ -347,7 +333,7 @@ class ReviewCreate(Input):
     note: str | None = Field(default=None, max_length=2000, description="审核意见")
 
 
-class LateRankingEntry(BaseModel):
+class LateRankingEntry(RowModel):
     rank: int = Field(description="名次（超期事项多者在前，并列同名次）", examples=[1])
     department: str
     department_name: str
@@ -411,14 +397,14 @@ class InstructionFeedbackCreate(Input):
     content: Paragraph = Field(description="办理情况反馈", examples=["方案已于6月28日报送。"])
 
 
-class ExplanationView(BaseModel):
+class ExplanationView(RowModel):
     id: str
     reason: str
     filed_by: str
     filed_at: Instant
 
 
-class AssignmentView(BaseModel):
+class AssignmentView(RowModel):
     id: str = Field(examples=["ia-3c4d5e6f7a8b"])
     instruction_id: str
     department: str
@@ -437,7 +423,7 @@ class AssignmentView(BaseModel):
     explanations: list[ExplanationView]
 
 
-class InstructionView(BaseModel):
+class InstructionView(RowModel):
     id: str = Field(examples=["ins-9a8b7c6d5e4f"])
     leader: str
     leader_title: str
@@ -458,12 +444,7 @@ class InstructionView(BaseModel):
     assignments: list[AssignmentView]
 
 
-class InstructionPage(BaseModel):
-    items: list[InstructionView]
-    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
-
-
-class TallyRowView(BaseModel):
+class TallyRowView(RowModel):
     assignment_id: str
     instruction_id: str
     title: str

@@ -3,6 +3,8 @@ reviews, and leader instructions with their assignments. Kept identical to the m
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -25,6 +27,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
+
+
+def new_id(prefix: str) -> str:
+    """A new row id: the table's prefix and 12 random hex digits (``item-8d2e41aa90c1``)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
 
 joint_matters = Table(
     "joint_matters",

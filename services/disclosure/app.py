@@ -30,7 +30,7 @@ SPEC = ServiceSpec(
         "起草部门书面说明并经分管市长签字（D2），逾期未公开自动记录并通报（D3）；"
         "公开目录含索引号、文号等目录信息（D4），任何人可检索和阅读（D5）。"
     ),
-    routers=api.routers,
+    routers=api.ROUTERS,
     sweepers=[sweeper.sweep_overdue],
     recompute_deadlines=service.recompute_deadlines,
     extra_lifespan=_search_ready,

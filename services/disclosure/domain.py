@@ -1,20 +1,26 @@
 """Disclosure rules (政务公开), pure: the catalogue, the publication clock, exemptions and outcomes.
 
 D1 the clock per version, D2 exemptions and who signs them, D3 overdue, D4 catalogue metadata
-(document numbers, index numbers, modes), D5 what a public search means. No I/O here: the
-service layer feeds dates, reference data and the policy profile in.
+(document numbers, index numbers, modes), D5 what a public search means, D6 statistics periods.
+No I/O here: the service layer feeds dates, stored states, reference data and the policy profile
+in; a request a rule refuses is a ``RuleViolation`` naming the rule and the field.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import MAXYEAR, MINYEAR, date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import ClassVar, Protocol
 
-from shared.calendar import HolidayCalendar
-from shared.deadlines import TimeLimit, deadline, is_past, local_date
+from shared.calendar import CalendarError, HolidayCalendar
+from shared.deadlines import TimeLimit, deadline, is_past, is_provisional, local_date
+from shared.periods import ReportPeriod, parse_period
+from shared.policy.models import PolicyProfile
 from shared.reference.models import Department
+from shared.rules import Conflict, Missing, RuleViolation
 
 # 文号: issuing-organ prefix (机关代字), 〔year〕, serial number, 号 — e.g. 湖政办发〔2018〕12号.
 _DOCUMENT_NUMBER = re.compile(
@@ -35,8 +41,11 @@ _NUMBER_QUERY = re.compile(
 )
 
 
-class InvalidDocumentNumber(ValueError):
-    """The document number does not follow 前缀〔年份〕序号号."""
+class InvalidDocumentNumber(RuleViolation):
+    """D4: the document number does not follow 前缀〔年份〕序号号."""
+
+    kind: ClassVar[str] = "invalid-document-number"
+    rule: ClassVar[str | None] = "D4"
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,8 @@ def parse_document_number(text: str) -> DocumentNumber:
     match = _DOCUMENT_NUMBER.match(text.strip())
     if match is None:
         raise InvalidDocumentNumber(
-            f"文号 {text!r} 格式不正确，应为 机关代字〔年份〕序号号，例如 湖政办发〔2018〕12号"
+            f"文号 {text!r} 格式不正确，应为 机关代字〔年份〕序号号，例如 湖政办发〔2018〕12号",
+            field="document_number",
         )
     return DocumentNumber(match["prefix"], int(match["year"]), int(match["serial"]))
 
@@ -191,6 +201,123 @@ def published_before_formation(formed_on: date, published_at: datetime) -> bool:
     return local_date(published_at) < formed_on
 
 
+@dataclass(frozen=True)
+class Due:
+    """A version's deadline and whether it was counted through a provisional year (for a change,
+    also what the clock of the version it replaces was)."""
+
+    at: datetime
+    provisional: bool
+
+
+def version_due(
+    rules: PolicyProfile, formed_on: date, calendar: HolidayCalendar, previous: Due | None = None
+) -> Due:
+    """D1: the deadline of a version formed (or, with ``previous``, changed) on ``formed_on``.
+
+    The one computation for registration, change and recompute (``CalendarError`` passes through).
+    A change that does not restart the clock keeps the previous version's deadline, and with it
+    whether that deadline was provisional.
+    """
+    period = rules.disclosure.publish_within.to_limit()
+    roll = rules.calendar.civil_code_rollover
+    if previous is None:
+        at = publication_deadline(formed_on, period, calendar, roll_to_working_day=roll)
+        return Due(at, is_provisional(formed_on, at, calendar))
+    restarts = rules.disclosure.change_restarts_clock
+    at = change_deadline(
+        formed_on, previous.at, period, calendar, restarts_clock=restarts, roll_to_working_day=roll
+    )
+    return Due(at, is_provisional(formed_on, at, calendar) if restarts else previous.provisional)
+
+
+def new_version_due(
+    rules: PolicyProfile,
+    formed_on: date,
+    calendar: HolidayCalendar,
+    *,
+    today: date,
+    field: str,
+    previous: Due | None = None,
+) -> Due:
+    """D1 for a version a request is about to store: formed by ``today`` (Asia/Shanghai), with a
+    deadline the calendar can count; otherwise a refusal naming ``field``."""
+    if formed_on > today:
+        raise RuleViolation(
+            f"日期 {formed_on} 晚于今天，文件尚未形成", kind="date-in-future", rule="D1", field=field
+        )
+    try:
+        return version_due(rules, formed_on, calendar, previous)
+    except CalendarError as exc:
+        raise RuleViolation(str(exc), kind="calendar-out-of-range", rule="D1", field=field) from exc
+
+
+def check_change(changed_on: date, previous_formed_on: date) -> None:
+    """D1: a change is made on or after the day the version it replaces was formed."""
+    if changed_on < previous_formed_on:
+        raise RuleViolation(
+            f"变更日期 {changed_on} 早于上一版本的形成日期 {previous_formed_on}",
+            kind="change-before-formation",
+            rule="D1",
+            field="changed_on",
+        )
+
+
+# A publication time a little ahead of the server clock is a clock difference, not the future.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_publication_time(published_at: datetime, now: datetime) -> None:
+    """D1: a publication is recorded once it happened (up to ``CLOCK_SKEW`` ahead of ``now``)."""
+    if published_at > now + CLOCK_SKEW:
+        raise RuleViolation(
+            "发布时刻晚于当前时刻", kind="publication-in-future", rule="D1", field="published_at"
+        )
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """What the D1/D2 rules read of a stored version and its document."""
+
+    document_number: str
+    version: int
+    current_version: int
+    status: VersionStatus
+    formed_on: date
+    published_at: datetime | None = None
+
+
+def check_publishable(stored: StoredVersion, published_at: datetime) -> None:
+    """D1/D2: only the current version, not yet published nor exempt, and not before it was formed."""
+    version = stored.version
+    if stored.status == VersionStatus.PUBLISHED:
+        shown = stored.published_at.isoformat() if stored.published_at is not None else ""
+        raise Conflict(
+            f"文件 {stored.document_number} 第{version}版已于 {shown} 公开，不能重复公开",
+            kind="already-published",
+            rule="D1",
+            field="version",
+        )
+    if stored.status == VersionStatus.EXEMPT:
+        raise Conflict(
+            f"第{version}版已经分管市长签字同意不予公开", kind="version-exempt", rule="D2", field="version"
+        )
+    if version != stored.current_version:
+        raise Conflict(
+            f"第{version}版已被第{stored.current_version}版取代，请公开当前版本",
+            kind="version-superseded",
+            rule="D1",
+            field="version",
+        )
+    if published_before_formation(stored.formed_on, published_at):
+        raise RuleViolation(
+            f"发布时刻 {published_at.isoformat()} 早于该版本的形成日期 {stored.formed_on}",
+            kind="publication-before-formation",
+            rule="D1",
+            field="published_at",
+        )
+
+
 def vice_mayor_in_charge(department: Department) -> str:
     """D2: only the vice-mayor in charge of the drafting department (分管市长) may sign an exemption."""
     return department.vice_mayor
@@ -198,6 +325,92 @@ def vice_mayor_in_charge(department: Department) -> str:
 
 def may_sign_exemption(department: Department, leader_code: str | None) -> bool:
     return leader_code is not None and leader_code == vice_mayor_in_charge(department)
+
+
+class ExemptionAsk(Protocol):
+    """A drafting department's request to withhold a version (the command's ``exemption``)."""
+
+    @property
+    def ground(self) -> ExemptionGround: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class RequestedExemption:
+    """D2: the ground and the written reason recorded at drafting time, awaiting a signature."""
+
+    ground: ExemptionGround
+    reason: str
+
+
+def requested_exemption(mode: DisclosureMode, ask: ExemptionAsk | None) -> RequestedExemption | None:
+    """D2: withholding needs an enumerated ground and a written reason; proactive needs neither."""
+    if not mode.needs_exemption:
+        if ask is not None:
+            raise RuleViolation(
+                "主动公开的文件不需要不予公开申请；如不宜公开，请将公开方式设为 on-request 或 withheld",
+                kind="exemption-not-applicable",
+                rule="D2",
+                field="exemption",
+            )
+        return None
+    reason = (ask.reason or "").strip() if ask is not None else ""
+    if ask is None or not reason:
+        raise RuleViolation(
+            f"公开方式为{mode.label}的文件须由起草部门书面说明不予公开的原因（D2），否则必须公开",
+            kind="exemption-reason-required",
+            rule="D2",
+            field="exemption.reason",
+        )
+    return RequestedExemption(ask.ground, reason)
+
+
+def check_exemption_decision(
+    stored: StoredVersion,
+    decision: ExemptionDecision | None,
+    *,
+    document_id: str,
+    drafting: Department,
+    signer: str,
+) -> None:
+    """D2: a pending request of the current, still open version, signed by the vice-mayor in charge
+    of the drafting department. ``decision`` is the request's, ``None`` when there is none."""
+    version = stored.version
+    if decision is None:
+        raise Missing(
+            f"文件 {document_id} 第{version}版没有不予公开申请",
+            kind="exemption-not-found",
+            rule="D2",
+            field="version",
+        )
+    if not may_sign_exemption(drafting, signer):
+        required = vice_mayor_in_charge(drafting)
+        raise RuleViolation(
+            f"不予公开须经起草部门{drafting.short_name}的分管市长（{required}）签字，{signer} 无权签字",
+            status=403,
+            kind="signer-not-in-charge",
+            rule="D2",
+            field="signer",
+            signer=signer,
+            required_signer=required,
+        )
+    if decision != ExemptionDecision.PENDING:
+        raise Conflict("该不予公开申请已有签字意见", kind="exemption-already-decided", rule="D2")
+    if stored.status not in PUBLISHABLE or version != stored.current_version:
+        closed = "公开" if stored.status == VersionStatus.PUBLISHED else "被新版本取代"
+        raise Conflict(
+            f"第{version}版已{closed}，不能再决定是否公开", kind="version-closed", rule="D2", field="version"
+        )
+
+
+def version_after_decision(granted: bool) -> dict[str, str]:
+    """D2: granted, the version owes no publication; refused, it must be published proactively by
+    its original deadline (without both reason and signature, the document must be published)."""
+    if granted:
+        return {"status": VersionStatus.EXEMPT}
+    return {"disclosure_mode": DisclosureMode.PROACTIVE}
 
 
 def format_index_number(pattern: str, *, organisation: str, year: int, serial: int) -> str:
@@ -231,41 +444,22 @@ def parse_number_query(text: str) -> NumberQuery | None:
     return NumberQuery(match["prefix"], int(match["year"]), int(serial) if serial else None)
 
 
-class InvalidPeriod(ValueError):
-    """A statistics period is not ``2018``, ``2018-Q2`` or ``2018-05``."""
+def search_words(q: str, words: list[str]) -> str:
+    """D5: a search by words (not a document number) needs at least one word to look for."""
+    if not words:
+        raise RuleViolation(f"检索词 {q!r} 不含可检索的字词", kind="empty-query", rule="D5", field="q")
+    return " ".join(words)
 
 
-_PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?:Q(?P<quarter>[1-4])|(?P<month>0[1-9]|1[0-2])))?$")
+def unpublished(document_id: str) -> Missing:
+    """D5: only published documents are public; anything else is not found."""
+    return Missing(f"文件 {document_id} 不存在或尚未公开", kind="document-not-found", rule="D5")
 
 
-@dataclass(frozen=True)
-class ReportingPeriod:
-    """A year, quarter or month: the versions formed from ``start`` up to, not including, ``end``."""
-
-    label: str
-    start: date
-    end: date
-
-
-def parse_period(text: str) -> ReportingPeriod:
-    match = _PERIOD.match(text.strip())
-    if match is None:
-        raise InvalidPeriod(f"期间 {text!r} 格式不正确，应为 2018、2018-Q2 或 2018-05")
-    year = int(match["year"])
-    # The period ends at the start of the next one and is read in local time: both must be dates.
-    if not MINYEAR < year < MAXYEAR:
-        raise InvalidPeriod(f"期间 {text!r} 的年份超出范围（{MINYEAR + 1}–{MAXYEAR - 1}）")
-    if match["quarter"]:
-        first = (int(match["quarter"]) - 1) * 3 + 1
-        return ReportingPeriod(text.strip(), date(year, first, 1), _month_after(year, first + 2))
-    if match["month"]:
-        month = int(match["month"])
-        return ReportingPeriod(text.strip(), date(year, month, 1), _month_after(year, month))
-    return ReportingPeriod(text.strip(), date(year, 1, 1), date(year + 1, 1, 1))
-
-
-def _month_after(year: int, month: int) -> date:
-    return date(year + month // 12, month % 12 + 1, 1)
+def statistics_period(text: str) -> ReportPeriod:
+    """D6: a year ``2018``, a quarter ``2018-Q2`` or a month ``2018-05``; the versions formed from
+    its first day up to, not including, its ``end``."""
+    return parse_period(text, rule=None, field="period", noun="期间", kind="invalid-period")
 
 
 @dataclass(frozen=True)
@@ -279,6 +473,12 @@ class Outcomes:
     exempt: int = 0
     open: int = 0
     superseded: int = 0
+
+    @classmethod
+    def combined(cls, outcomes: Iterable[Outcomes]) -> Outcomes:
+        """The outcomes of several departments together."""
+        counted = list(outcomes)
+        return cls(**{name: sum(getattr(o, name) for o in counted) for name in cls.__dataclass_fields__})
 
     @property
     def on_time_rate(self) -> float | None:

@@ -15,9 +15,12 @@ from services.disclosure.domain import (
     Validity,
     VersionStatus,
 )
-from shared.deadlines import on_the_calendar
+from shared.deadlines import local, on_the_calendar
+from shared.schemas import RowModel
 
 Instant = Annotated[AwareDatetime, AfterValidator(on_the_calendar)]
+# An instant read from the database (UTC) shown in Asia/Shanghai, where the deadlines are.
+Shown = Annotated[datetime, AfterValidator(local)]
 
 SubjectWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 SubjectWords = Annotated[list[SubjectWord], Field(max_length=10)]
@@ -139,30 +142,30 @@ class PublicationCreate(Command):
     )
 
 
-class ExemptionView(BaseModel):
+class ExemptionView(RowModel):
     ground: ExemptionGround
     ground_name: str = Field(examples=["个人隐私"])
     reason: str
     requested_by: str
-    requested_at: datetime
+    requested_at: Shown
     decision: ExemptionDecision = Field(description="pending 待签字、granted 同意、refused 不同意")
     required_signer: str = Field(description="须签字的分管市长代码", examples=["vm-executive"])
     signed_by: str | None = Field(default=None, description="签字的领导代码")
-    decided_at: datetime | None = None
+    decided_at: Shown | None = None
     comment: str | None = None
 
 
-class PublicationView(BaseModel):
+class PublicationView(RowModel):
     url: str
-    published_at: datetime
+    published_at: Shown
     on_time: bool = Field(description="是否在公开截止时刻之前发布")
     published_by: str | None = None
 
 
-class VersionView(BaseModel):
+class VersionView(RowModel):
     version: int = Field(examples=[1])
     formed_on: date = Field(description="形成（版本1）或变更日期")
-    deadline: datetime = Field(description="公开截止时刻（最后一日24:00，Asia/Shanghai）")
+    deadline: Shown = Field(description="公开截止时刻（最后一日24:00，Asia/Shanghai）")
     deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     status: VersionStatus = Field(
         description=(
@@ -179,13 +182,13 @@ class VersionView(BaseModel):
     attachments: list[Attachment]
     change_reason: str | None = None
     formed_by: str | None = None
-    overdue_at: datetime | None = Field(default=None, description="被记为逾期的时刻")
-    superseded_at: datetime | None = None
+    overdue_at: Shown | None = Field(default=None, description="被记为逾期的时刻")
+    superseded_at: Shown | None = None
     publication: PublicationView | None = None
     exemption: ExemptionView | None = None
 
 
-class DocumentView(BaseModel):
+class DocumentView(RowModel):
     id: str = Field(examples=["doc-3f1c2a9d"])
     index_number: str = Field(description="索引号", examples=["330500000/2018-00012"])
     document_number: str = Field(examples=["湖政办发〔2018〕12号"])
@@ -194,13 +197,13 @@ class DocumentView(BaseModel):
     drafting_department: str
     version: int = Field(description="当前版本", examples=[1])
     formed_on: date = Field(description="当前版本的形成或变更日期")
-    deadline: datetime = Field(description="当前版本的公开截止时刻（最后一日24:00，Asia/Shanghai）")
+    deadline: Shown = Field(description="当前版本的公开截止时刻（最后一日24:00，Asia/Shanghai）")
     deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     status: VersionStatus = Field(description="当前版本的状态")
     versions: list[VersionView] = Field(description="全部版本，旧版本在前")
 
 
-class DocumentSummary(BaseModel):
+class DocumentSummary(RowModel):
     id: str
     index_number: str
     document_number: str
@@ -208,17 +211,12 @@ class DocumentSummary(BaseModel):
     drafting_department: str
     version: int
     formed_on: date
-    deadline: datetime
+    deadline: Shown
     deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     status: VersionStatus
 
 
-class DocumentPage(BaseModel):
-    items: list[DocumentSummary]
-    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
-
-
-class CatalogueEntry(BaseModel):
+class CatalogueEntry(RowModel):
     """公开目录中的一条（D4 目录信息）。"""
 
     id: str = Field(examples=["doc-3f1c2a9d"])
@@ -238,7 +236,7 @@ class CatalogueEntry(BaseModel):
     validity_name: str = Field(examples=["有效"])
     version: int = Field(description="公开的版本")
     url: str = Field(description="门户网站地址")
-    published_at: datetime
+    published_at: Shown
 
 
 class CatalogueDocument(CatalogueEntry):
@@ -246,12 +244,7 @@ class CatalogueDocument(CatalogueEntry):
     attachments: list[Attachment]
 
 
-class CataloguePage(BaseModel):
-    items: list[CatalogueEntry]
-    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
-
-
-class DepartmentStatistics(BaseModel):
+class DepartmentStatistics(RowModel):
     department: str = Field(examples=["fgw"])
     department_name: str = Field(examples=["市发改委"])
     formed: int = Field(description="形成（含变更）的版本数")

@@ -1,37 +1,30 @@
 """D3: open versions past their deadline become overdue, once each, and deadline-passed is announced.
 
-``mark_overdue`` takes the clock as an argument so tests choose ``now``; the registered sweeper
-passes the business clock (``ctx.now()``). Claims go through the partial index on open versions
-with ``FOR UPDATE SKIP LOCKED``, so several replicas may sweep at once, and the state change and
-its outbox row commit together: a version leaves ``open`` exactly once, and so is announced exactly
-once. A batch is closed with one set-based ``UPDATE`` and announced with one multi-row outbox
-``INSERT``."""
+The sweep is ``shared.sweeps``'s: claims through the partial index on open versions with
+``FOR UPDATE SKIP LOCKED`` (several replicas may sweep at once), one guarded set-based ``UPDATE``
+per batch and one multi-row outbox ``INSERT``, so a version leaves ``open`` exactly once and is
+announced exactly once. ``mark_overdue`` takes the clock as an argument so tests choose ``now``;
+the registered sweeper passes the business clock (``ctx.now()``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ARRAY, Integer, String, bindparam, func, select, update
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.disclosure.domain import VersionStatus
 from services.disclosure.tables import document_versions, documents
 from shared.app import ServiceContext
-from shared.deadlines import SHANGHAI
+from shared.deadlines import local
 from shared.events import DeadlinePassed
-from shared.messaging import outbox
+from shared.settings import CommonSettings
+from shared.sweeps import Sweep, run_sweep
 
-BATCH = 200
-
-
-async def mark_overdue(ctx: ServiceContext, now: datetime, *, batch: int = BATCH) -> int:
-    """Mark every open version whose deadline has run out at ``now``; returns how many."""
-    marked = 0
-    while True:
-        changed = await _mark_batch(ctx, now, batch)
-        marked += changed
-        if changed < batch:
-            return marked
+# The batch a sweep claims when XN_SWEEP_BATCH_SIZE is not set (``ctx.common.sweep_batch_size``).
+BATCH: int = CommonSettings.model_fields["sweep_batch_size"].default
 
 
 def is_open() -> ColumnElement[bool]:
@@ -44,71 +37,49 @@ def is_open() -> ColumnElement[bool]:
     return document_versions.c.status == bindparam(None, VersionStatus.OPEN.value, literal_execute=True)
 
 
-async def _mark_batch(ctx: ServiceContext, now: datetime, batch: int) -> int:
-    """One claimed batch: one set-based ``UPDATE`` and one multi-row outbox ``INSERT``."""
+def version_clocks(*columns: ColumnElement[Any]) -> Select[Any]:
+    """Versions with their clock and drafting department (what deadline events name), and ``columns``."""
     v = document_versions
-    async with ctx.db.transaction() as session:
-        rows = (
-            await session.execute(
-                select(
-                    v.c.document_id,
-                    v.c.version,
-                    v.c.deadline,
-                    v.c.deadline_provisional,
-                    documents.c.drafting_department,
-                )
-                .join(documents, documents.c.id == v.c.document_id)
-                # deadline <= now: at 24:00 of the last day exactly, the version is already late.
-                .where(is_open() & (v.c.deadline <= now))
-                .order_by(v.c.deadline)
-                .limit(batch)
-                .with_for_update(of=v, skip_locked=True)
-            )
-        ).all()
-        if not rows:
-            return 0
-        # The status guard keeps a version from being announced twice; announced in claim order.
-        # The batch travels as two arrays: a statement of constant shape, compiled and planned once.
-        claimed = (
-            func.unnest(
-                bindparam("document_ids", [row.document_id for row in rows], type_=ARRAY(String)),
-                bindparam("versions", [row.version for row in rows], type_=ARRAY(Integer)),
-            )
-            .table_valued("document_id", "version")
-            .render_derived()
-            .alias("claimed")
-        )
-        marked = {
-            (r.document_id, r.version)
-            for r in await session.execute(
-                update(v)
-                .where(
-                    v.c.document_id == claimed.c.document_id,
-                    v.c.version == claimed.c.version,
-                    is_open(),
-                )
-                .values(status=VersionStatus.OVERDUE, overdue_at=now)
-                .returning(v.c.document_id, v.c.version)
-            )
-        }
-        await outbox.record_many(
-            session,
-            [
-                DeadlinePassed(
-                    subject_kind="document-version",
-                    subject_id=f"{row.document_id}@{row.version}",
-                    department=row.drafting_department,
-                    deadline=row.deadline.astimezone(SHANGHAI),
-                    consequence="overdue",
-                    deadline_provisional=row.deadline_provisional,
-                )
-                for row in rows
-                if (row.document_id, row.version) in marked
-            ],
-            source=ctx.source,
-            topic_prefix=ctx.common.topic_prefix,
-        )
-    return len(rows)
+    return select(
+        v.c.document_id,
+        v.c.version,
+        v.c.deadline,
+        v.c.deadline_provisional,
+        documents.c.drafting_department,
+        *columns,
+    ).join(documents, documents.c.id == v.c.document_id)
+
+
+def subject_id(row: Row[Any]) -> str:
+    """How a deadline event names a version."""
+    return f"{row.document_id}@{row.version}"
+
+
+def _passed(row: Row[Any], outcome: str | None) -> DeadlinePassed:
+    return DeadlinePassed(
+        subject_kind="document-version",
+        subject_id=subject_id(row),
+        department=row.drafting_department,
+        deadline=local(row.deadline),
+        consequence="overdue",
+        deadline_provisional=row.deadline_provisional,
+    )
+
+
+OVERDUE = Sweep(
+    table=document_versions,
+    key=(document_versions.c.document_id, document_versions.c.version),
+    deadline=document_versions.c.deadline,
+    still_open=is_open,
+    claim=version_clocks,
+    closing=lambda now: {"status": VersionStatus.OVERDUE, "overdue_at": now},
+    announce=_passed,
+)
+
+
+async def mark_overdue(ctx: ServiceContext, now: datetime, *, batch: int | None = None) -> int:
+    """Mark every open version whose deadline has run out at ``now``; returns how many were claimed."""
+    return await run_sweep(ctx, OVERDUE, now, batch=batch)
 
 
 async def sweep_overdue(ctx: ServiceContext) -> int:

@@ -8,13 +8,15 @@ reads results, ballots and designation bulletins once the results are published.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.evaluation import service
+from services.evaluation.domain import Action
 from services.evaluation.schemas import (
     BallotIn,
     BallotPage,
@@ -38,16 +40,12 @@ from services.evaluation.schemas import (
 )
 from services.evaluation.service import ballot_box, pack, panel, results, rounds
 from shared import reference
-from shared.auth import Principal, require_roles
-from shared.pagination import PageParams, page_params, set_link_header
-from shared.problems import Problem
+from shared.auth import Principal, authenticated
+from shared.deps import CtxDep, Evaluator, Organizer, OverseerOrEvaluator, PageDep
+from shared.pagination import set_link_header
 
 router = APIRouter(prefix="/v1", tags=["低效能评定 evaluation"])
-
-Reader = Annotated[Principal, require_roles("office", "supervisor", "leader", "evaluator")]
-Organizer = Annotated[Principal, require_roles("office", "supervisor")]
-Evaluator = Annotated[Principal, require_roles("evaluator")]
-Page = Annotated[PageParams, Depends(page_params)]
+ROUTERS = (router,)
 
 _optional_bearer = HTTPBearer(auto_error=False, description="OAuth2 client-credentials access token (JWT)")
 
@@ -56,12 +54,7 @@ def optional_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)]
 ) -> Principal | None:
     """The caller if a token is given: public once published, more before that for some roles."""
-    if credentials is None:
-        return None
-    if credentials.scheme.lower() != "bearer":
-        raise Problem(401, "需要 Bearer 访问令牌", kind="unauthorized")
-    verified: Principal = request.app.state.verifier.verify(credentials.credentials)
-    return verified
+    return None if credentials is None else authenticated(request, credentials)
 
 
 Anyone = Annotated[Principal | None, Depends(optional_principal)]
@@ -75,6 +68,15 @@ PUBLIC_READ: dict[str, Any] = {"security": [{}]}
 SECRET_BALLOT: dict[str, Any] = {"x-secret-ballot": True}
 
 
+_Listed = TypeVar("_Listed", DepartmentFacts, RoundPage, BallotPage, DesignationPage)
+
+
+def _linked(request: Request, response: Response, listed: _Listed) -> _Listed:
+    """A page of a list, with the ``Link`` to the next one."""
+    set_link_header(request, response, listed.next_cursor)
+    return listed
+
+
 # --- facts and reference data ---------------------------------------------------------------
 
 
@@ -84,15 +86,18 @@ SECRET_BALLOT: dict[str, Any] = {"x-secret-ballot": True}
     description="由其他服务的事件汇集的部门效能事实（E2 参考材料的原始记录），按种类计数。",
 )
 async def department_facts(
-    code: str, request: Request, response: Response, principal: Reader, page: Page
+    code: str,
+    request: Request,
+    response: Response,
+    ctx: CtxDep,
+    principal: OverseerOrEvaluator,
+    page: PageDep,
 ) -> DepartmentFacts:
-    result = await service.department_facts_of(request.app.state.ctx, code, page)
-    set_link_header(request, response, result.next_cursor)
-    return result
+    return _linked(request, response, await service.department_facts_of(ctx, code, page))
 
 
 @router.get("/candidates", summary="备评部门", description="参加低效能部门评定的备评部门（附件4 §一）。")
-async def candidates(principal: Reader) -> list[Candidate]:
+async def candidates(principal: OverseerOrEvaluator) -> list[Candidate]:
     return [Candidate(code=d.code, name=d.short_name) for d in reference.evaluable_departments()]
 
 
@@ -101,8 +106,8 @@ async def candidates(principal: Reader) -> list[Candidate]:
     summary="考量因素",
     description="评定人员投票时可综合考量的8个因素（附件4 §四），选票理由可用其代码标注。",
 )
-async def factors(principal: Reader) -> list[Factor]:
-    return [Factor(code=f.code, seq=f.seq, text=f.text) for f in reference.consideration_factors()]
+async def factors(principal: OverseerOrEvaluator) -> list[Factor]:
+    return [Factor.model_validate(f) for f in reference.consideration_factors()]
 
 
 # --- rounds -----------------------------------------------------------------------------------
@@ -117,24 +122,22 @@ async def factors(principal: Reader) -> list[Factor]:
         "参考材料印发截止日与计票截止日按政策配置的评定月份计算（E2、E3），每个季度只能有一个轮次。"
     ),
 )
-async def create_round(
-    body: RoundCreate, request: Request, response: Response, principal: Organizer
-) -> RoundView:
-    view = await rounds.create_round(request.app.state.ctx, body, principal)
+async def create_round(body: RoundCreate, ctx: CtxDep, response: Response, principal: Organizer) -> RoundView:
+    view = await rounds.create_round(ctx, body, principal)
     response.headers["Location"] = f"/v1/rounds/{view.id}"
     return view
 
 
 @router.get("/rounds", summary="评定轮次列表", description="按季度倒序分页列出评定轮次。")
-async def list_rounds(request: Request, response: Response, principal: Reader, page: Page) -> RoundPage:
-    result = await rounds.list_rounds(request.app.state.ctx, page)
-    set_link_header(request, response, result.next_cursor)
-    return result
+async def list_rounds(
+    request: Request, response: Response, ctx: CtxDep, principal: OverseerOrEvaluator, page: PageDep
+) -> RoundPage:
+    return _linked(request, response, await rounds.list_rounds(ctx, page))
 
 
 @router.get("/rounds/{round_id}", summary="查看评定轮次", description="轮次状态、日程、备评部门与投票人数。")
-async def get_round(round_id: str, request: Request, principal: Reader) -> RoundView:
-    return await rounds.get_round(request.app.state.ctx, round_id)
+async def get_round(round_id: str, ctx: CtxDep, principal: OverseerOrEvaluator) -> RoundView:
+    return await rounds.get_round(ctx, round_id)
 
 
 @router.put(
@@ -143,34 +146,29 @@ async def get_round(round_id: str, request: Request, principal: Reader) -> Round
     description="草拟状态下调整本轮备评部门（默认为附件4 §一所列部门）。",
 )
 async def set_candidates(
-    round_id: str, body: CandidatesUpdate, request: Request, principal: Organizer
+    round_id: str, body: CandidatesUpdate, ctx: CtxDep, principal: Organizer
 ) -> RoundView:
-    return await rounds.set_candidates(request.app.state.ctx, round_id, body.departments)
+    return await rounds.set_candidates(ctx, round_id, body.departments)
 
 
-@router.post(
-    "/rounds/{round_id}/open-voting",
-    summary="开始投票",
-    description="参考材料已印发且评定人员组成与附件4 §三名额完全一致时开始投票（E1）。",
+# The plain steps of the round's state machine (the tally and the reference pack have their own).
+STEPS: tuple[tuple[Action, str, str], ...] = (
+    ("open-voting", "开始投票", "参考材料已印发且评定人员组成与附件4 §三名额完全一致时开始投票（E1）。"),
+    ("close-voting", "截止投票", "截止后选票公布供核对（E5）。"),
+    ("publish-results", "公布评定结果", "公布后，评定结果、匿名选票与低效能部门通报向社会公开。"),
 )
-async def open_voting(round_id: str, request: Request, principal: Organizer) -> RoundView:
-    return await rounds.transition(request.app.state.ctx, round_id, "open-voting")
 
 
-@router.post(
-    "/rounds/{round_id}/close-voting", summary="截止投票", description="截止后选票公布供核对（E5）。"
-)
-async def close_voting(round_id: str, request: Request, principal: Organizer) -> RoundView:
-    return await rounds.transition(request.app.state.ctx, round_id, "close-voting")
+def _step(action: Action) -> Callable[..., Awaitable[RoundView]]:
+    async def step(round_id: str, ctx: CtxDep, principal: Organizer) -> RoundView:
+        return await rounds.transition(ctx, round_id, action)
+
+    step.__name__ = action.replace("-", "_")
+    return step
 
 
-@router.post(
-    "/rounds/{round_id}/publish-results",
-    summary="公布评定结果",
-    description="公布后，评定结果、匿名选票与低效能部门通报向社会公开。",
-)
-async def publish_results(round_id: str, request: Request, principal: Organizer) -> RoundView:
-    return await rounds.transition(request.app.state.ctx, round_id, "publish-results")
+for _action, _summary, _description in STEPS:
+    router.post(f"/rounds/{{round_id}}/{_action}", summary=_summary, description=_description)(_step(_action))
 
 
 # --- panel (E1) -------------------------------------------------------------------------------
@@ -187,9 +185,9 @@ async def publish_results(round_id: str, request: Request, principal: Organizer)
     ),
 )
 async def add_panel_entries(
-    round_id: str, body: PanelEntriesCreate, request: Request, principal: Organizer
+    round_id: str, body: PanelEntriesCreate, ctx: CtxDep, principal: Organizer
 ) -> list[PanelEntryView]:
-    return await panel.add_entries(request.app.state.ctx, round_id, body, principal)
+    return await panel.add_entries(ctx, round_id, body, principal)
 
 
 @router.get(
@@ -197,8 +195,8 @@ async def add_panel_entries(
     summary="评定人员名单",
     description="本轮评定人员及其组成与名额的核对结果。不显示谁已投票（E5）。",
 )
-async def get_panel(round_id: str, request: Request, principal: Organizer) -> PanelView:
-    return await panel.get_panel(request.app.state.ctx, round_id)
+async def get_panel(round_id: str, ctx: CtxDep, principal: Organizer) -> PanelView:
+    return await panel.get_panel(ctx, round_id)
 
 
 @router.delete(
@@ -207,10 +205,8 @@ async def get_panel(round_id: str, request: Request, principal: Organizer) -> Pa
     summary="移出评定人员",
     description="投票开始前调整名单（如人员重叠时作相应调整）。",
 )
-async def remove_panel_entry(
-    round_id: str, entry_id: str, request: Request, principal: Organizer
-) -> Response:
-    await panel.remove_entry(request.app.state.ctx, round_id, entry_id)
+async def remove_panel_entry(round_id: str, entry_id: str, ctx: CtxDep, principal: Organizer) -> Response:
+    await panel.remove_entry(ctx, round_id, entry_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -225,8 +221,8 @@ async def remove_panel_entry(
         "会办事项逾期与视作同意、领导批示逾期、文件逾期公开等。印发后内容固定。"
     ),
 )
-async def publish_reference_pack(round_id: str, request: Request, principal: Organizer) -> ReferencePack:
-    return await pack.publish_pack(request.app.state.ctx, round_id, principal)
+async def publish_reference_pack(round_id: str, ctx: CtxDep, principal: Organizer) -> ReferencePack:
+    return await pack.publish_pack(ctx, round_id, principal)
 
 
 @router.get(
@@ -234,8 +230,8 @@ async def publish_reference_pack(round_id: str, request: Request, principal: Org
     summary="参考材料",
     description="已印发的参考材料；印发前组织者可看到按当前事实生成的预览。",
 )
-async def get_reference_pack(round_id: str, request: Request, principal: Reader) -> ReferencePack:
-    return await pack.get_pack(request.app.state.ctx, round_id, principal)
+async def get_reference_pack(round_id: str, ctx: CtxDep, principal: OverseerOrEvaluator) -> ReferencePack:
+    return await pack.get_pack(ctx, round_id, principal)
 
 
 @router.get(
@@ -244,8 +240,8 @@ async def get_reference_pack(round_id: str, request: Request, principal: Reader)
     description="参考材料的可打印 HTML 页面。",
     response_class=HTMLResponse,
 )
-async def get_reference_pack_html(round_id: str, request: Request, principal: Reader) -> HTMLResponse:
-    content = await pack.get_pack(request.app.state.ctx, round_id, principal)
+async def get_reference_pack_html(round_id: str, ctx: CtxDep, principal: OverseerOrEvaluator) -> HTMLResponse:
+    content = await pack.get_pack(ctx, round_id, principal)
     return HTMLResponse(pack.render_html(content))
 
 
@@ -264,10 +260,10 @@ async def get_reference_pack_html(round_id: str, request: Request, principal: Re
     ),
 )
 async def cast_ballot(
-    round_id: str, body: BallotIn, request: Request, response: Response, principal: Evaluator
+    round_id: str, body: BallotIn, ctx: CtxDep, response: Response, principal: Evaluator
 ) -> BallotReceipt:
     response.headers["Cache-Control"] = "no-store"
-    return await ballot_box.cast_ballot(request.app.state.ctx, round_id, principal, body)
+    return await ballot_box.cast_ballot(ctx, round_id, principal, body)
 
 
 @router.get(
@@ -275,8 +271,8 @@ async def cast_ballot(
     summary="我的投票状态",
     description="调用者本人是否为本轮评定人员、是否已投票。",
 )
-async def my_participation(round_id: str, request: Request, principal: Evaluator) -> ParticipationView:
-    return await ballot_box.participation_of(request.app.state.ctx, round_id, principal)
+async def my_participation(round_id: str, ctx: CtxDep, principal: Evaluator) -> ParticipationView:
+    return await ballot_box.participation_of(ctx, round_id, principal)
 
 
 @router.get(
@@ -289,11 +285,9 @@ async def my_participation(round_id: str, request: Request, principal: Evaluator
     ),
 )
 async def list_ballots(
-    round_id: str, request: Request, response: Response, principal: Anyone, page: Page
+    round_id: str, request: Request, response: Response, ctx: CtxDep, principal: Anyone, page: PageDep
 ) -> BallotPage:
-    result = await ballot_box.published_ballots(request.app.state.ctx, round_id, page, principal)
-    set_link_header(request, response, result.next_cursor)
-    return result
+    return _linked(request, response, await ballot_box.published_ballots(ctx, round_id, page, principal))
 
 
 @router.get(
@@ -302,10 +296,8 @@ async def list_ballots(
     summary="按回执核对选票",
     description="评定人员用投票回执核对自己的选票已计入公布的选票。",
 )
-async def ballot_by_receipt(
-    round_id: str, receipt: str, request: Request, principal: Anyone
-) -> PublishedBallot:
-    return await ballot_box.ballot_by_receipt(request.app.state.ctx, round_id, receipt, principal)
+async def ballot_by_receipt(round_id: str, receipt: str, ctx: CtxDep, principal: Anyone) -> PublishedBallot:
+    return await ballot_box.ballot_by_receipt(ctx, round_id, receipt, principal)
 
 
 # --- tally and results (E3, E4) -----------------------------------------------------------
@@ -320,8 +312,8 @@ async def ballot_by_receipt(
         "（department-designated）（E4）。发布 round-tallied 事件。须按季度顺序计票。"
     ),
 )
-async def tally(round_id: str, request: Request, principal: Organizer) -> ResultsView:
-    return await results.tally_round(request.app.state.ctx, round_id, principal)
+async def tally(round_id: str, ctx: CtxDep, principal: Organizer) -> ResultsView:
+    return await results.tally_round(ctx, round_id, principal)
 
 
 @router.get(
@@ -330,8 +322,8 @@ async def tally(round_id: str, request: Request, principal: Organizer) -> Result
     summary="评定结果",
     description="各备评部门得票、名次、连续入选季度数与后果。计票后市政府领导可查阅，公布后公开。",
 )
-async def get_results(round_id: str, request: Request, principal: Anyone) -> ResultsView:
-    return await results.get_results(request.app.state.ctx, round_id, principal)
+async def get_results(round_id: str, ctx: CtxDep, principal: Anyone) -> ResultsView:
+    return await results.get_results(ctx, round_id, principal)
 
 
 @router.get(
@@ -343,13 +335,12 @@ async def get_results(round_id: str, request: Request, principal: Anyone) -> Res
 async def list_designations(
     request: Request,
     response: Response,
+    ctx: CtxDep,
     principal: Anyone,
-    page: Page,
+    page: PageDep,
     department: Annotated[str | None, Query(description="按部门代码筛选")] = None,
 ) -> DesignationPage:
-    result = await results.list_designations(request.app.state.ctx, page, principal, department)
-    set_link_header(request, response, result.next_cursor)
-    return result
+    return _linked(request, response, await results.list_designations(ctx, page, principal, department))
 
 
 @router.get(
@@ -358,5 +349,5 @@ async def list_designations(
     summary="查看低效能部门通报",
     description="通报全文，结果公布后公开。",
 )
-async def get_designation(designation_id: str, request: Request, principal: Anyone) -> DesignationView:
-    return await results.get_designation(request.app.state.ctx, designation_id, principal)
+async def get_designation(designation_id: str, ctx: CtxDep, principal: Anyone) -> DesignationView:
+    return await results.get_designation(ctx, designation_id, principal)

@@ -13,7 +13,7 @@ SPEC = ServiceSpec(
     name="evaluation",
     title="低效能部门评定 Evaluation",
     description="每季度100名评议人无记名投票评定低效能部门，并汇集各部门效能事实（E1–E5）。",
-    routers=[api.router],
+    routers=api.ROUTERS,
     subscriptions=[handlers.FACTS],
 )
 

@@ -16,124 +16,93 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import MAXYEAR, MINYEAR, date, timedelta
-from typing import ClassVar, Literal
+from datetime import date
+from typing import Literal, cast
 
-from shared.calendar import HolidayCalendar
+from shared.calendar import CalendarError, HolidayCalendar
 from shared.deadlines import last_day
+from shared.periods import Frequency, ReportPeriod, parse_period, quarter_of
 from shared.policy import EvaluationPolicy, EvaluationSchedule
-from shared.reference import ConsiderationFactor, PanelCategory
+from shared.reference import ConsiderationFactor, Department, PanelCategory
+from shared.rules import Conflict, RuleViolation
 
-# --- errors -------------------------------------------------------------------------------------
-
-
-class RuleViolation(Exception):
-    """A request that breaks a rule; ``kind`` is the stable problem type, ``rule`` the rule id."""
-
-    kind: ClassVar[str] = "rule-violation"
-    rule: ClassVar[str] = "E1"
-
-    def __init__(self, detail: str, *, field: str | None = None, **extra: object) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.field = field
-        self.extra = extra
+# --- refusals ------------------------------------------------------------------------------------
 
 
-class InvalidQuarter(RuleViolation):
-    kind = "invalid-quarter"
-    rule = "E2"
+def _refusal(name: str, kind: str, *, rule: str = "E1", conflict: bool = False) -> type[RuleViolation]:
+    """A refusal of its own class, so that callers and tests can tell one broken rule from another.
+
+    ``conflict``: the request is well formed but the round's state does not allow it (409).
+    """
+    base = Conflict if conflict else RuleViolation
+    attributes = {"kind": kind, "rule": rule, "__module__": __name__, "__qualname__": name}
+    return cast(type[RuleViolation], type(name, (base,), attributes))
 
 
-class InvalidRoundState(RuleViolation):
-    kind = "invalid-round-state"
-    rule = "E1"
-
-
-class UnknownCategory(RuleViolation):
-    kind = "unknown-panel-category"
-
-
-class DistrictMismatch(RuleViolation):
-    kind = "panel-district-mismatch"
-
-
-class QuotaExceeded(RuleViolation):
-    kind = "panel-quota-exceeded"
-
-
-class PanelOverlap(RuleViolation):
-    kind = "panel-overlap"
-
-
-class NamedTooLate(RuleViolation):
-    kind = "rotating-member-named-too-late"
-
-
-class PanelIncomplete(RuleViolation):
-    kind = "panel-incomplete"
-
-
-class WrongNumberOfChoices(RuleViolation):
-    kind = "wrong-number-of-choices"
-
-
-class RepeatedChoice(RuleViolation):
-    kind = "repeated-choice"
-
-
-class NotACandidate(RuleViolation):
-    kind = "not-a-candidate"
-
-
-class UnknownFactor(RuleViolation):
-    kind = "unknown-consideration-factor"
+InvalidQuarter = _refusal("InvalidQuarter", "invalid-quarter", rule="E2")
+InvalidRoundState = _refusal("InvalidRoundState", "invalid-round-state", conflict=True)
+UnknownCategory = _refusal("UnknownCategory", "unknown-panel-category")
+DistrictMismatch = _refusal("DistrictMismatch", "panel-district-mismatch")
+QuotaExceeded = _refusal("QuotaExceeded", "panel-quota-exceeded")
+PanelOverlap = _refusal("PanelOverlap", "panel-overlap", conflict=True)
+NamedTooLate = _refusal("NamedTooLate", "rotating-member-named-too-late")
+PanelIncomplete = _refusal("PanelIncomplete", "panel-incomplete", conflict=True)
+WrongNumberOfChoices = _refusal("WrongNumberOfChoices", "wrong-number-of-choices")
+RepeatedChoice = _refusal("RepeatedChoice", "repeated-choice")
+NotACandidate = _refusal("NotACandidate", "not-a-candidate")
+UnknownFactor = _refusal("UnknownFactor", "unknown-consideration-factor")
 
 
 # --- quarters, periods and the schedule ---------------------------------------------------------
 
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_YEAR = re.compile(r"^(\d{4})$")
 QUARTERS_PER_YEAR = 4
-MONTHS_PER_QUARTER = 3
+QUARTERLY: tuple[Frequency, ...] = ("quarterly",)
+ANY_FREQUENCY: tuple[Frequency, ...] = ("monthly", "quarterly", "annual")
+
+
+def _period(text: str, *, field: str, noun: str, frequencies: Collection[Frequency]) -> ReportPeriod:
+    """``text`` as a reporting period, or ``InvalidQuarter`` (E2). A round reads the quarter before
+    its own and is scheduled in the quarter after: the years kept are those whose neighbours are
+    dates too (the parser's default bounds)."""
+    try:
+        return parse_period(
+            text, rule="E2", kind="invalid-quarter", field=field, noun=noun, frequencies=frequencies
+        )
+    except RuleViolation as exc:
+        raise InvalidQuarter(exc.detail, field=field) from exc
 
 
 @dataclass(frozen=True, order=True)
 class Quarter:
-    """A calendar quarter, written ``2018-Q2``."""
+    """A calendar quarter, written ``2018-Q2``: the reporting period a round judges."""
 
     year: int
     number: int
 
     @classmethod
     def parse(cls, text: str) -> Quarter:
-        match = _QUARTER.match(text)
-        if match is None:
-            raise InvalidQuarter(f"季度 {text!r} 格式应为 YYYY-Qn，例如 2018-Q2", field="quarter")
-        year = int(match.group(1))
-        # A round reads the quarter before and is scheduled in the quarter after: both must be dates.
-        if not MINYEAR < year < MAXYEAR:
-            raise InvalidQuarter(
-                f"季度 {text!r} 的年份超出范围（{MINYEAR + 1}–{MAXYEAR - 1}）", field="quarter"
-            )
-        return cls(year, int(match.group(2)))
+        period = _period(text, field="quarter", noun="季度", frequencies=QUARTERLY)
+        return cls(period.year, period.index)
 
     @classmethod
     def of(cls, day: date) -> Quarter:
-        return cls(day.year, (day.month - 1) // MONTHS_PER_QUARTER + 1)
+        period = quarter_of(day)
+        return cls(period.year, period.index)
+
+    @property
+    def period(self) -> ReportPeriod:
+        return ReportPeriod(self.year, "quarterly", self.number)
 
     def __str__(self) -> str:
-        return f"{self.year:04d}-Q{self.number}"
+        return str(self.period)
 
     @property
     def label(self) -> str:
         """The Chinese name: 2018年第二季度."""
-        return f"{self.year}年第{'一二三四'[self.number - 1]}季度"
+        return self.period.label
 
     def previous(self) -> Quarter:
         if self.number == 1:
@@ -147,14 +116,11 @@ class Quarter:
 
     @property
     def first_day(self) -> date:
-        return date(self.year, (self.number - 1) * MONTHS_PER_QUARTER + 1, 1)
+        return self.period.first_day
 
     @property
     def last_day(self) -> date:
-        return self.next().first_day - timedelta(days=1)
-
-    def contains(self, day: date) -> bool:
-        return self.first_day <= day <= self.last_day
+        return self.period.last_day
 
 
 def period_last_day(period: str) -> date:
@@ -162,17 +128,7 @@ def period_last_day(period: str) -> date:
 
     A fact about a period (a ranking, an interview for it) belongs to the quarter it ends in.
     """
-    if match := _MONTH.match(period):
-        year, month = int(match.group(1)), int(match.group(2))
-        if not 1 <= month <= 12 or not MINYEAR < year < MAXYEAR:
-            raise InvalidQuarter(f"期别 {period!r} 的年份或月份无效", field="period")
-        following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-        return following - timedelta(days=1)
-    if _QUARTER.match(period):
-        return Quarter.parse(period).last_day
-    if (match := _YEAR.match(period)) and MINYEAR < int(match.group(1)) < MAXYEAR:
-        return date(int(match.group(1)), 12, 31)
-    raise InvalidQuarter(f"期别 {period!r} 应为 YYYY-MM、YYYY-Qn 或 YYYY", field="period")
+    return _period(period, field="period", noun="期别", frequencies=ANY_FREQUENCY).last_day
 
 
 @dataclass(frozen=True)
@@ -201,6 +157,29 @@ def check_vote_day(quarter: Quarter, vote_on: date, schedule: RoundSchedule) -> 
         raise InvalidQuarter(
             f"投票日 {vote_on} 应在 {quarter.label}结束之后、计票截止日 {schedule.tally_due} 之前",
             field="vote_on",
+        )
+
+
+def check_candidates(
+    codes: Sequence[str], departments: Sequence[Department], policy: EvaluationPolicy
+) -> None:
+    """The departments a round judges (E1): known ones that are not an office, each once, and at
+    least as many as a ballot names."""
+    judged = {d.code for d in departments if d.kind != "office"}
+    unknown = [code for code in codes if code not in judged]
+    if unknown:
+        raise RuleViolation(
+            f"不是可评定的部门代码：{', '.join(unknown)}", kind="unknown-department", field="candidates"
+        )
+    if len(set(codes)) != len(codes):
+        raise RuleViolation("备评部门重复", kind="repeated-candidate", field="candidates")
+    wanted = policy.choices_per_ballot
+    if len(codes) < wanted:
+        raise RuleViolation(
+            f"备评部门不能少于每张选票须填写的 {wanted} 个",
+            kind="too-few-candidates",
+            rule="E1",
+            field="candidates",
         )
 
 
@@ -260,6 +239,25 @@ def require_state(current: RoundState, allowed: Iterable[RoundState], doing: str
         )
 
 
+def require_preview(quarter: Quarter, *, organizer: bool) -> None:
+    """Until the supervision office publishes the reference pack (E2), only organizers see it, as a
+    preview of the facts as they stand."""
+    if not organizer:
+        raise Conflict(f"{quarter.label}的参考材料尚未印发", kind="pack-not-published", rule="E2")
+
+
+def require_ballots_visible(state: RoundState) -> None:
+    """The ballots are published once the vote is closed, to check receipts and recount (E5)."""
+    if state not in BALLOTS_VISIBLE:
+        raise Conflict("投票截止后才公布选票", kind="ballots-not-published", rule="E5")
+
+
+def require_results(state: RoundState) -> None:
+    """Results exist once the round is tallied (E3)."""
+    if state not in RESULTS_VISIBLE:
+        raise Conflict("本轮尚未计票，暂无评定结果", kind="results-not-available", rule="E3")
+
+
 # --- the panel (E1) ------------------------------------------------------------------------------
 
 
@@ -298,38 +296,34 @@ def check_addition(
         raise UnknownCategory(
             f"未知的评定人员类别 {new.category}；可用类别: {', '.join(by_code)}", field="category"
         )
-    for other in existing:
-        if other.person_id == new.person_id:
-            raise PanelOverlap(
-                f"同一人员在一轮评定中只能出现一次：{_describe(new, by_code)}与已列入的"
-                f"{_describe(other, by_code)}为同一人员（{new.person_id}），请作相应调整",
-                field="person_id",
-                entries=[other.entry_id, new.entry_id],
-            )
-        if other.account == new.account:
-            raise PanelOverlap(
-                f"投票账号 {new.account} 已分配给{_describe(other, by_code)}，"
-                f"不能再分配给{_describe(new, by_code)}",
-                field="account",
-                entries=[other.entry_id, new.entry_id],
-            )
+    _check_overlap(existing, new, by_code)
     _check_district(category, new)
-    same = [e for e in existing if e.category == new.category]
-    if len(same) >= category.quota:
-        raise QuotaExceeded(
-            f"类别“{category.name}”名额为 {category.quota} 名，已满，不能再列入{new.name}", field="category"
-        )
-    if new.district is not None:
-        quota = next(q.quota for q in category.district_quotas if q.district == new.district)
-        if sum(1 for e in same if e.district == new.district) >= quota:
-            raise QuotaExceeded(
-                f"类别“{category.name}”在 {new.district} 的名额为 {quota} 名，已满，不能再列入{new.name}",
-                field="district",
-            )
-    if len(existing) >= policy.panel_size:
-        raise QuotaExceeded(f"评定人员共 {policy.panel_size} 名，已满", field="category")
+    _check_quotas(existing, new, category, policy)
     if category.rotation != "none":
         _check_named_in_time(category, new, vote_on, policy, calendar)
+
+
+def _check_overlap(
+    existing: Sequence[PanelMember], new: PanelMember, categories: Mapping[str, PanelCategory]
+) -> None:
+    """One person appears once in a round, and one voting account belongs to one entry; a refusal
+    names both entries so that the organizer can adjust either."""
+    for other in existing:
+        if other.person_id == new.person_id:
+            field = "person_id"
+            detail = (
+                f"同一人员在一轮评定中只能出现一次：{_describe(new, categories)}与已列入的"
+                f"{_describe(other, categories)}为同一人员（{new.person_id}），请作相应调整"
+            )
+        elif other.account == new.account:
+            field = "account"
+            detail = (
+                f"投票账号 {new.account} 已分配给{_describe(other, categories)}，"
+                f"不能再分配给{_describe(new, categories)}"
+            )
+        else:
+            continue
+        raise PanelOverlap(detail, field=field, entries=[other.entry_id, new.entry_id])
 
 
 def _check_district(category: PanelCategory, new: PanelMember) -> None:
@@ -340,6 +334,25 @@ def _check_district(category: PanelCategory, new: PanelMember) -> None:
         )
     if not districts and new.district is not None:
         raise DistrictMismatch(f"类别“{category.name}”不按区分配名额，不应注明区", field="district")
+
+
+def _check_quotas(
+    existing: Sequence[PanelMember], new: PanelMember, category: PanelCategory, policy: EvaluationPolicy
+) -> None:
+    """The category's quota, the share of the new member's district in it, then the panel's size."""
+    same = [e for e in existing if e.category == new.category]
+    limits = [(len(same), category.quota, f"类别“{category.name}”名额为 {category.quota} 名", "category")]
+    if new.district is not None:
+        quota = next(q.quota for q in category.district_quotas if q.district == new.district)
+        named = sum(1 for e in same if e.district == new.district)
+        limits.append(
+            (named, quota, f"类别“{category.name}”在 {new.district} 的名额为 {quota} 名", "district")
+        )
+    for named, quota, what, field in limits:
+        if named >= quota:
+            raise QuotaExceeded(f"{what}，已满，不能再列入{new.name}", field=field)
+    if len(existing) >= policy.panel_size:
+        raise QuotaExceeded(f"评定人员共 {policy.panel_size} 名，已满", field="category")
 
 
 def _check_named_in_time(
@@ -354,8 +367,11 @@ def _check_named_in_time(
         raise NamedTooLate(
             f"类别“{category.name}”为轮流安排人员，须注明统筹单位报送名单的日期 named_on", field="named_on"
         )
-    latest_ok = last_day(new.named_on, rule.to_limit(), calendar, roll_to_working_day=False) <= vote_on
-    if not latest_ok:
+    try:
+        named_by = last_day(new.named_on, rule.to_limit(), calendar, roll_to_working_day=False)
+    except CalendarError as exc:
+        raise RuleViolation(str(exc), kind="calendar-out-of-range", rule="E1", field="named_on") from exc
+    if named_by > vote_on:
         unit = "个工作日" if rule.unit == "working" else "天"
         raise NamedTooLate(
             f"轮流安排的评定人员须于投票前 {rule.amount} {unit}报送：{new.name}于 {new.named_on} 报送，"
@@ -462,6 +478,18 @@ def check_ballot(
             raise UnknownFactor(f"考量因素重复：{choice.department}", field="choices.factors")
 
 
+def check_voter(quarter: Quarter, entry_id: str | None, voters: Collection[str]) -> str:
+    """The caller votes with the panel entry their account names (E1), once per round (E5);
+    returns that entry."""
+    if entry_id is None:
+        raise RuleViolation(
+            f"调用者不是{quarter.label}的评定人员", kind="not-on-panel", rule="E1", status=403
+        )
+    if entry_id in voters:
+        raise Conflict("每名评定人员每轮只能投一票，您已投票", kind="already-voted", rule="E5")
+    return entry_id
+
+
 # --- the tally (E3) ------------------------------------------------------------------------------
 
 
@@ -543,6 +571,17 @@ CONSEQUENCE_LABELS: dict[Consequence, str] = {
 }
 
 
+def require_previous_tallied(quarter: Quarter, previous_state: RoundState | None) -> None:
+    """A run of consecutive quarters continues the previous quarter's (E4), so a round is tallied
+    after the round before it; a quarter without a round resets the runs."""
+    if previous_state is not None and previous_state not in RESULTS_VISIBLE:
+        raise Conflict(
+            f"{quarter.previous().label}的评定尚未计票，须按季度顺序计票（连续季度的认定依赖上一季度结果）",
+            kind="previous-round-not-tallied",
+            rule="E4",
+        )
+
+
 def run_length(selected: bool, previous_run: int) -> int:
     """Consecutive selected quarters ending with this one; a quarter out of the top resets it."""
     return previous_run + 1 if selected else 0
@@ -562,6 +601,33 @@ def consequences(run: int, policy: EvaluationPolicy) -> tuple[Consequence, ...]:
     if run >= policy.vice_mayor_interview_after_quarters:
         return ("working-group-interview", "vice-mayor-interview")
     return ("working-group-interview",)
+
+
+@dataclass(frozen=True)
+class Ruling:
+    """What the tally means for one candidate: its standing, its run and what follows from it."""
+
+    standing: Standing
+    run: int
+    consequences: tuple[Consequence, ...]
+
+
+def rulings(result: Tally, previous_runs: Mapping[str, int], policy: EvaluationPolicy) -> tuple[Ruling, ...]:
+    """Each candidate's run continues its run of the previous quarter (``previous_runs``, 0 when it
+    was out of the top or there was no round) and decides its consequences (E3, E4)."""
+    rulings: list[Ruling] = []
+    for standing in result.standings:
+        run = run_length(standing.selected, previous_runs.get(standing.department, 0))
+        rulings.append(Ruling(standing, run, consequences(run, policy)))
+    return tuple(rulings)
+
+
+def run_quarters(last: Quarter, run: int) -> list[Quarter]:
+    """The ``run`` quarters running that end with ``last``, oldest first."""
+    quarters = [last]
+    while len(quarters) < run:
+        quarters.insert(0, quarters[0].previous())
+    return quarters
 
 
 @dataclass(frozen=True)

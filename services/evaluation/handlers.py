@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.evaluation.domain import RuleViolation, period_last_day
+from services.evaluation.domain import InvalidQuarter, period_last_day
 from services.evaluation.tables import department_facts
 from shared.deadlines import local_date
 from shared.events import (
@@ -82,7 +82,7 @@ def effective_on(data: EventData, sent_at: datetime) -> date:
         case RankingPublished() | InterviewRequired():
             try:
                 return period_last_day(data.period)
-            except RuleViolation:
+            except InvalidQuarter:
                 return local_date(sent_at)
     return local_date(sent_at)
 

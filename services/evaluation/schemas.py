@@ -7,6 +7,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.pagination import Page
+from shared.schemas import RowModel
+
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
 
@@ -18,7 +21,7 @@ class Input(BaseModel):
 # --- department facts (E2 raw material) ---------------------------------------------------------
 
 
-class Fact(BaseModel):
+class Fact(RowModel):
     event_id: str
     kind: str = Field(examples=["document-formed"])
     subject_id: str = Field(examples=["doc-3f1c2a9d@1"])
@@ -41,7 +44,7 @@ class Candidate(BaseModel):
     name: str = Field(examples=["市发改委"])
 
 
-class Factor(BaseModel):
+class Factor(RowModel):
     code: str = Field(examples=["buck-passing-and-delay"])
     seq: int = Field(examples=[6])
     text: str = Field(examples=["存在推诿扯皮、敷衍塞责、办事拖拉等情形的"])
@@ -72,13 +75,13 @@ class CandidatesUpdate(Input):
     departments: list[Code] = Field(min_length=1, description="本轮备评部门代码", examples=[["fgw", "jxw"]])
 
 
-class Schedule(BaseModel):
+class Schedule(RowModel):
     reference_pack_due: date = Field(description="参考材料印发截止日 (E2)", examples=["2018-07-20"])
     vote_on: date = Field(description="投票日", examples=["2018-07-20"])
     tally_due: date = Field(description="计票截止日 (E3)", examples=["2018-07-25"])
 
 
-class RoundView(BaseModel):
+class RoundView(RowModel):
     id: str = Field(description="轮次编号，即被评定的季度", examples=["2018-Q2"])
     quarter_label: str = Field(examples=["2018年第二季度"])
     state: str = Field(
@@ -101,9 +104,8 @@ class RoundView(BaseModel):
     results_published_at: datetime | None = None
 
 
-class RoundPage(BaseModel):
-    items: list[RoundView]
-    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
+class RoundPage(Page[RoundView]):
+    """Rounds, newest quarter first."""
 
 
 # --- panel (E1) -------------------------------------------------------------------------------
@@ -136,7 +138,7 @@ class PanelEntriesCreate(Input):
     entries: list[PanelEntryCreate] = Field(min_length=1, max_length=500)
 
 
-class PanelEntryView(BaseModel):
+class PanelEntryView(RowModel):
     id: str = Field(examples=["pe-3f1c2a9d0b7e4c11"])
     person_id: str
     name: str
@@ -216,7 +218,7 @@ class ChoiceOut(BaseModel):
     reason: str | None = None
 
 
-class PublishedBallot(BaseModel):
+class PublishedBallot(RowModel):
     receipt: str = Field(examples=["r-9f2c41d07a3b5e68"])
     choices: list[ChoiceOut]
 
@@ -236,7 +238,7 @@ class ParticipationView(BaseModel):
 # --- results (E3, E4) -------------------------------------------------------------------------
 
 
-class StandingView(BaseModel):
+class StandingView(RowModel):
     department: str = Field(examples=["jxw"])
     name: str = Field(examples=["市经信委"])
     votes: int = Field(examples=[20])
@@ -263,7 +265,7 @@ class ResultsView(BaseModel):
     )
 
 
-class DesignationView(BaseModel):
+class DesignationView(RowModel):
     id: str = Field(examples=["dsg-2018-Q4-jxw"])
     round_id: str = Field(examples=["2018-Q4"])
     department: str = Field(examples=["jxw"])
@@ -282,9 +284,8 @@ class DesignationView(BaseModel):
     text: str = Field(description="通报全文")
 
 
-class DesignationPage(BaseModel):
-    items: list[DesignationView]
-    next_cursor: str | None = Field(default=None, description="下一页游标；为空表示没有更多")
+class DesignationPage(Page[DesignationView]):
+    """Designations, newest round first."""
 
 
 # --- reference pack (E2) ---------------------------------------------------------------------

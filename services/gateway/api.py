@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Request, Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import FormData
 
 from services.gateway import clients
+from services.gateway.runtime import RuntimeDep
 from shared.auth import issue_token
+from shared.deps import CtxDep
 from shared.problems import PROBLEM_JSON, Problem
 
 router = APIRouter(prefix="/api/v1", tags=["认证 auth"])
@@ -119,16 +122,34 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 async def token(
     request: Request,
     response: Response,
+    ctx: CtxDep,
+    rt: RuntimeDep,
     grant_type: Annotated[str | None, Form(examples=["client_credentials"])] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
 ) -> TokenResponse:
-    gw = request.app.state.gateway_settings
-    ctx = request.app.state.ctx
     # With an external identity provider (JWKS) tokens signed here would not verify anyway.
-    if not gw.token_issuer_enabled or ctx.common.jwks_url:
+    if not rt.settings.token_issuer_enabled or ctx.common.jwks_url:
         raise Problem(404, "本部署使用外部身份提供方签发令牌", kind="not-found")
-    form = await request.form()
+    _check_grant(await request.form(), grant_type)
+    client_id, client_secret = _credentials(request, client_id, client_secret)
+    client = await _authenticate(request, client_id, client_secret)
+    # The issuer never grants more than every verifier accepts.
+    ttl = min(rt.settings.token_ttl_seconds, ctx.common.jwt_max_lifetime_seconds)
+    access = issue_token(
+        ctx.common,
+        client_id=client["client_id"],
+        roles=[str(r) for r in client["roles"]],
+        department=client["department"],
+        ttl_seconds=ttl,
+        registered_client=True,
+    )
+    response.headers.update(NO_STORE)
+    return TokenResponse(access_token=access, expires_in=ttl)
+
+
+def _check_grant(form: FormData, grant_type: str | None) -> None:
+    """Each parameter at most once (RFC 6749 §3.2), and the one grant this issuer offers."""
     repeated = [name for name in _PARAMETERS if len(form.getlist(name)) > 1]
     if repeated:
         raise _invalid_request(
@@ -144,9 +165,12 @@ async def token(
             "仅支持 grant_type=client_credentials",
             kind="unsupported-grant-type",
         )
+
+
+def _credentials(request: Request, client_id: str | None, client_secret: str | None) -> tuple[str, str]:
+    """Client id and secret from HTTP Basic or the form, one method per request (RFC 6749 §2.3)."""
     basic = _basic_credentials(request)
     if basic is not None:
-        # RFC 6749 §2.3: one authentication method per request.
         if client_secret is not None or (client_id is not None and client_id != basic[0]):
             raise _invalid_request(
                 "Use either HTTP Basic or client_id/client_secret in the body, not both",
@@ -155,6 +179,10 @@ async def token(
         client_id, client_secret = basic
     if not client_id or not client_secret:
         raise _invalid_client("Client authentication is missing", "缺少 client_id 或 client_secret")
+    return client_id, client_secret
+
+
+async def _authenticate(request: Request, client_id: str, client_secret: str) -> dict[str, Any]:
     try:
         client = await clients.registry_of(request.app).authenticate(client_id, client_secret)
     except clients.LockedOut as locked:
@@ -168,15 +196,4 @@ async def token(
         ) from None
     if client is None:
         raise _invalid_client("Client authentication failed", "客户端编号或密钥错误")
-    # The issuer never grants more than every verifier accepts.
-    ttl = min(gw.token_ttl_seconds, ctx.common.jwt_max_lifetime_seconds)
-    access = issue_token(
-        ctx.common,
-        client_id=client["client_id"],
-        roles=[str(r) for r in client["roles"]],
-        department=client["department"],
-        ttl_seconds=ttl,
-        registered_client=True,
-    )
-    response.headers.update(NO_STORE)
-    return TokenResponse(access_token=access, expires_in=ttl)
+    return client

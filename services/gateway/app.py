@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI
@@ -16,15 +15,19 @@ from services.gateway import api, calendar, composite, idempotency, portal, prox
 from services.gateway.catalog import Catalog
 from services.gateway.domain import QuotaPolicy, RateLimiter
 from services.gateway.guard import GatewayGuard
-from services.gateway.runtime import Clock, GatewayRuntime, utc_now
+from services.gateway.runtime import GatewayRuntime
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks import api as webhooks_api
 from services.gateway.webhooks import handlers as webhook_handlers
 from services.gateway.webhooks import service as webhooks
 from services.gateway.webhooks.delivery import DeliveryWorker
-from shared.app import ServiceContext, ServiceSpec, create_service_app
+from shared.app import ServiceContext, ServiceSpec, Sweeper, create_service_app
+from shared.clock import Clock, utc_now
 from shared.messaging.bus import Bus
 from shared.settings import CommonSettings, ServiceSettings
+
+ROUTERS = (api.router, calendar.router, webhooks_api.router, composite.router, portal.router, proxy.router)
+_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
 
 @dataclass
@@ -34,11 +37,10 @@ class _Wiring:
     settings: GatewaySettings
     clock: Clock
     runtime: GatewayRuntime | None = None
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def wake(self) -> None:
-        if self.runtime is not None and self.runtime.worker is not None:
-            self.runtime.worker.wake()
+        if self.runtime is not None:
+            self.runtime.wake_worker()
 
     def first_delay(self) -> float:
         return self.settings.webhook_retry_schedule_seconds[0]
@@ -53,31 +55,43 @@ def _limiter(gw: GatewaySettings) -> RateLimiter:
     )
 
 
-def _lifespan_for(wiring: _Wiring):  # type: ignore[no-untyped-def]
+def _upstream_clients(gw: GatewaySettings) -> dict[str, httpx.AsyncClient]:
+    """One long-lived client per domain service, each with its own timeout."""
+    return {
+        name: httpx.AsyncClient(
+            base_url=url,
+            timeout=httpx.Timeout(
+                gw.upstream_timeout(name),
+                connect=min(gw.upstream_connect_timeout_seconds, gw.upstream_timeout(name)),
+            ),
+            limits=_LIMITS,
+        )
+        for name, url in gw.upstreams().items()
+    }
+
+
+def _start_worker(runtime: GatewayRuntime) -> None:
+    gw = runtime.settings
+    # Webhook receivers are other organisations' servers: no redirects, no cookies kept.
+    http = httpx.AsyncClient(timeout=gw.webhook_timeout_seconds, follow_redirects=False, limits=_LIMITS)
+    runtime.worker = DeliveryWorker(runtime, http)
+    # One of the service's tasks: the kernel stops it with the others, before the database closes
+    # (the worker gives back its leases and closes its client as it stops).
+    task = asyncio.create_task(runtime.worker.run(), name="gateway-webhook-deliveries")
+    runtime.ctx.tasks.append(task)
+
+
+def _lifespan_for(
+    wiring: _Wiring,
+) -> Callable[[FastAPI, ServiceContext], AbstractAsyncContextManager[None]]:
     gw = wiring.settings
 
     @asynccontextmanager
     async def gateway(app: FastAPI, ctx: ServiceContext) -> AsyncIterator[None]:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        upstreams = {
-            name: httpx.AsyncClient(
-                base_url=url,
-                timeout=httpx.Timeout(
-                    gw.upstream_timeout(name),
-                    connect=min(gw.upstream_connect_timeout_seconds, gw.upstream_timeout(name)),
-                ),
-                limits=limits,
-            )
-            for name, url in gw.upstreams().items()
-        }
-        # Webhook receivers are other organisations' servers: no redirects, no cookies kept.
-        webhook_http = httpx.AsyncClient(
-            timeout=gw.webhook_timeout_seconds, follow_redirects=False, limits=limits
-        )
+        upstreams = _upstream_clients(gw)
         runtime = GatewayRuntime(
+            ctx=ctx,
             settings=gw,
-            common=ctx.common,
-            db=ctx.db,
             verifier=app.state.verifier,
             catalog=Catalog(upstreams, lambda: portal.gateway_document(app), gw.openapi_cache_seconds),
             limiter=_limiter(gw),
@@ -86,29 +100,19 @@ def _lifespan_for(wiring: _Wiring):  # type: ignore[no-untyped-def]
         )
         wiring.runtime = runtime
         app.state.gateway = runtime
-        app.state.upstreams = upstreams
-        app.state.gateway_settings = gw
         app.state.openapi_cache = portal.OpenApiCache(gw.openapi_cache_seconds)
         if gw.webhooks_enabled:
-            runtime.worker = DeliveryWorker(runtime, webhook_http)
-            wiring.tasks.append(asyncio.create_task(runtime.worker.run(), name="gateway-webhook-deliveries"))
+            _start_worker(runtime)
         try:
             yield
         finally:
-            for task in wiring.tasks:
-                task.cancel()
-            for task in wiring.tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            wiring.tasks.clear()
-            await webhook_http.aclose()
             for client in upstreams.values():
                 await client.aclose()
 
     return gateway
 
 
-def _sweeper(wiring: _Wiring):  # type: ignore[no-untyped-def]
+def _sweeper(wiring: _Wiring) -> Sweeper:
     async def sweep_expired_records(ctx: ServiceContext) -> int:
         """Idempotency keys past their 24 h, webhook messages past their retention."""
         rt = wiring.runtime
@@ -127,20 +131,15 @@ def create_app(
     gateway_settings: GatewaySettings | None = None,
     clock: Clock = utc_now,
 ) -> FastAPI:
+    """The gateway; ``clock`` is its transport clock (``GatewayRuntime.clock``), business time
+    is the kernel's (``XN_CLOCK_START`` outside production)."""
     gw = gateway_settings or GatewaySettings()
     wiring = _Wiring(settings=gw, clock=clock)
     spec = ServiceSpec(
         name="gateway",
         title="效能 Xiaoneng API",
         description="统一接口与文档门户。",
-        routers=[
-            api.router,
-            calendar.router,
-            webhooks_api.router,
-            composite.router,
-            portal.router,
-            proxy.router,
-        ],
+        routers=ROUTERS,
         subscriptions=[webhook_handlers.subscription(clock, wiring.first_delay, wiring.wake)]
         if gw.webhooks_enabled
         else [],

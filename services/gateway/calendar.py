@@ -12,13 +12,10 @@ import datetime as dt
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request, Response, status
+from fastapi import APIRouter, Header, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.gateway.access import require_roles
-from services.gateway.runtime import runtime_of
-from shared.app import ServiceContext
-from shared.auth import Principal
+from services.gateway.domain import if_match_admits
 from shared.calendar import (
     LAST_YEAR,
     CalendarError,
@@ -29,15 +26,14 @@ from shared.calendar import (
     check_year_table,
 )
 from shared.calendar_store import YearView, event_of
-from shared.deadlines import local_date
-from shared.messaging import outbox
+from shared.deps import Admin, CtxDep
 from shared.problems import Problem
+from shared.rules import RuleViolation
 
 log = logging.getLogger("xiaoneng.gateway.calendar")
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["节假日日历 calendar"])
 
-Admin = Annotated[Principal, require_roles("admin")]
 YearParam = Annotated[int, Path(description="公历年份，如 2027", examples=[2027])]
 
 
@@ -104,16 +100,11 @@ def etag(year: int, revision: int) -> str:
     return f'"{year}-r{revision}"'
 
 
-def _ctx(request: Request) -> ServiceContext:
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx
-
-
 def _year_of(calendar: HolidayCalendar, year: int) -> None:
     try:
         calendar.status(year)
     except CalendarError as exc:
-        raise Problem(422, str(exc), kind="calendar-out-of-range", field="year") from exc
+        raise RuleViolation(str(exc), kind="calendar-out-of-range", field="year") from exc
 
 
 @router.get(
@@ -125,12 +116,11 @@ def _year_of(calendar: HolidayCalendar, year: int) -> None:
         "官方安排发布后重算）。公开，无需令牌。"
     ),
 )
-async def list_years(request: Request) -> CalendarYears:
-    ctx = _ctx(request)
+async def list_years(ctx: CtxDep) -> CalendarYears:
     async with ctx.db.reader() as session:
         calendar = await ctx.calendar.read(session)
     last_official = max(calendar.tabled_years())
-    until = max(last_official, local_date(ctx.now()).year + 1)
+    until = max(last_official, ctx.today().year + 1)
     years = []
     for year in range(calendar.first_year(), until + 1):
         table = calendar.official_table(year)
@@ -155,8 +145,7 @@ async def list_years(request: Request) -> CalendarYears:
         "响应带 ETag，更正时作为 If-Match 提交。公开，无需令牌。"
     ),
 )
-async def read_year(request: Request, response: Response, year: YearParam) -> YearView:
-    ctx = _ctx(request)
+async def read_year(ctx: CtxDep, response: Response, year: YearParam) -> YearView:
     async with ctx.db.reader() as session:
         calendar = await ctx.calendar.read(session)
     _year_of(calendar, year)
@@ -181,7 +170,7 @@ async def read_year(request: Request, response: Response, year: YearParam) -> Ye
     },
 )
 async def publish_year(
-    request: Request,
+    ctx: CtxDep,
     response: Response,
     year: YearParam,
     body: YearTableIn,
@@ -190,7 +179,6 @@ async def publish_year(
         str | None, Header(alias="If-Match", description="更正已发布年份时必填：GET 返回的 ETag")
     ] = None,
 ) -> YearView:
-    ctx = _ctx(request)
     try:
         days = check_year_table(
             year,
@@ -198,9 +186,9 @@ async def publish_year(
             [(d.date, d.name) for d in body.working_days],
         )
     except CalendarTableInvalid as exc:
-        raise Problem(422, exc.detail, kind="calendar-table-invalid", field=exc.field) from exc
-    if body.published_on > local_date(ctx.now()):
-        raise Problem(422, "通知发布日期不能晚于今天", kind="calendar-table-invalid", field="published_on")
+        raise RuleViolation(exc.detail, kind="calendar-table-invalid", field=exc.field) from exc
+    if body.published_on > ctx.today():
+        raise RuleViolation("通知发布日期不能晚于今天", kind="calendar-table-invalid", field="published_on")
     async with ctx.db.transaction() as session:
         calendar = await ctx.calendar.for_update(session)
         kept = calendar.official_table(year)
@@ -214,9 +202,9 @@ async def publish_year(
             changed = False
         else:
             _check_if_match(year, kept, if_match)
-            data = event_of(table, published_by=principal.client_id, published_at=runtime_of(request).clock())
+            data = event_of(table, published_by=principal.client_id, published_at=ctx.now())
             await ctx.calendar.apply(session, data)
-            await outbox.record(session, data, source=ctx.source, topic_prefix=ctx.common.topic_prefix)
+            await ctx.emit(session, data)
             changed = True
     if changed:
         log.info(
@@ -247,8 +235,7 @@ def _check_if_match(year: int, kept: YearTable | None, if_match: str | None) -> 
             kind="precondition-required",
             field="If-Match",
         )
-    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
-    if "*" not in tags and etag(year, kept.revision) not in tags:
+    if not if_match_admits(if_match, etag(year, kept.revision)):
         raise Problem(
             412,
             f"{year} 年的放假安排已被更正（当前 ETag {etag(year, kept.revision)}），请重新读取后再提交",

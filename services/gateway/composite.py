@@ -26,13 +26,12 @@ import httpx
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
-from services.gateway.access import Caller, require_roles
 from services.gateway.domain import department_part
-from services.gateway.runtime import GatewayRuntime, runtime_of
+from services.gateway.runtime import GatewayRuntime, RuntimeDep
 from shared import reference
-from shared.auth import Principal
+from shared.deps import CtxDep, CurrentPrincipal, OverseerOrEvaluator
 from shared.observability import current_traceparent, request_id_var
-from shared.problems import Problem
+from shared.schemas import RowModel
 
 router = APIRouter(prefix="/api/v1", tags=["组合查询 composite"])
 
@@ -58,7 +57,7 @@ class MissingPart(BaseModel):
     departments: list[str] | None = Field(default=None, description="城市汇总中受影响的部门")
 
 
-class DepartmentInfo(BaseModel):
+class DepartmentInfo(RowModel):
     code: str = Field(examples=["fgw"])
     name: str = Field(examples=["湖州市发展和改革委员会"])
     short_name: str = Field(examples=["市发改委"])
@@ -96,22 +95,6 @@ class CitySummary(BaseModel):
     )
     departments: list[DepartmentCounts]
     sources: list[Source]
-
-
-def _department_info(code: str) -> DepartmentInfo:
-    try:
-        d = reference.department(code)
-    except reference.UnknownReference as exc:
-        raise Problem(404, f"未知的部门代码 {code}", kind="unknown-department") from exc
-    return DepartmentInfo(
-        code=d.code,
-        name=d.name,
-        short_name=d.short_name,
-        kind=str(d.kind),
-        evaluable=d.evaluable,
-        vice_mayor=d.vice_mayor,
-        deputy_secretary_general=d.deputy_secretary_general,
-    )
 
 
 def department_reads(doc: Mapping[str, Any]) -> list[Source]:
@@ -185,6 +168,15 @@ async def _fetch(
     return (body if isinstance(body, dict) else {"items": body}), None
 
 
+async def _fetch_all(
+    rt: GatewayRuntime, request: Request, jobs: list[tuple[str, Source]]
+) -> list[tuple[dict[str, Any] | None, MissingPart | None]]:
+    """Every (department code, read) at once, at most ``composite_concurrency`` calls in flight."""
+    gate = asyncio.Semaphore(rt.settings.composite_concurrency)
+    headers = _headers(request)
+    return await asyncio.gather(*(_fetch(rt, source, code, headers, gate) for code, source in jobs))
+
+
 @router.get(
     "/departments/{code}/profile",
     summary="部门效能画像（组合查询）",
@@ -194,14 +186,14 @@ async def _fetch(
     ),
 )
 async def department_profile(
-    code: Annotated[str, Path(description="部门代码", examples=["fgw"])], request: Request, caller: Caller
+    code: Annotated[str, Path(description="部门代码", examples=["fgw"])],
+    request: Request,
+    rt: RuntimeDep,
+    caller: CurrentPrincipal,
 ) -> DepartmentProfile:
-    info = _department_info(code)
-    rt = runtime_of(request)
+    info = DepartmentInfo.model_validate(reference.known_department(code, field="code", status=404))
     sources, missing = await _sources(rt)
-    gate = asyncio.Semaphore(rt.settings.composite_concurrency)
-    headers = _headers(request)
-    results = await asyncio.gather(*(_fetch(rt, s, code, headers, gate) for s in sources))
+    results = await _fetch_all(rt, request, [(code, s) for s in sources])
     parts: dict[str, dict[str, Any]] = defaultdict(dict)
     for source, (body, lost) in zip(sources, results, strict=True):
         if lost is not None:
@@ -229,28 +221,24 @@ def _counts(body: Mapping[str, Any]) -> dict[str, int] | None:
     ),
 )
 async def city_summary(
-    request: Request,
-    caller: Annotated[Principal, require_roles("office", "supervisor", "leader", "evaluator")],
+    request: Request, ctx: CtxDep, rt: RuntimeDep, caller: OverseerOrEvaluator
 ) -> CitySummary:
-    rt = runtime_of(request)
     sources, missing = await _sources(rt)
     departments = list(reference.evaluable_departments())
-    gate = asyncio.Semaphore(rt.settings.composite_concurrency)
-    headers = _headers(request)
-    jobs = [(d, s) for d in departments for s in sources]
-    results = await asyncio.gather(*(_fetch(rt, s, d.code, headers, gate) for d, s in jobs))
+    jobs = [(d.code, s) for d in departments for s in sources]
+    results = await _fetch_all(rt, request, jobs)
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     per_department: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
     lost: dict[tuple[str, str | None, Reason, int | None], list[str]] = defaultdict(list)
-    for (department, source), (body, gone) in zip(jobs, results, strict=True):
+    for (code, source), (body, gone) in zip(jobs, results, strict=True):
         if gone is not None:
-            lost[(gone.service, gone.part, gone.reason, gone.status)].append(department.code)
+            lost[(gone.service, gone.part, gone.reason, gone.status)].append(code)
             continue
         counts = _counts(body or {})
         if counts is None:
             continue
         key = f"{source.service}.{source.part}"
-        per_department[department.code][key] = counts
+        per_department[code][key] = counts
         for kind, n in counts.items():
             totals[key][kind] += n
     missing.extend(
@@ -258,7 +246,7 @@ async def city_summary(
         for (service, part, reason, status), codes in lost.items()
     )
     return CitySummary(
-        generated_at=rt.clock(),
+        generated_at=ctx.now(),
         partial=bool(missing),
         missing=missing,
         totals={k: dict(v) for k, v in totals.items()},

@@ -1,5 +1,6 @@
-"""Pure rules of the gateway: rate-limit buckets, idempotency fingerprints, operation security,
-Standard Webhooks signing, retry timing and webhook target checks. No I/O here.
+"""Pure rules of the gateway: rate-limit buckets, idempotency fingerprints, conditional requests,
+operation security, Standard Webhooks signing, retry timing and what a webhook endpoint may be
+asked. No I/O here; a refusal is a ``RuleViolation`` (``shared.rules``).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import json
 import math
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+from shared.rules import Conflict, RuleViolation
 
 # --- rate limits (token bucket) -------------------------------------------------------------
 
@@ -258,6 +261,15 @@ def parse_idempotency_key(header: str) -> str | None:
     return value if _KEY.match(value) and '"' not in value else None
 
 
+# --- conditional requests --------------------------------------------------------------------
+
+
+def if_match_admits(header: str, current: str) -> bool:
+    """Whether an ``If-Match`` header names the entity tag ``current`` (or ``*``); weak tags count."""
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or current in tags
+
+
 # --- operation security (OpenAPI) -----------------------------------------------------------
 
 
@@ -390,3 +402,30 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
+
+
+# --- webhook endpoints and deliveries -------------------------------------------------------
+
+
+def subscribed_types(requested: Sequence[str], subscribable: Set[str]) -> list[str]:
+    """An endpoint's event-type filter, sorted and without repeats; unknown types are refused."""
+    unknown = sorted(set(requested) - subscribable)
+    if unknown:
+        raise RuleViolation(
+            f"未知的事件类型: {', '.join(unknown)}；可用类型见 GET /api/v1/webhooks/event-types",
+            kind="unknown-event-type",
+            field="event_types",
+        )
+    return sorted(set(requested))
+
+
+def check_endpoint_enabled(enabled: bool) -> None:
+    """Deliveries of a disabled endpoint are put back in the queue only once it is enabled again."""
+    if not enabled:
+        raise Conflict("端点已停用；请先通过 PATCH 重新启用", kind="endpoint-disabled")
+
+
+def check_resendable(status: str) -> None:
+    """A delivery still queued or retrying is not sent again beside itself."""
+    if status == "pending":
+        raise Conflict("该投递仍在排队或重试中", kind="delivery-pending")

@@ -15,11 +15,13 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway import clients, idempotency
@@ -77,6 +79,45 @@ class _Refusal(Exception):
         self.status, self.detail, self.kind = status, detail, kind
         self.headers = {k.replace("_", "-"): v for k, v in headers.items()}
 
+    def response(self, path: str) -> JSONResponse:
+        extra = _token_endpoint_error(self.status) if path == TOKEN_PATH else {}
+        return problem_response(
+            self.status, self.detail, kind=self.kind, instance=path, headers=self.headers, **extra
+        )
+
+
+# How a POST with an Idempotency-Key is refused: a malformed key, a key another request used, a
+# key whose first request is still running.
+_INVALID_KEY = _Refusal(
+    400, "Idempotency-Key 须为 1 至 255 个可见 ASCII 字符", kind="invalid-idempotency-key"
+)
+_CLAIM_REFUSALS = {
+    "mismatch": _Refusal(
+        422,
+        "同一个 Idempotency-Key 已用于内容不同的请求；请为新请求使用新的键",
+        kind="idempotency-key-reused",
+    ),
+    "running": _Refusal(
+        409,
+        "使用同一 Idempotency-Key 的请求仍在处理中，请稍后重试",
+        kind="idempotency-key-in-use",
+        Retry_After="1",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """Who is calling: the verified principal, or why a presented token was refused."""
+
+    principal: Principal | None
+    token_error: str | None
+    has_token: bool
+
+    @property
+    def client_id(self) -> str | None:
+        return self.principal.client_id if self.principal is not None else None
+
 
 class GatewayGuard:
     def __init__(self, app: ASGIApp) -> None:
@@ -89,7 +130,7 @@ class GatewayGuard:
             return
         headers = Headers(scope=scope)
         try:
-            principal, token_error, has_token = await self._identify(scope["app"], runtime, headers)
+            identity = await self._identify(scope["app"], runtime, headers)
         except Exception as exc:
             # The client registry lives in the gateway's database: while it is down, 503 as for
             # any other use of it (a raw middleware's exception would reset the connection).
@@ -97,10 +138,9 @@ class GatewayGuard:
                 raise
             await unavailable_response(scope["method"], scope["path"], exc)(scope, receive, send)
             return
-        client_id = principal.client_id if principal is not None else None
         host = self._caller_address(runtime, scope, headers)
-        caller = f"client:{client_id}" if client_id is not None else f"ip:{host}"
-        policy, decision = runtime.limiter.take(caller, client_id, time.monotonic())
+        caller = f"client:{identity.client_id}" if identity.client_id is not None else f"ip:{host}"
+        policy, decision = runtime.limiter.take(caller, identity.client_id, time.monotonic())
         send = _with_headers(
             send, [("RateLimit-Policy", policy.policy_header()), ("RateLimit", decision.header(policy))]
         )
@@ -113,51 +153,32 @@ class GatewayGuard:
                     Retry_After=str(decision.retry_after_seconds),
                 )
             operation = await runtime.catalog.operation(scope["method"], scope["path"])
-            self._check_access(operation, principal, token_error, has_token)
-            body = b""
-            if _has_body(headers):
-                body = await self._read_body(runtime, headers, receive)
-                self._check_body(operation, scope["method"], headers, body)
-                receive = _replay(body, receive)
+            self._check_access(operation, identity)
+            body, receive = await self._checked_body(runtime, operation, scope, headers, receive)
         except _Refusal as refusal:
-            response = problem_response(
-                refusal.status,
-                refusal.detail,
-                kind=refusal.kind,
-                instance=scope["path"],
-                headers=refusal.headers,
-                **(_token_endpoint_error(refusal.status) if scope["path"] == TOKEN_PATH else {}),
-            )
-            await response(scope, receive, send)
+            await refusal.response(scope["path"])(scope, receive, send)
             return
         key_header = headers.get("idempotency-key")
-        if (
-            scope["method"] == "POST"
-            and key_header is not None
-            and scope["path"] != TOKEN_PATH
-            and not _secret_ballot(operation)
-        ):
+        if key_header is not None and _keeps_idempotency(scope, operation):
             await self._idempotent(runtime, scope, receive, send, caller, key_header, body)
             return
         await self.app(scope, receive, send)
 
     @staticmethod
-    async def _identify(
-        app: Starlette, runtime: GatewayRuntime, headers: Headers
-    ) -> tuple[Principal | None, str | None, bool]:
+    async def _identify(app: Starlette, runtime: GatewayRuntime, headers: Headers) -> _Identity:
         auth = headers.get("authorization", "")
         if not auth.lower().startswith("bearer "):
-            return None, None, False
+            return _Identity(None, None, has_token=False)
         try:
             principal = runtime.verifier.verify(auth[7:].strip())
         except Problem as exc:
-            return None, exc.detail, True
+            return _Identity(None, exc.detail, has_token=True)
         # A token of this gateway's own issuer lives only as long as its client does. (With an
         # external identity provider the provider revokes; our HS256 tokens do not verify then.)
         if principal.registered_client and not runtime.common.jwks_url:
             if not await clients.registry_of(app).is_active(principal.client_id):
-                return None, "访问令牌所属的客户端已删除或停用", True
-        return principal, None, True
+                return _Identity(None, "访问令牌所属的客户端已删除或停用", has_token=True)
+        return _Identity(principal, None, has_token=True)
 
     @staticmethod
     def _caller_address(runtime: GatewayRuntime, scope: Scope, headers: Headers) -> str:
@@ -173,22 +194,21 @@ class GatewayGuard:
         return address
 
     @staticmethod
-    def _check_access(
-        operation: Operation | None, principal: Principal | None, token_error: str | None, has_token: bool
-    ) -> None:
-        if token_error is not None:
+    def _check_access(operation: Operation | None, identity: _Identity) -> None:
+        if identity.token_error is not None:
             # RFC 6750 §3.1: a presented token that does not verify is refused, even on public reads.
             raise _Refusal(
                 401,
-                token_error,
+                identity.token_error,
                 kind="unauthorized",
                 WWW_Authenticate=f'{REALM}, error="invalid_token", '
                 'error_description="The access token is invalid or expired"',
             )
         if operation is None or not operation.access.token_required:
             return
+        principal = identity.principal
         if principal is None:
-            detail = "需要 Bearer 访问令牌" if not has_token else "访问令牌无效"
+            detail = "需要 Bearer 访问令牌" if not identity.has_token else "访问令牌无效"
             raise _Refusal(401, detail, kind="unauthorized", WWW_Authenticate=REALM)
         roles = operation.access.roles
         if roles and not principal.has_any(*roles):
@@ -199,6 +219,21 @@ class GatewayGuard:
                 kind="forbidden",
                 WWW_Authenticate=f'{REALM}, error="insufficient_scope", scope="{wanted}"',
             )
+
+    async def _checked_body(
+        self,
+        runtime: GatewayRuntime,
+        operation: Operation | None,
+        scope: Scope,
+        headers: Headers,
+        receive: Receive,
+    ) -> tuple[bytes, Receive]:
+        """The request body, read once within the size limit and checked; what the app then reads."""
+        if not _has_body(headers):
+            return b"", receive
+        body = await self._read_body(runtime, headers, receive)
+        self._check_body(operation, scope["method"], headers, body)
+        return body, _replay(body, receive)
 
     @staticmethod
     async def _read_body(runtime: GatewayRuntime, headers: Headers, receive: Receive) -> bytes:
@@ -257,13 +292,7 @@ class GatewayGuard:
         path = scope["path"]
         key = parse_idempotency_key(header)
         if key is None:
-            response = problem_response(
-                400,
-                "Idempotency-Key 须为 1 至 255 个可见 ASCII 字符",
-                kind="invalid-idempotency-key",
-                instance=path,
-            )
-            await response(scope, receive, send)
+            await _INVALID_KEY.response(path)(scope, receive, send)
             return
         settings = runtime.settings
         query = scope.get("query_string", b"").decode("latin-1")
@@ -278,24 +307,8 @@ class GatewayGuard:
             ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
             lock=timedelta(seconds=settings.idempotency_lock_seconds),
         )
-        if claim.outcome == "mismatch":
-            response = problem_response(
-                422,
-                "同一个 Idempotency-Key 已用于内容不同的请求；请为新请求使用新的键",
-                kind="idempotency-key-reused",
-                instance=path,
-            )
-            await response(scope, receive, send)
-            return
-        if claim.outcome == "running":
-            response = problem_response(
-                409,
-                "使用同一 Idempotency-Key 的请求仍在处理中，请稍后重试",
-                kind="idempotency-key-in-use",
-                instance=path,
-                headers={"Retry-After": "1"},
-            )
-            await response(scope, receive, send)
+        if (refusal := _CLAIM_REFUSALS.get(claim.outcome)) is not None:
+            await refusal.response(path)(scope, receive, send)
             return
         if claim.outcome == "replay" and claim.stored is not None:
             await _send_stored(claim.stored, send)
@@ -380,6 +393,12 @@ async def _send_stored(
     raw += [(b"content-length", str(len(stored.body)).encode()), (b"idempotent-replayed", b"true")]
     await send({"type": "http.response.start", "status": stored.status, "headers": raw})
     await send({"type": "http.response.body", "body": stored.body, "more_body": False})
+
+
+def _keeps_idempotency(scope: Scope, operation: Operation | None) -> bool:
+    """Whether a request's ``Idempotency-Key`` is honoured: creating POSTs, not the token
+    endpoint and not a secret ballot."""
+    return scope["method"] == "POST" and scope["path"] != TOKEN_PATH and not _secret_ballot(operation)
 
 
 def _secret_ballot(operation: Operation | None) -> bool:

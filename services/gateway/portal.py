@@ -26,10 +26,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway.catalog import METHODS, Catalog, public_path
-from services.gateway.webhooks.events import PING_TYPE, webhook_event_types
+from services.gateway.runtime import RuntimeDep
+from services.gateway.webhooks.events import PING_TYPE, WebhookEventType, webhook_event_types
 from shared.app import ServiceContext
-from shared.deadlines import local_date
+from shared.deps import CtxDep
 from shared.events.asyncapi import asyncapi_document
+from shared.registry import REGISTRY
 
 log = logging.getLogger("xiaoneng.gateway.portal")
 
@@ -37,13 +39,7 @@ router = APIRouter(include_in_schema=False)
 
 STATIC = StaticFiles(directory=str(files("fastapi_offline") / "static"))
 
-SERVICE_TAGS = {
-    "gateway": ("网关 gateway", "认证、Webhook 订阅与投递、组合查询"),
-    "disclosure": ("政务公开 disclosure", "政务公开：文件限时公开与不予公开审批"),
-    "coordination": ("会办督办 coordination", "会办事项限时办结与领导批示督办"),
-    "indicators": ("保五争三 indicators", "重要指标“保五争三”排名通报"),
-    "evaluation": ("低效能评定 evaluation", "低效能部门评定"),
-}
+SERVICE_TAGS = {s.name: (s.tag, s.summary) for s in REGISTRY}
 WEBHOOK_TAG = "Webhook 事件 webhooks"
 ROLE_DESCRIPTIONS = {
     "office": "市政府办公室",
@@ -241,38 +237,67 @@ def _hoist_defs(schema: dict[str, Any], prefix: str, schemas: dict[str, Any]) ->
     return result
 
 
+# The Standard Webhooks headers of every message: (component, header, description, type, example).
+_WEBHOOK_HEADERS = (
+    (
+        "WebhookId",
+        "webhook-id",
+        "消息编号；重试时不变，接收方据此去重",
+        "string",
+        "msg_2f1c9a6e-7d1b-4c8e-9a53-0d2e4f6a8b10",
+    ),
+    (
+        "WebhookTimestamp",
+        "webhook-timestamp",
+        "本次发送的 Unix 时间戳（秒）；接收方应拒绝偏差过大的请求",
+        "integer",
+        1529460000,
+    ),
+    (
+        "WebhookSignature",
+        "webhook-signature",
+        "以空格分隔的签名列表，每项为 `v1,` + base64(HMAC-SHA256(密钥, `id.timestamp.body`))",
+        "string",
+        "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+    ),
+)
+
+
+def _webhook_operation(event: WebhookEventType, envelope: str) -> dict[str, Any]:
+    """What a receiver is sent for ``event``: a signed POST whose body is the ``envelope`` schema."""
+    return {
+        "tags": [WEBHOOK_TAG],
+        "summary": event.summary,
+        "description": event.description,
+        "operationId": "webhook_" + event.type.replace(".", "_").replace("-", "_"),
+        "parameters": [
+            {"$ref": f"#/components/parameters/{component}"} for component, *_ in _WEBHOOK_HEADERS
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{envelope}"}}},
+        },
+        "responses": {
+            "2XX": {"description": "已接收；其他状态码按重试计划重试"},
+            "410": {"description": "Gone：网关停用此端点"},
+        },
+    }
+
+
 def _webhooks(doc: dict[str, Any]) -> None:
     components = doc["components"]
     schemas = components.setdefault("schemas", {})
-    parameters = components.setdefault("parameters", {})
-    parameters.update(
+    components.setdefault("parameters", {}).update(
         {
-            "WebhookId": {
-                "name": "webhook-id",
+            component: {
+                "name": header,
                 "in": "header",
                 "required": True,
-                "description": "消息编号；重试时不变，接收方据此去重",
-                "schema": {"type": "string"},
-                "example": "msg_2f1c9a6e-7d1b-4c8e-9a53-0d2e4f6a8b10",
-            },
-            "WebhookTimestamp": {
-                "name": "webhook-timestamp",
-                "in": "header",
-                "required": True,
-                "description": "本次发送的 Unix 时间戳（秒）；接收方应拒绝偏差过大的请求",
-                "schema": {"type": "integer"},
-                "example": 1529460000,
-            },
-            "WebhookSignature": {
-                "name": "webhook-signature",
-                "in": "header",
-                "required": True,
-                "description": (
-                    "以空格分隔的签名列表，每项为 `v1,` + base64(HMAC-SHA256(密钥, `id.timestamp.body`))"
-                ),
-                "schema": {"type": "string"},
-                "example": "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
-            },
+                "description": description,
+                "schema": {"type": kind},
+                "example": example,
+            }
+            for component, header, description, kind, example in _WEBHOOK_HEADERS
         }
     )
     webhooks: dict[str, Any] = {}
@@ -290,27 +315,7 @@ def _webhooks(doc: dict[str, Any]) -> None:
                 "data": {"$ref": f"#/components/schemas/{data_name}"},
             },
         }
-        webhooks[event.type] = {
-            "post": {
-                "tags": [WEBHOOK_TAG],
-                "summary": event.summary,
-                "description": event.description,
-                "operationId": "webhook_" + event.type.replace(".", "_").replace("-", "_"),
-                "parameters": [
-                    {"$ref": "#/components/parameters/WebhookId"},
-                    {"$ref": "#/components/parameters/WebhookTimestamp"},
-                    {"$ref": "#/components/parameters/WebhookSignature"},
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{envelope}"}}},
-                },
-                "responses": {
-                    "2XX": {"description": "已接收；其他状态码按重试计划重试"},
-                    "410": {"description": "Gone：网关停用此端点"},
-                },
-            }
-        }
+        webhooks[event.type] = {"post": _webhook_operation(event, envelope)}
     doc["webhooks"] = webhooks
     doc["tags"].append(
         {
@@ -386,60 +391,61 @@ class OpenApiCache:
 
 
 @router.get("/openapi.json")
-async def openapi(request: Request) -> JSONResponse:
+async def openapi(request: Request, rt: RuntimeDep) -> JSONResponse:
     cache: OpenApiCache = request.app.state.openapi_cache
-    return JSONResponse(await cache.get(request.app.state.gateway.catalog))
+    return JSONResponse(await cache.get(rt.catalog))
 
 
 @router.get("/asyncapi.json")
-async def asyncapi(request: Request) -> JSONResponse:
-    return JSONResponse(asyncapi_document(request.app.state.ctx.common.topic_prefix))
+async def asyncapi(ctx: CtxDep) -> JSONResponse:
+    return JSONResponse(asyncapi_document(ctx.common.topic_prefix))
 
 
-async def _with_calendar_notice(request: Request, page: HTMLResponse) -> HTMLResponse:
+# The two documentation pages; the assets are served from /static (no CDN).
+_SWAGGER_UI = bytes(
+    get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="效能 Xiaoneng API — 文档",
+        swagger_js_url="/static/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.png",
+        swagger_ui_parameters={"docExpansion": "list", "persistAuthorization": True},
+    ).body
+)
+_REDOC = bytes(
+    get_redoc_html(
+        openapi_url="/openapi.json",
+        title="效能 Xiaoneng API — ReDoc",
+        redoc_js_url="/static/redoc.standalone.js",
+        redoc_favicon_url="/static/favicon.png",
+        with_google_fonts=False,
+    ).body
+)
+
+
+async def _with_calendar_notice(ctx: ServiceContext, page: bytes) -> HTMLResponse:
     """A notice above the docs while a year ahead has no official holiday table (provisional)."""
-    ctx: ServiceContext = request.app.state.ctx
     try:
-        health = await ctx.calendar.health(ctx.db, local_date(ctx.now()))
+        health = await ctx.calendar.health(ctx.db, ctx.today())
     except Exception:
         log.warning("calendar health unavailable for the portal notice", exc_info=True)
-        return page
+        return HTMLResponse(page)
     if not health.degraded:
-        return page
+        return HTMLResponse(page)
     notice = (
         '<div class="xn-calendar-notice" role="status" style="background:#fff4ce;border-bottom:1px solid '
         '#e0c36c;padding:10px 20px;font:14px/1.5 sans-serif">节假日日历提示：'
         f"{html.escape(health.detail.removeprefix('degraded: '))}。"
         '详见 <a href="/api/v1/calendar/years">/api/v1/calendar/years</a>。</div>'
     )
-    body = bytes(page.body).decode().replace("<body>", f"<body>\n{notice}", 1)
-    return HTMLResponse(body, status_code=page.status_code)
+    return HTMLResponse(page.decode().replace("<body>", f"<body>\n{notice}", 1))
 
 
 @router.get("/docs")
-async def swagger(request: Request) -> HTMLResponse:
-    return await _with_calendar_notice(
-        request,
-        get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="效能 Xiaoneng API — 文档",
-            swagger_js_url="/static/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.png",
-            swagger_ui_parameters={"docExpansion": "list", "persistAuthorization": True},
-        ),
-    )
+async def swagger(ctx: CtxDep) -> HTMLResponse:
+    return await _with_calendar_notice(ctx, _SWAGGER_UI)
 
 
 @router.get("/redoc")
-async def redoc(request: Request) -> HTMLResponse:
-    return await _with_calendar_notice(
-        request,
-        get_redoc_html(
-            openapi_url="/openapi.json",
-            title="效能 Xiaoneng API — ReDoc",
-            redoc_js_url="/static/redoc.standalone.js",
-            redoc_favicon_url="/static/favicon.png",
-            with_google_fonts=False,
-        ),
-    )
+async def redoc(ctx: CtxDep) -> HTMLResponse:
+    return await _with_calendar_notice(ctx, _REDOC)

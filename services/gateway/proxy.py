@@ -23,6 +23,7 @@ import httpx
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from services.gateway.runtime import RuntimeDep
 from shared.observability import current_traceparent, request_id_var
 from shared.problems import Problem
 
@@ -66,14 +67,13 @@ def _upstream_url(request: Request, service: str) -> httpx.URL:
 @router.api_route(
     "/api/v1/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 )
-async def forward(service: str, path: str, request: Request) -> Response:
-    clients: dict[str, httpx.AsyncClient] = request.app.state.upstreams
-    client = clients.get(service)
+async def forward(service: str, path: str, request: Request, rt: RuntimeDep) -> Response:
+    client = rt.upstreams.get(service)
     if client is None:
         raise Problem(
             404,
             f"路径 {request.url.path} 不存在；服务路径为 /api/v1/<服务>/…，"
-            f"可用服务: {', '.join(sorted(clients))}",
+            f"可用服务: {', '.join(sorted(rt.upstreams))}",
             kind="not-found",
         )
     upstream = client.build_request(
@@ -82,7 +82,7 @@ async def forward(service: str, path: str, request: Request) -> Response:
         headers=_forward_headers(request),
         content=await request.body(),
     )
-    limit: int = request.app.state.gateway_settings.max_upstream_response_bytes
+    limit = rt.settings.max_upstream_response_bytes
     try:
         response = await client.send(upstream, stream=True)
     except httpx.TimeoutException as exc:

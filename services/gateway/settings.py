@@ -12,7 +12,9 @@ import ipaddress
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DOMAIN_SERVICES = ("disclosure", "coordination", "indicators", "evaluation")
+from shared.registry import DOMAIN_SERVICES
+
+__all__ = ["DOMAIN_SERVICES", "GatewaySettings"]
 
 # Standard Webhooks' reference schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 STANDARD_RETRY_SCHEDULE = [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]

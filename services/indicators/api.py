@@ -7,9 +7,8 @@ office and city leaders read everything; the catalogue and published bulletins a
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
-from typing import Annotated, Literal
+from datetime import date
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
@@ -34,15 +33,11 @@ from services.indicators.schemas import (
 )
 from services.indicators.service import catalogue, duties, publication, releases
 from services.indicators.settings import IndicatorsSettings
-from shared.app import ServiceContext
-from shared.auth import Principal, require_roles
-from shared.pagination import Page, PageParams, page_params, set_link_header
+from shared.deps import CtxDep, Department, NowDep, Office, Overseer, OverseerOrDepartment, PageDep
+from shared.pagination import Page, set_link_header
 
-Office = Annotated[Principal, require_roles("office")]
-Reader = Annotated[Principal, require_roles("office", "supervisor", "leader")]
-DutyReader = Annotated[Principal, require_roles("office", "supervisor", "leader", "department")]
-Department = Annotated[Principal, require_roles("department")]
-Paging = Annotated[PageParams, Depends(page_params)]
+T = TypeVar("T")
+
 FrequencyFilter = Annotated[
     Literal["monthly", "quarterly", "annual"] | None, Query(description="频度：monthly、quarterly、annual")
 ]
@@ -52,19 +47,18 @@ Edition = Annotated[int | None, Query(ge=1, le=2_147_483_647, description="版�
 PERIOD_DOC = "期别：2018-05（月度）、2018-Q2（季度）、2018（年度）"
 
 
-def _ctx(request: Request) -> ServiceContext:
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx
-
-
 def _our_city(request: Request) -> str:
     settings: IndicatorsSettings = request.app.state.indicator_settings
     return settings.our_city
 
 
-def _now(request: Request) -> datetime:
-    clock: Callable[[], datetime] = request.app.state.clock
-    return clock()
+OurCity = Annotated[str, Depends(_our_city)]
+
+
+def _linked(request: Request, response: Response, page: Page[T]) -> Page[T]:
+    """The page, with a ``Link`` header to the next one."""
+    set_link_header(request, response, page.next_cursor)
+    return page
 
 
 catalogue_router = APIRouter(prefix="/v1/indicators", tags=["保五争三 目录与发布 catalogue & releases"])
@@ -83,13 +77,12 @@ catalogue_router = APIRouter(prefix="/v1/indicators", tags=["保五争三 目录
 async def list_indicators(
     request: Request,
     response: Response,
-    page: Paging,
+    page: PageDep,
+    ctx: CtxDep,
     frequency: FrequencyFilter = None,
     on: Annotated[date | None, Query(description="只列出该日有效的指标")] = None,
 ) -> Page[Indicator]:
-    result = await catalogue.list_indicators(_ctx(request), page, frequency=frequency, on=on)
-    set_link_header(request, response, result.next_cursor)
-    return result
+    return _linked(request, response, await catalogue.list_indicators(ctx, page, frequency=frequency, on=on))
 
 
 @catalogue_router.post(
@@ -102,9 +95,9 @@ async def list_indicators(
     ),
 )
 async def create_indicator(
-    body: IndicatorCreate, request: Request, response: Response, principal: Office
+    body: IndicatorCreate, response: Response, principal: Office, ctx: CtxDep
 ) -> IndicatorDetail:
-    view = await catalogue.create_indicator(_ctx(request), body, principal)
+    view = await catalogue.create_indicator(ctx, body, principal)
     response.headers["Location"] = f"/v1/indicators/{view.code}"
     return view
 
@@ -112,8 +105,8 @@ async def create_indicator(
 @catalogue_router.get(
     "/{code}", summary="目录事项", description="指标的当前定义及全部调整历史（I1）。公开，无需令牌。"
 )
-async def get_indicator(code: str, request: Request) -> IndicatorDetail:
-    return await catalogue.get_indicator(_ctx(request), code)
+async def get_indicator(code: str, ctx: CtxDep) -> IndicatorDetail:
+    return await catalogue.get_indicator(ctx, code)
 
 
 @catalogue_router.patch(
@@ -127,9 +120,9 @@ async def get_indicator(code: str, request: Request) -> IndicatorDetail:
     ),
 )
 async def adjust_indicator(
-    code: str, body: IndicatorAdjust, request: Request, principal: Office
+    code: str, body: IndicatorAdjust, principal: Office, ctx: CtxDep, our_city: OurCity
 ) -> IndicatorDetail:
-    return await catalogue.adjust_indicator(_ctx(request), code, body, principal, _our_city(request))
+    return await catalogue.adjust_indicator(ctx, code, body, principal, our_city)
 
 
 @catalogue_router.post(
@@ -143,9 +136,9 @@ async def adjust_indicator(
     ),
 )
 async def record_release(
-    code: str, body: ReleaseCreate, request: Request, response: Response, principal: Office
+    code: str, body: ReleaseCreate, response: Response, principal: Office, ctx: CtxDep, our_city: OurCity
 ) -> ReleaseView:
-    view = await releases.record_release(_ctx(request), code, body, principal, _our_city(request))
+    view = await releases.record_release(ctx, code, body, principal, our_city)
     response.headers["Location"] = f"/v1/indicators/{code}/releases/{view.period}"
     response.headers["ETag"] = releases.etag(view.revision)
     return view
@@ -157,11 +150,9 @@ async def record_release(
     description="某指标各期发布（当前版本），最新期别在前。市政府办公室、督查室、市领导可读。",
 )
 async def list_releases(
-    code: str, request: Request, response: Response, principal: Reader, page: Paging
+    code: str, request: Request, response: Response, principal: Overseer, page: PageDep, ctx: CtxDep
 ) -> Page[ReleaseSummary]:
-    result = await releases.list_releases(_ctx(request), code, page)
-    set_link_header(request, response, result.next_cursor)
-    return result
+    return _linked(request, response, await releases.list_releases(ctx, code, page))
 
 
 @catalogue_router.get(
@@ -170,9 +161,9 @@ async def list_releases(
     description=f"某期发布的当前版本与全部更正历史。{PERIOD_DOC}。ETag 为当前版本。",
 )
 async def get_release(
-    code: str, period: str, request: Request, response: Response, principal: Reader
+    code: str, period: str, response: Response, principal: Overseer, ctx: CtxDep
 ) -> ReleaseView:
-    view = await releases.get_release(_ctx(request), code, period)
+    view = await releases.get_release(ctx, code, period)
     response.headers["ETag"] = releases.etag(view.revision)
     return view
 
@@ -190,14 +181,13 @@ async def correct_release(
     code: str,
     period: str,
     body: ReleaseCorrection,
-    request: Request,
     response: Response,
     principal: Office,
+    ctx: CtxDep,
+    our_city: OurCity,
     if_match: Annotated[str | None, Header(description="当前版本的 ETag")] = None,
 ) -> ReleaseView:
-    view = await releases.correct_release(
-        _ctx(request), code, period, body, principal, _our_city(request), if_match
-    )
+    view = await releases.correct_release(ctx, code, period, body, principal, our_city, if_match)
     response.headers["Location"] = f"/v1/indicators/{code}/releases/{view.period}"
     response.headers["ETag"] = releases.etag(view.revision)
     return view
@@ -212,11 +202,9 @@ bulletins_router = APIRouter(prefix="/v1/bulletins", tags=["保五争三 通报 
     description="已发布的月度、季度、年度通报（含各版次），最新在前。公开，无需令牌。",
 )
 async def list_bulletins(
-    request: Request, response: Response, page: Paging, frequency: FrequencyFilter = None
+    request: Request, response: Response, page: PageDep, ctx: CtxDep, frequency: FrequencyFilter = None
 ) -> Page[BulletinListItem]:
-    result = await publication.list_bulletins(_ctx(request), page, frequency=frequency)
-    set_link_header(request, response, result.next_cursor)
-    return result
+    return _linked(request, response, await publication.list_bulletins(ctx, page, frequency=frequency))
 
 
 @bulletins_router.post(
@@ -234,14 +222,14 @@ async def list_bulletins(
 )
 async def publish_bulletin(
     period: str,
-    request: Request,
     response: Response,
     principal: Office,
+    ctx: CtxDep,
+    now: NowDep,
+    our_city: OurCity,
     body: PublishRequest | None = None,
 ) -> Bulletin:
-    bulletin = await publication.publish(
-        _ctx(request), period, body or PublishRequest(), principal, _our_city(request), _now(request)
-    )
+    bulletin = await publication.publish(ctx, period, body or PublishRequest(), principal, our_city, now)
     response.headers["Location"] = f"/v1/bulletins/{bulletin.period}?edition={bulletin.edition}"
     return bulletin
 
@@ -251,8 +239,10 @@ async def publish_bulletin(
     summary="预览通报",
     description="按当前录入的发布预览通报（不发布、不产生义务与事件）。市政府办公室、督查室、市领导可读。",
 )
-async def preview_bulletin(period: str, request: Request, principal: Reader) -> Bulletin:
-    return await publication.preview(_ctx(request), period, _our_city(request), _now(request))
+async def preview_bulletin(
+    period: str, principal: Overseer, ctx: CtxDep, now: NowDep, our_city: OurCity
+) -> Bulletin:
+    return await publication.preview(ctx, period, our_city, now)
 
 
 @bulletins_router.get(
@@ -260,8 +250,8 @@ async def preview_bulletin(period: str, request: Request, principal: Reader) -> 
     summary="通报（JSON）",
     description=f"已发布的通报，默认最新版次。{PERIOD_DOC}。公开，无需令牌。",
 )
-async def get_bulletin(period: str, request: Request, edition: Edition = None) -> Bulletin:
-    return await publication.get_bulletin(_ctx(request), period, edition)
+async def get_bulletin(period: str, ctx: CtxDep, edition: Edition = None) -> Bulletin:
+    return await publication.get_bulletin(ctx, period, edition)
 
 
 @bulletins_router.get(
@@ -271,8 +261,8 @@ async def get_bulletin(period: str, request: Request, edition: Edition = None) -
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {}}, "description": "通报网页"}},
 )
-async def get_bulletin_html(period: str, request: Request, edition: Edition = None) -> HTMLResponse:
-    bulletin = await publication.get_bulletin(_ctx(request), period, edition)
+async def get_bulletin_html(period: str, ctx: CtxDep, edition: Edition = None) -> HTMLResponse:
+    bulletin = await publication.get_bulletin(ctx, period, edition)
     return HTMLResponse(render_html(bulletin))
 
 
@@ -283,8 +273,8 @@ async def get_bulletin_html(period: str, request: Request, edition: Edition = No
     response_class=Response,
     responses={200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "通报表格"}},
 )
-async def get_bulletin_xlsx(period: str, request: Request, edition: Edition = None) -> Response:
-    bulletin = await publication.get_bulletin(_ctx(request), period, edition)
+async def get_bulletin_xlsx(period: str, ctx: CtxDep, edition: Edition = None) -> Response:
+    bulletin = await publication.get_bulletin(ctx, period, edition)
     filename = quote(f"{bulletin.title}.xlsx")
     return Response(
         render_xlsx(bulletin),
@@ -306,24 +296,27 @@ DutyStatus = Annotated[Literal["open", "filed", "overdue", "withdrawn"] | None, 
 async def list_report_duties(
     request: Request,
     response: Response,
-    principal: DutyReader,
-    page: Paging,
+    principal: OverseerOrDepartment,
+    page: PageDep,
+    ctx: CtxDep,
     department: Annotated[str | None, Query(description="牵头部门代码")] = None,
     status: DutyStatus = None,
     indicator: Annotated[str | None, Query(description="指标代码")] = None,
 ) -> Page[ReportDuty]:
-    result = await duties.list_report_duties(
-        _ctx(request), principal, page, department=department, status=status, indicator=indicator
+    return _linked(
+        request,
+        response,
+        await duties.list_report_duties(
+            ctx, principal, page, department=department, status=status, indicator=indicator
+        ),
     )
-    set_link_header(request, response, result.next_cursor)
-    return result
 
 
 @duties_router.get(
     "/report-duties/{duty_id}", summary="查看汇报说明义务", description="部门只能查看本部门的。"
 )
-async def get_report_duty(duty_id: str, request: Request, principal: DutyReader) -> ReportDuty:
-    return await duties.get_report_duty(_ctx(request), principal, duty_id)
+async def get_report_duty(duty_id: str, principal: OverseerOrDepartment, ctx: CtxDep) -> ReportDuty:
+    return await duties.get_report_duty(ctx, principal, duty_id)
 
 
 @duties_router.post(
@@ -335,9 +328,9 @@ async def get_report_duty(duty_id: str, request: Request, principal: DutyReader)
     ),
 )
 async def file_report(
-    duty_id: str, body: ReportFiling, request: Request, principal: Department
+    duty_id: str, body: ReportFiling, principal: Department, ctx: CtxDep, now: NowDep
 ) -> ReportDuty:
-    return await duties.file_report(_ctx(request), principal, duty_id, body, _now(request))
+    return await duties.file_report(ctx, principal, duty_id, body, now)
 
 
 @duties_router.get(
@@ -351,17 +344,20 @@ async def file_report(
 async def list_interviews(
     request: Request,
     response: Response,
-    principal: DutyReader,
-    page: Paging,
+    principal: OverseerOrDepartment,
+    page: PageDep,
+    ctx: CtxDep,
     department: Annotated[str | None, Query(description="部门代码")] = None,
     status: Annotated[Literal["required", "withdrawn"] | None, Query(description="状态")] = None,
     indicator: Annotated[str | None, Query(description="指标代码")] = None,
 ) -> Page[Interview]:
-    result = await duties.list_interviews(
-        _ctx(request), principal, page, department=department, status=status, indicator=indicator
+    return _linked(
+        request,
+        response,
+        await duties.list_interviews(
+            ctx, principal, page, department=department, status=status, indicator=indicator
+        ),
     )
-    set_link_header(request, response, result.next_cursor)
-    return result
 
 
 ROUTERS = (catalogue_router, bulletins_router, duties_router)

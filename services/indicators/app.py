@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 
 from fastapi import FastAPI
 
@@ -42,13 +41,6 @@ def create_app(
     common: CommonSettings | None = None, settings: ServiceSettings | None = None, bus: Bus | None = None
 ) -> FastAPI:
     app = create_service_app(SPEC, common=common, settings=settings, bus=bus)
+    # Which city this deployment serves (XN_INDICATORS_OUR_CITY); the routes read it.
     app.state.indicator_settings = IndicatorsSettings()
-
-    # The clock of the use cases: the business clock (ctx.now(), which XN_CLOCK_START moves);
-    # tests replace it to publish "on" a chosen day.
-    def business_now() -> datetime:
-        ctx: ServiceContext = app.state.ctx
-        return ctx.now()
-
-    app.state.clock = business_now
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from html import escape
@@ -19,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from services.indicators.schemas import Bulletin, BulletinEntry, TrendPoint
 from shared import reference
-from shared.deadlines import SHANGHAI
+from shared.deadlines import local
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -82,14 +83,7 @@ def follow_up(entry: BulletinEntry) -> str:
 
 def last_day(due_at: datetime) -> str:
     """The last day of a period that ends at ``due_at`` (00:00 Asia/Shanghai after it)."""
-    return (due_at.astimezone(SHANGHAI) - timedelta(microseconds=1)).date().isoformat()
-
-
-def _leader_title(code: str) -> str:
-    try:
-        return reference.leader(code).title
-    except reference.UnknownReference:
-        return code
+    return (local(due_at) - timedelta(microseconds=1)).date().isoformat()
 
 
 def _period_tick(period: str) -> str:
@@ -100,74 +94,103 @@ def _period_tick(period: str) -> str:
     return period
 
 
-def trend_svg(entry: BulletinEntry, *, keep_within: int, strive_for: int) -> str:
-    """A rank-trend line chart: rank 1 at the top, the 争三 and 保五 lines, misses shaded."""
+@dataclass(frozen=True)
+class _Frame:
+    """Where a rank-trend chart draws: rank 1 at the top, the releases left to right."""
+
+    cities: int
+    points: int
+
     width, height = 440, 200
     left, right, top, bottom = 44, 40, 16, 36
     pad = 14  # keeps the first and last points (and their labels) off the axes
-    plot_w, plot_h = width - left - right, height - top - bottom
+
+    @property
+    def plot_w(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_h(self) -> int:
+        return self.height - self.top - self.bottom
+
+    def y(self, rank: int) -> float:
+        return self.top + (rank - 1) * self.plot_h / max(self.cities - 1, 1)
+
+    def x(self, index: int) -> float:
+        step = (self.plot_w - 2 * self.pad) / max(self.points - 1, 1)
+        return self.left + (self.plot_w / 2 if self.points == 1 else self.pad + index * step)
+
+
+def trend_svg(entry: BulletinEntry, *, keep_within: int, strive_for: int) -> str:
+    """A rank-trend line chart: rank 1 at the top, the 争三 and 保五 lines, misses shaded."""
     cities = max([entry.cities] + [p.rank for p in entry.trend if p.rank is not None])
-
-    def y(rank: int) -> float:
-        return top + (rank - 1) * plot_h / max(cities - 1, 1)
-
-    points: list[TrendPoint] = list(entry.trend)
-    step = (plot_w - 2 * pad) / max(len(points) - 1, 1)
-
-    def x(index: int) -> float:
-        return left + (plot_w / 2 if len(points) == 1 else pad + index * step)
-
+    f = _Frame(cities, len(entry.trend))
     title = escape(f"{entry.name} 全省排名走势")
+    return "".join(
+        [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{f.width}" height="{f.height}" '
+            f'viewBox="0 0 {f.width} {f.height}" role="img" aria-label="{title}" class="trend">',
+            f"<title>{title}</title>",
+            *_axes(f, keep_within, strive_for),
+            *_series(f, entry.trend, keep_within),
+            f'<text x="12" y="{f.top + f.plot_h / 2:.1f}" font-size="10" text-anchor="middle" '
+            f'transform="rotate(-90 12 {f.top + f.plot_h / 2:.1f})">全省排名</text>',
+            "</svg>",
+        ]
+    )
+
+
+def _axes(f: _Frame, keep_within: int, strive_for: int) -> list[str]:
+    """The band of ranks worse than 保五, the axes, the 争三 and 保五 lines and the rank labels."""
     shade = ""
-    if keep_within < cities:  # the band of ranks worse than 保五
-        boundary = (y(keep_within) + y(keep_within + 1)) / 2
+    if keep_within < f.cities:
+        boundary = (f.y(keep_within) + f.y(keep_within + 1)) / 2
         shade = (
-            f'<rect x="{left}" y="{boundary:.1f}" width="{plot_w}" '
-            f'height="{top + plot_h - boundary:.1f}" fill="#fdecea"/>'
+            f'<rect x="{f.left}" y="{boundary:.1f}" width="{f.plot_w}" '
+            f'height="{f.top + f.plot_h - boundary:.1f}" fill="#fdecea"/>'
         )
+    bottom = f.top + f.plot_h
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{title}" class="trend">',
-        f"<title>{title}</title>",
         shade,
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#888"/>',
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#888"/>',
+        f'<line x1="{f.left}" y1="{f.top}" x2="{f.left}" y2="{bottom}" stroke="#888"/>',
+        f'<line x1="{f.left}" y1="{bottom}" x2="{f.left + f.plot_w}" y2="{bottom}" stroke="#888"/>',
     ]
     for rank, label, colour in ((strive_for, "争三", "#2e7d32"), (keep_within, "保五", "#ef6c00")):
         parts.append(
-            f'<line x1="{left}" y1="{y(rank):.1f}" x2="{left + plot_w}" y2="{y(rank):.1f}" '
+            f'<line x1="{f.left}" y1="{f.y(rank):.1f}" x2="{f.left + f.plot_w}" y2="{f.y(rank):.1f}" '
             f'stroke="{colour}" stroke-dasharray="4 3"/>'
-            f'<text x="{left + plot_w + 4}" y="{y(rank) + 4:.1f}" font-size="10" '
+            f'<text x="{f.left + f.plot_w + 4}" y="{f.y(rank) + 4:.1f}" font-size="10" '
             f'fill="{colour}">{label}</text>'
         )
-    for rank in sorted({1, strive_for, keep_within, cities}):
+    for rank in sorted({1, strive_for, keep_within, f.cities}):
         parts.append(
-            f'<text x="{left - 6}" y="{y(rank) + 4:.1f}" font-size="10" text-anchor="end">{rank}</text>'
+            f'<text x="{f.left - 6}" y="{f.y(rank) + 4:.1f}" font-size="10" text-anchor="end">{rank}</text>'
         )
+    return parts
+
+
+def _series(f: _Frame, points: Sequence[TrendPoint], keep_within: int) -> list[str]:
+    """The line through the ranked releases, each release's tick, and its point (red past 保五)."""
+    parts = []
     ranked = [(i, p.rank) for i, p in enumerate(points) if p.rank is not None]
     if len(ranked) > 1:
-        path = " ".join(f"{x(i):.1f},{y(r):.1f}" for i, r in ranked)
+        path = " ".join(f"{f.x(i):.1f},{f.y(r):.1f}" for i, r in ranked)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1565c0" stroke-width="2"/>')
     for i, point in enumerate(points):
         parts.append(
-            f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" font-size="10" text-anchor="middle">'
+            f'<text x="{f.x(i):.1f}" y="{f.top + f.plot_h + 16}" font-size="10" text-anchor="middle">'
             f"{escape(_period_tick(point.period))}</text>"
         )
         if point.rank is None:
             continue
         colour = "#c62828" if point.rank > keep_within else "#1565c0"
         parts.append(
-            f'<circle cx="{x(i):.1f}" cy="{y(point.rank):.1f}" r="4" fill="{colour}">'
+            f'<circle cx="{f.x(i):.1f}" cy="{f.y(point.rank):.1f}" r="4" fill="{colour}">'
             f"<title>{escape(point.period)}：第{point.rank}位</title></circle>"
-            f'<text x="{x(i):.1f}" y="{y(point.rank) - 7:.1f}" font-size="10" text-anchor="middle" '
+            f'<text x="{f.x(i):.1f}" y="{f.y(point.rank) - 7:.1f}" font-size="10" text-anchor="middle" '
             f'fill="{colour}">{point.rank}</text>'
         )
-    parts.append(
-        f'<text x="12" y="{top + plot_h / 2:.1f}" font-size="10" text-anchor="middle" '
-        f'transform="rotate(-90 12 {top + plot_h / 2:.1f})">全省排名</text>'
-    )
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
 
 
 _STYLE = """
@@ -202,7 +225,7 @@ def render_html(bulletin: Bulletin) -> str:
             duty = f"<p class='meta'>汇报说明：{escape(e.report_duty.reason)}，{due} 24:00前</p>"
         interview = ""
         if e.interview is not None:
-            leaders = "、".join(_leader_title(code) for code in e.interview.interviewers)
+            leaders = "、".join(reference.leader_title(code) for code in e.interview.interviewers)
             interview = f"<p class='meta'>约谈：{escape(e.interview.reason)}（约谈人 {escape(leaders)}）</p>"
         chart = trend_svg(
             e, keep_within=bulletin.report_when_rank_worse_than, strive_for=bulletin.strive_for_top

@@ -25,23 +25,25 @@ yoy_decline     同比降幅, %: the decline itself, positive when the figure   
 So for 同比降幅 a rise is a negative decline and ranks below every fall (and below "no
 change", 0) by plain ordering; nobody may enter a rise as a positive magnitude.
 
-No I/O here: the service layer feeds reference data, the catalogue and the policy profile in.
+No I/O here: the service layer feeds the catalogue, the policy profile and the holiday calendar
+in; reference data (cities, departments) is read from ``shared.reference``. A refusal is a
+``shared.rules.RuleViolation`` naming its rule (a ``Conflict`` when the state does not allow it).
 """
 
 from __future__ import annotations
 
-import calendar as _months
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from shared.policy import IndicatorPolicy
-from shared.reference import ATTRIBUTE_LABELS, Attribute, Frequency
-
-FREQUENCY_LABELS: dict[Frequency, str] = {"monthly": "月度", "quarterly": "季度", "annual": "年度"}
+from shared.calendar import CalendarError, HolidayCalendar
+from shared.deadlines import deadline, is_provisional
+from shared.periods import FREQUENCY_EXAMPLES, FREQUENCY_NAMES, ReportPeriod, parse_period
+from shared.policy import IndicatorPolicy, PolicyProfile
+from shared.reference import ATTRIBUTE_LABELS, Attribute, Frequency, cities, known_department
+from shared.rules import Conflict, Missing, RuleViolation
 
 HIGHER_IS_BETTER: dict[Attribute, bool] = {
     "yoy_growth": True,
@@ -53,106 +55,30 @@ HIGHER_IS_BETTER: dict[Attribute, bool] = {
 
 MAX_PRECISION = 4
 
-
-class IndicatorRuleError(ValueError):
-    """A request breaks a rule; ``kind`` names it, ``field`` points at the input."""
-
-    def __init__(self, detail: str, *, kind: str, rule: str, field: str | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.kind = kind
-        self.rule = rule
-        self.field = field
+RELEASE_YEARS = (2000, 2100)
+"""I1: the years a release or a bulletin may name (inclusive)."""
 
 
-class InvalidInput(IndicatorRuleError):
-    """The input itself is wrong (HTTP 422)."""
-
-
-class Conflict(IndicatorRuleError):
-    """The input is well-formed but conflicts with what is recorded (HTTP 409)."""
+def province() -> tuple[str, ...]:
+    """The city codes of the province, the peers of every ranking."""
+    return tuple(c.code for c in cities())
 
 
 # --- periods -------------------------------------------------------------------------------
 
-_PERIOD_PATTERNS: tuple[tuple[Frequency, re.Pattern[str]], ...] = (
-    ("monthly", re.compile(r"^(?P<year>\d{4})-(?P<index>0[1-9]|1[0-2])$")),
-    ("quarterly", re.compile(r"^(?P<year>\d{4})-Q(?P<index>[1-4])$")),
-    ("annual", re.compile(r"^(?P<year>\d{4})$")),
-)
-_PERIOD_EXAMPLES: dict[Frequency, str] = {"monthly": "2018-05", "quarterly": "2018-Q2", "annual": "2018"}
 
-
-@dataclass(frozen=True)
-class ReleasePeriod:
+def parse_release_period(text: str) -> ReportPeriod:
     """A period of a release or bulletin: 2018-05 (monthly), 2018-Q2 (quarterly), 2018 (annual)."""
-
-    frequency: Frequency
-    year: int
-    index: int
-    """Month 1–12, quarter 1–4, or 1 for a year."""
-
-    @classmethod
-    def parse(cls, text: str) -> ReleasePeriod:
-        for frequency, pattern in _PERIOD_PATTERNS:
-            match = pattern.match(text.strip())
-            if match is not None:
-                year = int(match["year"])
-                if not 2000 <= year <= 2100:
-                    break
-                index = int(match["index"]) if frequency != "annual" else 1
-                return cls(frequency, year, index)
-        raise InvalidInput(
-            f"期别 {text!r} 格式不正确，应为 2018-05（月度）、2018-Q2（季度）或 2018（年度）",
-            kind="invalid-period",
-            rule="I1",
-            field="period",
-        )
-
-    def __str__(self) -> str:
-        if self.frequency == "monthly":
-            return f"{self.year}-{self.index:02d}"
-        if self.frequency == "quarterly":
-            return f"{self.year}-Q{self.index}"
-        return str(self.year)
-
-    @property
-    def key(self) -> int:
-        """Sorts periods of one frequency in time order (year * 100 + index)."""
-        return self.year * 100 + self.index
-
-    @property
-    def first_day(self) -> date:
-        if self.frequency == "monthly":
-            return date(self.year, self.index, 1)
-        if self.frequency == "quarterly":
-            return date(self.year, 3 * self.index - 2, 1)
-        return date(self.year, 1, 1)
-
-    @property
-    def last_day(self) -> date:
-        if self.frequency == "annual":
-            return date(self.year, 12, 31)
-        month = self.index if self.frequency == "monthly" else 3 * self.index
-        return date(self.year, month, _months.monthrange(self.year, month)[1])
-
-    @property
-    def label(self) -> str:
-        """How the bulletin names the period: 2018年5月, 2018年第二季度, 2018年度."""
-        if self.frequency == "monthly":
-            return f"{self.year}年{self.index}月"
-        if self.frequency == "quarterly":
-            return f"{self.year}年第{'一二三四'[self.index - 1]}季度"
-        return f"{self.year}年度"
+    return parse_period(text, rule="I1", field="period", years=RELEASE_YEARS, kind="invalid-period")
 
 
-def period_for(frequency: Frequency, text: str) -> ReleasePeriod:
+def period_for(frequency: Frequency, text: str) -> ReportPeriod:
     """Parse ``text`` as a period of an indicator of ``frequency`` (I1: the period must fit)."""
-    period = ReleasePeriod.parse(text)
+    period = parse_release_period(text)
     if period.frequency != frequency:
-        raise InvalidInput(
-            f"期别 {text} 是{FREQUENCY_LABELS[period.frequency]}期别，"
-            f"而该指标为{FREQUENCY_LABELS[frequency]}指标（例如 {_PERIOD_EXAMPLES[frequency]}）",
+        raise RuleViolation(
+            f"期别 {text} 是{FREQUENCY_NAMES[period.frequency]}期别，"
+            f"而该指标为{FREQUENCY_NAMES[frequency]}指标（例如 {FREQUENCY_EXAMPLES[frequency]}）",
             kind="period-frequency-mismatch",
             rule="I1",
             field="period",
@@ -197,42 +123,42 @@ class Definition:
     def covers(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
-    def applies_to(self, period: ReleasePeriod) -> bool:
+    def applies_to(self, period: ReportPeriod) -> bool:
         return self.covers(period.last_day)
 
 
 def validate_definition(frequency: Frequency, definition: Definition) -> None:
     """The rules a definition must satisfy whatever the timeline (I1, I2)."""
     if not definition.name.strip():
-        raise InvalidInput("指标名称不能为空", kind="invalid-definition", rule="I1", field="name")
+        raise RuleViolation("指标名称不能为空", kind="invalid-definition", rule="I1", field="name")
     if definition.attribute is None and frequency != "annual":
-        raise InvalidInput(
+        raise RuleViolation(
             "月度、季度指标必须有指标属性（同比增速、绝对值低排位、同比增加百分点或同比降幅）",
             kind="attribute-required",
             rule="I2",
             field="attribute",
         )
     if not 0 <= definition.precision <= MAX_PRECISION:
-        raise InvalidInput(
+        raise RuleViolation(
             f"发布精度应为 0 到 {MAX_PRECISION} 位小数",
             kind="invalid-definition",
             rule="I3",
             field="precision",
         )
     if not definition.departments:
-        raise InvalidInput("至少需要一个责任部门", kind="invalid-definition", rule="I1", field="departments")
+        raise RuleViolation("至少需要一个责任部门", kind="invalid-definition", rule="I1", field="departments")
     if len(set(definition.departments)) != len(definition.departments):
-        raise InvalidInput("责任部门重复", kind="invalid-definition", rule="I1", field="departments")
+        raise RuleViolation("责任部门重复", kind="invalid-definition", rule="I1", field="departments")
     if definition.grades and frequency != "annual":
-        raise InvalidInput(
+        raise RuleViolation(
             "只有年度考核事项可以设置等次", kind="grades-not-allowed", rule="I4", field="grades"
         )
     if len(set(definition.grades)) != len(definition.grades):
-        raise InvalidInput("等次重复", kind="invalid-definition", rule="I4", field="grades")
+        raise RuleViolation("等次重复", kind="invalid-definition", rule="I4", field="grades")
     if definition.low_grades:
         unknown = [g for g in definition.low_grades if g not in definition.grades]
         if unknown:
-            raise InvalidInput(
+            raise RuleViolation(
                 f"靠后等次 {'、'.join(unknown)} 不在等次列表中",
                 kind="invalid-definition",
                 rule="I4",
@@ -240,19 +166,21 @@ def validate_definition(frequency: Frequency, definition: Definition) -> None:
             )
         tail = definition.grades[len(definition.grades) - len(definition.low_grades) :]
         if set(tail) != set(definition.low_grades):
-            raise InvalidInput(
+            raise RuleViolation(
                 "靠后等次必须是等次列表末尾的连续若干等次（比靠后等次更差的等次也算靠后）",
                 kind="invalid-definition",
                 rule="I4",
                 field="low_grades",
             )
     if definition.effective_to is not None and definition.effective_to < definition.effective_from:
-        raise InvalidInput(
+        raise RuleViolation(
             "失效日期不能早于生效日期", kind="invalid-effective-dates", rule="I1", field="effective_to"
         )
+    for code in definition.departments:
+        known_department(code, field="departments")
 
 
-def definition_for(period: ReleasePeriod, definitions: Iterable[Definition]) -> Definition | None:
+def definition_for(period: ReportPeriod, definitions: Iterable[Definition]) -> Definition | None:
     """The definition that applies to ``period``, if the indicator is in effect for it."""
     for definition in definitions:
         if definition.applies_to(period):
@@ -268,7 +196,7 @@ def succeed(definitions: Sequence[Definition], successor: Definition) -> list[De
     """
     latest = max(definitions, key=lambda d: d.version)
     if successor.effective_from < latest.effective_from:
-        raise InvalidInput(
+        raise RuleViolation(
             f"调整的生效日期不能早于当前定义的生效日期 {latest.effective_from.isoformat()}",
             kind="catalogue-change-out-of-order",
             rule="I1",
@@ -287,7 +215,7 @@ def end_latest(definitions: Sequence[Definition], effective_to: date | None) -> 
     """The timeline with the latest definition ending on ``effective_to`` (None: open again)."""
     latest = max(definitions, key=lambda d: d.version)
     if effective_to is not None and effective_to < latest.effective_from:
-        raise InvalidInput(
+        raise RuleViolation(
             f"失效日期不能早于当前定义的生效日期 {latest.effective_from.isoformat()}",
             kind="invalid-effective-dates",
             rule="I1",
@@ -297,8 +225,8 @@ def end_latest(definitions: Sequence[Definition], effective_to: date | None) -> 
 
 
 def rewritten_periods(
-    before: Sequence[Definition], after: Sequence[Definition], periods: Iterable[ReleasePeriod]
-) -> list[ReleasePeriod]:
+    before: Sequence[Definition], after: Sequence[Definition], periods: Iterable[ReportPeriod]
+) -> list[ReportPeriod]:
     """The ``periods`` whose applicable definition a catalogue change would alter or remove."""
     changed = []
     for period in periods:
@@ -306,6 +234,98 @@ def rewritten_periods(
         if (old.version if old else None) != (new.version if new else None):
             changed.append(period)
     return changed
+
+
+def check_published_kept(
+    before: Sequence[Definition],
+    after: Sequence[Definition],
+    published: Iterable[ReportPeriod],
+    *,
+    field: str,
+) -> None:
+    """I1: a catalogue change may not alter the definition a published release was ranked under."""
+    rewritten = rewritten_periods(before, after, published)
+    if rewritten:
+        periods = "、".join(str(p) for p in rewritten)
+        raise Conflict(
+            f"该调整会改变已通报的 {periods} 发布所依据的指标定义；调整须在最后一期已通报发布之后生效",
+            kind="published-release-would-change",
+            rule="I1",
+            field=field,
+        )
+
+
+def adjust(
+    frequency: Frequency,
+    before: Sequence[Definition],
+    changes: Mapping[str, Any],
+    *,
+    effective_from: date | None,
+    effective_to: date | None,
+    given: Collection[str],
+    note_changed: bool,
+) -> tuple[list[Definition], Definition | None]:
+    """I1 动态调整: the timeline after an adjustment, and the new definition if it makes one.
+
+    ``changes`` are the definition fields the office gave, ``given`` the names of every field it
+    sent (an explicit ``effective_to: null`` re-opens the current definition). Changed fields (or
+    only a new note) make a successor from ``effective_from``; ``effective_to`` alone ends the
+    current definition.
+    """
+    if changes or note_changed:
+        ends = effective_to if "effective_to" in given else _carried_end(before[-1], effective_from)
+        successor = _successor(frequency, before, changes, effective_from, ends)
+        return succeed(before, successor), successor
+    if "effective_to" in given and "effective_from" not in given:
+        return end_latest(before, effective_to), None
+    raise RuleViolation(
+        "没有要调整的内容：给出要变更的字段及生效日期，或只给出失效日期 effective_to",
+        kind="nothing-to-change",
+        rule="I1",
+    )
+
+
+def _carried_end(latest: Definition, effective_from: date | None) -> date | None:
+    """A successor keeps the current definition's end when that end is still ahead of it."""
+    if (
+        effective_from is not None
+        and latest.effective_to is not None
+        and latest.effective_to >= effective_from
+    ):
+        return latest.effective_to
+    return None
+
+
+def _successor(
+    frequency: Frequency,
+    before: Sequence[Definition],
+    changes: Mapping[str, Any],
+    effective_from: date | None,
+    effective_to: date | None,
+) -> Definition:
+    if effective_from is None:
+        raise RuleViolation(
+            "调整指标定义须给出生效日期 effective_from",
+            kind="effective-from-required",
+            rule="I1",
+            field="effective_from",
+        )
+    fields = dict(changes)
+    for key in ("name", "unit", "precision", "departments"):
+        if key in fields and fields[key] is None:
+            raise RuleViolation(f"{key} 不能为空", kind="invalid-definition", rule="I1", field=key)
+    for key in ("departments", "grades", "low_grades"):
+        if key in fields:
+            fields[key] = tuple(fields[key] or ())
+    successor = replace(
+        before[-1],
+        version=max(b.version for b in before) + 1,
+        effective_from=effective_from,
+        effective_to=effective_to,
+        **fields,
+    )
+    validate_definition(frequency, successor)
+    return successor
 
 
 # --- ranking a release (I2, I3) ----------------------------------------------------------------
@@ -341,6 +361,24 @@ class ReleaseInput:
     """Annual assessments: our city's grade as given by the province."""
     cities: int | None = None
     """How many cities the given rank is out of (default: all cities of the province)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """As a revision stores it; values as strings, so a correction compares them as entered."""
+        return {
+            "values": [{"city": v.city, "value": str(v.value)} for v in self.values],
+            "rank": self.rank,
+            "grade": self.grade,
+            "cities": self.cities,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReleaseInput:
+        return cls(
+            values=tuple(CityValue(v["city"], Decimal(v["value"])) for v in data["values"]),
+            rank=data["rank"],
+            grade=data["grade"],
+            cities=data["cities"],
+        )
 
 
 @dataclass(frozen=True)
@@ -385,45 +423,14 @@ def rank_release(
     if release.grade is not None:
         _check_grade(frequency, definition, release.grade)
     given = release.rank is not None or release.grade is not None
-    missing = [c for c in province if c not in values]
-    if not given and missing:
-        raise InvalidInput(
-            f"缺少以下城市的数值：{'、'.join(missing)}；数值不全时须录入省里给定的排名",
-            kind="values-incomplete",
-            rule="I3",
-            field="values",
-        )
-    if values and definition.attribute is None and not given:
-        raise InvalidInput(
-            "该考核事项没有指标属性，无法按数值排名；请录入省里给定的排名或等次",
-            kind="values-not-rankable",
-            rule="I2",
-            field="values",
-        )
+    complete = _check_rankable(values, definition, province, given=given)
     table: tuple[CityRank, ...] = ()
-    if not missing and definition.attribute is not None:
-        shown = {c: published_value(v, definition.precision) for c, v in values.items()}
-        ranks = competition_ranks(shown, higher_is_better=HIGHER_IS_BETTER[definition.attribute])
-        order = {c: i for i, c in enumerate(province)}
-        table = tuple(
-            sorted(
-                (CityRank(c, values[c], shown[c], ranks[c]) for c in values),
-                key=lambda r: (r.rank, order[r.city]),
-            )
-        )
-    cities = len(province)
-    if release.cities is not None:
-        if release.rank is None or table:
-            if release.cities != len(province):
-                raise InvalidInput(
-                    f"按数值排名时参与城市数为全省 {len(province)} 个城市",
-                    kind="invalid-city-count",
-                    rule="I3",
-                    field="cities",
-                )
-        cities = release.cities
+    if complete and definition.attribute is not None:
+        better = HIGHER_IS_BETTER[definition.attribute]
+        table = _ranked(values, definition.precision, province, higher_is_better=better)
+    cities = _city_count(release, province, ranked=bool(table))
     if release.rank is not None and not 1 <= release.rank <= cities:
-        raise InvalidInput(
+        raise RuleViolation(
             f"排名 {release.rank} 超出范围，应在 1 到 {cities} 之间",
             kind="rank-out-of-range",
             rule="I3",
@@ -431,12 +438,11 @@ def rank_release(
         )
     # Not given means every city has a value and the attribute ranks them, so ours is in the table.
     computed = next((r.rank for r in table if r.city == our_city), None)
-    rank = release.rank if release.rank is not None else computed
     ours = values.get(our_city)
     return Ranking(
         given=given,
         cities=cities,
-        rank=rank,
+        rank=release.rank if release.rank is not None else computed,
         grade=release.grade,
         low_grade=release.grade is not None and release.grade in definition.low_grades,
         value=published_value(ours, definition.precision) if ours is not None else None,
@@ -444,13 +450,130 @@ def rank_release(
     )
 
 
+def _check_rankable(
+    values: Mapping[str, Decimal], definition: Definition, province: Sequence[str], *, given: bool
+) -> bool:
+    """Whether every city has a value; without a given rank they all must, and must be rankable."""
+    missing = [c for c in province if c not in values]
+    if not given and missing:
+        raise RuleViolation(
+            f"缺少以下城市的数值：{'、'.join(missing)}；数值不全时须录入省里给定的排名",
+            kind="values-incomplete",
+            rule="I3",
+            field="values",
+        )
+    if values and definition.attribute is None and not given:
+        raise RuleViolation(
+            "该考核事项没有指标属性，无法按数值排名；请录入省里给定的排名或等次",
+            kind="values-not-rankable",
+            rule="I2",
+            field="values",
+        )
+    return not missing
+
+
+def _ranked(
+    values: Mapping[str, Decimal], precision: int, province: Sequence[str], *, higher_is_better: bool
+) -> tuple[CityRank, ...]:
+    """Every city ranked on its published value, best first; ties in the province's order."""
+    shown = {c: published_value(v, precision) for c, v in values.items()}
+    ranks = competition_ranks(shown, higher_is_better=higher_is_better)
+    order = {c: i for i, c in enumerate(province)}
+    return tuple(
+        sorted(
+            (CityRank(c, values[c], shown[c], ranks[c]) for c in values),
+            key=lambda r: (r.rank, order[r.city]),
+        )
+    )
+
+
+def _city_count(release: ReleaseInput, province: Sequence[str], *, ranked: bool) -> int:
+    """How many cities the rank is out of: the whole province when values are ranked."""
+    if release.cities is None:
+        return len(province)
+    if (release.rank is None or ranked) and release.cities != len(province):
+        raise RuleViolation(
+            f"按数值排名时参与城市数为全省 {len(province)} 个城市",
+            kind="invalid-city-count",
+            rule="I3",
+            field="cities",
+        )
+    return release.cities
+
+
+def applicable_definition(period: ReportPeriod, definitions: Iterable[Definition]) -> Definition:
+    """I1: the definition a release of ``period`` is ranked under; refused when none applies."""
+    definition = definition_for(period, definitions)
+    if definition is None:
+        raise RuleViolation(
+            f"该指标在 {period} 不在目录有效期内（目录按期末日适用的定义排名）",
+            kind="indicator-not-in-effect",
+            rule="I1",
+            field="period",
+        )
+    return definition
+
+
+def release_exists(code: str, period: ReportPeriod) -> Conflict:
+    """I3: a period is recorded once; what changes later is a correction (a new revision)."""
+    return Conflict(
+        f"指标 {code} 的 {period} 发布已录入；如需更正请提交更正（corrections），历史版本将保留",
+        kind="release-exists",
+        rule="I3",
+        field="period",
+    )
+
+
+def check_correction(
+    correction: ReleaseInput, source: str | None, current: ReleaseInput, current_source: str | None
+) -> None:
+    """I3: a correction changes the input or its source; one that changes nothing is refused."""
+    if correction.to_json() == current.to_json() and source in (None, current_source):
+        raise RuleViolation("更正内容与当前版本相同", kind="correction-unchanged", rule="I3", field="values")
+
+
+def rerank(
+    frequency: Frequency,
+    period: ReportPeriod,
+    before: Sequence[Definition],
+    after: Sequence[Definition],
+    release: ReleaseInput,
+    *,
+    province: Sequence[str],
+    our_city: str,
+) -> tuple[Definition, Ranking] | None:
+    """I1: an unpublished release ranked again after a catalogue change, under the definition now
+    applying; None when the change leaves its definition as it was.
+
+    A release the catalogue no longer covers, or whose input the new definition refuses (e.g. a
+    grade no longer on the scale), makes the catalogue change a conflict: it is refused whole.
+    """
+    new, old = definition_for(period, after), definition_for(period, before)
+    if (new.version if new else None) == (old.version if old else None):
+        return None
+    if new is None:
+        raise Conflict(
+            f"{period} 的发布已录入，调整后该期不在目录有效期内",
+            kind="recorded-release-not-covered",
+            rule="I1",
+        )
+    try:
+        return new, rank_release(frequency, new, release, province=province, our_city=our_city)
+    except RuleViolation as exc:
+        raise Conflict(
+            f"{period} 的已录入发布不符合调整后的定义：{exc.detail}", kind=exc.kind, rule=exc.rule
+        ) from exc
+
+
 def _checked_values(entries: Sequence[CityValue], province: Sequence[str]) -> dict[str, Decimal]:
     values: dict[str, Decimal] = {}
     for entry in entries:
         if entry.city not in province:
-            raise InvalidInput(f"未知的城市代码 {entry.city}", kind="unknown-city", rule="I3", field="values")
+            raise RuleViolation(
+                f"未知的城市代码 {entry.city}", kind="unknown-city", rule="I3", field="values"
+            )
         if entry.city in values:
-            raise InvalidInput(
+            raise RuleViolation(
                 f"城市 {entry.city} 的数值重复录入", kind="duplicate-city", rule="I3", field="values"
             )
         values[entry.city] = entry.value
@@ -459,12 +582,56 @@ def _checked_values(entries: Sequence[CityValue], province: Sequence[str]) -> di
 
 def _check_grade(frequency: Frequency, definition: Definition, grade: str) -> None:
     if frequency != "annual":
-        raise InvalidInput("只有年度考核事项有等次", kind="grade-not-allowed", rule="I4", field="grade")
+        raise RuleViolation("只有年度考核事项有等次", kind="grade-not-allowed", rule="I4", field="grade")
     if grade not in definition.grades:
         scale = "、".join(definition.grades) or "（未设置等次）"
-        raise InvalidInput(
+        raise RuleViolation(
             f"等次 {grade} 不在该考核事项的等次中：{scale}", kind="unknown-grade", rule="I4", field="grade"
         )
+
+
+# --- publishing a bulletin (I3) ----------------------------------------------------------------
+
+
+def check_issued_on(issued_on: date, today: date, period: ReportPeriod) -> None:
+    """I3: a bulletin is dated within its period or after it, and never in the future."""
+    if issued_on > today:
+        raise RuleViolation("通报日期不能晚于今天", kind="issued-in-future", rule="I3", field="issued_on")
+    if issued_on < period.first_day:
+        raise RuleViolation(
+            f"通报日期不能早于期别 {period} 的第一天",
+            kind="issued-before-period",
+            rule="I3",
+            field="issued_on",
+        )
+
+
+def new_in_edition(
+    period: ReportPeriod,
+    current: Mapping[str, int],
+    published: Mapping[str, int],
+    last_edition: int,
+    *,
+    draft: bool,
+) -> set[str]:
+    """I3: the indicators whose release an edition of ``period`` publishes anew.
+
+    ``current`` is each recorded release's current revision, ``published`` the revision the last
+    edition (number ``last_edition``, 0 if none) carried. An edition needs a release, and a new
+    edition needs one recorded or corrected since the last; a draft (preview) only the first.
+    """
+    if not current:
+        if draft:
+            raise Missing(f"{period} 尚无任何指标发布", kind="nothing-to-publish", rule="I3")
+        raise Conflict(f"{period} 尚无任何指标发布，无法通报", kind="nothing-to-publish", rule="I3")
+    changed = {code for code, revision in current.items() if published.get(code) != revision}
+    if not changed and not draft:
+        raise Conflict(
+            f"{period} 的通报（第 {last_edition} 版）之后没有新的发布或更正",
+            kind="bulletin-unchanged",
+            rule="I3",
+        )
+    return changed
 
 
 # --- consequences (I4, I5) -------------------------------------------------------------------
@@ -504,7 +671,7 @@ def rank_change(previous: int | None, current: int | None) -> int | None:
 class PublishedRank:
     """Our city's published standing in one release of an indicator."""
 
-    period: ReleasePeriod
+    period: ReportPeriod
     rank: int | None
     grade: str | None = None
     low_grade: bool = False
@@ -514,14 +681,14 @@ class PublishedRank:
 class InterviewDue:
     """I5: the release ``period`` completes a reason to interview the lead department's head."""
 
-    period: ReleasePeriod
+    period: ReportPeriod
     kind: Literal["consecutive", "annual"]
-    run: tuple[ReleasePeriod, ...]
+    run: tuple[ReportPeriod, ...]
     """The releases that led to it, oldest first."""
     reason: str
 
 
-def report_periods(releases: Iterable[PublishedRank], policy: IndicatorPolicy) -> list[ReleasePeriod]:
+def report_periods(releases: Iterable[PublishedRank], policy: IndicatorPolicy) -> list[ReportPeriod]:
     """I4: the releases after which the lead department's head must report."""
     return [r.period for r in releases if worse_than_threshold(r.rank, r.low_grade, policy)]
 
@@ -547,37 +714,75 @@ def interviews_due(
         ]
     needed = policy.interview_after_consecutive_releases
     due: list[InterviewDue] = []
-    run: list[ReleasePeriod] = []
+    run: list[ReportPeriod] = []
     for release in ordered:
         if not worse_than_threshold(release.rank, release.low_grade, policy):
             run = []
             continue
         run.append(release.period)
         if len(run) == needed:
-            reason = f"{FREQUENCY_LABELS[frequency]}指标连续{needed}次全省排名第{threshold}位以后"
+            reason = f"{FREQUENCY_NAMES[frequency]}指标连续{needed}次全省排名第{threshold}位以后"
             due.append(InterviewDue(release.period, "consecutive", tuple(run), reason))
             run = []
     return due
 
 
-def _annual_reason(release: PublishedRank, threshold: int) -> str:
+def _misses(rank: int | None, grade: str | None, low_grade: bool, threshold: int) -> str:
     parts = []
-    if release.rank is not None and release.rank > threshold:
-        parts.append(f"全省排名第{release.rank}位（第{threshold}位以后）")
-    if release.low_grade:
-        parts.append(f"等次靠后（{release.grade}）")
-    return "年度考核事项" + "，".join(parts)
+    if rank is not None and rank > threshold:
+        parts.append(f"全省排名第{rank}位（第{threshold}位以后）")
+    if low_grade:
+        parts.append(f"等次靠后（{grade}）")
+    return "，".join(parts)
+
+
+def _annual_reason(release: PublishedRank, threshold: int) -> str:
+    return "年度考核事项" + _misses(release.rank, release.grade, release.low_grade, threshold)
 
 
 def report_reason(
     frequency: Frequency, rank: int | None, grade: str | None, low_grade: bool, threshold: int
 ) -> str:
     """Why a report duty (I4) arose, as the duty and the bulletin say it."""
-    parts = []
-    if rank is not None and rank > threshold:
-        parts.append(f"全省排名第{rank}位（第{threshold}位以后）")
-    if low_grade:
-        parts.append(f"等次靠后（{grade}）")
-    return f"{FREQUENCY_LABELS[frequency]}{'考核事项' if frequency == 'annual' else '指标'}" + "，".join(
-        parts
+    item = "考核事项" if frequency == "annual" else "指标"
+    return f"{FREQUENCY_NAMES[frequency]}{item}" + _misses(rank, grade, low_grade, threshold)
+
+
+@dataclass(frozen=True)
+class Due:
+    """When a report owed from a bulletin is due (I4), and whether a provisional year decided it."""
+
+    at: datetime
+    provisional: bool
+
+
+def report_due(issued_on: date, profile: PolicyProfile, calendar: HolidayCalendar) -> Due:
+    """I4: the report is due ``report_due`` after the bulletin's date; the same count at publication
+    and when a year's holiday table changes (``CalendarError`` outside the calendar's range)."""
+    at = deadline(
+        issued_on,
+        profile.indicators.report_due.to_limit(),
+        calendar,
+        roll_to_working_day=profile.calendar.civil_code_rollover,
     )
+    return Due(at, is_provisional(issued_on, at, calendar))
+
+
+def report_due_at_publication(issued_on: date, profile: PolicyProfile, calendar: HolidayCalendar) -> Due:
+    """I4 when a bulletin is published: a date the calendar cannot count from is refused."""
+    try:
+        return report_due(issued_on, profile, calendar)
+    except CalendarError as exc:
+        raise RuleViolation(str(exc), kind="calendar-out-of-range", rule="I4", field="issued_on") from exc
+
+
+def check_filing(status: str, department: str, filer: str | None, *, admin: bool) -> None:
+    """I4: the lead department files its head's report once, unless a correction withdrew the duty."""
+    if not admin and filer != department:
+        raise RuleViolation(
+            f"只有牵头部门 {department} 可以报送该汇报说明", kind="forbidden", rule="I4", status=403
+        )
+    if status == "withdrawn":
+        raise Conflict("该汇报义务已因更正撤销，无需汇报", kind="report-duty-withdrawn", rule="I4")
+    if status == "filed":
+        raise Conflict("该汇报说明已报送", kind="report-already-filed", rule="I4")

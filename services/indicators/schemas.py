@@ -6,14 +6,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.deadlines import local
 from shared.reference import Attribute, Frequency
+from shared.schemas import RowModel
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
 Value = Annotated[Decimal, Field(max_digits=18, decimal_places=6, allow_inf_nan=False)]
+# A deadline is shown in Asia/Shanghai, where it is counted (the database returns UTC).
+LocalInstant = Annotated[datetime, AfterValidator(local)]
 
 ATTRIBUTE_DESCRIPTION = (
     "指标属性（I2）：yoy_growth 同比增速（越高越好）、absolute_low 绝对值低排位（越低越好，如不良贷款率）、"
@@ -31,7 +35,7 @@ class Input(BaseModel):
 # --- catalogue ---------------------------------------------------------------------------------
 
 
-class DefinitionView(BaseModel):
+class DefinitionView(RowModel):
     version: int = Field(description="定义版本", examples=[1])
     name: str = Field(examples=["不良贷款率"])
     attribute: Attribute | None = Field(description=ATTRIBUTE_DESCRIPTION, examples=["absolute_low"])
@@ -144,7 +148,7 @@ class CityRankView(BaseModel):
     rank: int = Field(examples=[3])
 
 
-class RevisionView(BaseModel):
+class RevisionView(RowModel):
     revision: int = Field(examples=[1])
     definition_version: int = Field(examples=[1])
     given: bool = Field(description="排名（或等次）由省里给定，而非按数值计算")
@@ -172,7 +176,7 @@ class ReleaseView(BaseModel):
     revisions: list[RevisionView] = Field(description="全部版本（更正历史），由旧到新")
 
 
-class ReleaseSummary(BaseModel):
+class ReleaseSummary(RowModel):
     indicator: str
     period: str
     revision: int
@@ -196,10 +200,10 @@ class TrendPoint(BaseModel):
     grade: str | None = Field(default=None, examples=[None])
 
 
-class DutyRef(BaseModel):
+class DutyRef(RowModel):
     id: str = Field(examples=["rd-3f1c2a9d0b7e"])
     department: str = Field(examples=["jrb"])
-    due_at: datetime = Field(
+    due_at: LocalInstant = Field(
         description="发布时的汇报截止时刻（最后一日24:00，Asia/Shanghai）",
         examples=["2018-06-26T00:00:00+08:00"],
     )
@@ -212,7 +216,7 @@ class DutyRef(BaseModel):
     reason: str
 
 
-class InterviewRef(BaseModel):
+class InterviewRef(RowModel):
     id: str = Field(examples=["iv-3f1c2a9d0b7e"])
     department: str = Field(examples=["jrb"])
     interviewers: list[str] = Field(examples=[["vm-executive", "dsg-economy"]])
@@ -282,7 +286,7 @@ class Bulletin(BaseModel):
     not_released: list[NotReleased] = Field(description="本期未发布的指标（不中断也不延续连续排名靠后）")
 
 
-class BulletinListItem(BaseModel):
+class BulletinListItem(RowModel):
     id: str
     period: str
     frequency: Frequency
@@ -305,7 +309,7 @@ class PublishRequest(Input):
 DutyStatus = Literal["open", "filed", "overdue", "withdrawn"]
 
 
-class ReportDuty(BaseModel):
+class ReportDuty(RowModel):
     id: str = Field(examples=["rd-3f1c2a9d0b7e"])
     indicator: str = Field(examples=["npl-ratio"])
     period: str = Field(examples=["2018-05"])
@@ -321,7 +325,7 @@ class ReportDuty(BaseModel):
         )
     )
     issued_on: date
-    due_at: datetime = Field(description="汇报截止时刻（最后一日24:00，Asia/Shanghai）")
+    due_at: LocalInstant = Field(description="汇报截止时刻（最后一日24:00，Asia/Shanghai）")
     deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     created_at: datetime
     causes: str | None = Field(description="问题原因")
@@ -338,7 +342,7 @@ class ReportFiling(Input):
     measures: LongText = Field(description="改进措施", examples=["加快不良资产处置，建立月度会商机制"])
 
 
-class Interview(BaseModel):
+class Interview(RowModel):
     id: str = Field(examples=["iv-3f1c2a9d0b7e"])
     indicator: str = Field(examples=["npl-ratio"])
     period: str = Field(examples=["2018-06"])

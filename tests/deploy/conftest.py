@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,9 +9,7 @@ import yaml
 
 from devtools import k8s_tools
 from tests.support.infra import unavailable
-
-ROOT = Path(__file__).resolve().parents[2]
-OVERLAYS = ("dev", "production")
+from tests.support.manifests import OVERLAYS
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.deploy.conftest import ROOT
 from tests.support.infra import unavailable
+from tests.support.manifests import ROOT
 
 DOCKERFILE = ROOT / "Dockerfile"
 

@@ -10,22 +10,18 @@ runs, and the NetworkPolicy ports.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import pytest
 
 from launcher.topology import SERVICES
 from shared.settings import CommonSettings
-from tests.deploy.conftest import OVERLAYS
-from tests.deploy.test_topics import SUBSCRIPTIONS, _code_topics
-from tests.deploy.test_workloads import _environment, _one
+from tests.support.manifests import OVERLAYS, SUBSCRIPTIONS, Obj, code_topics, environment, one
 
-Obj = dict[str, Any]
 CLUSTER_CA_SECRET = "xn-kafka-cluster-ca-cert"
 
 
 def _client_listeners(objects: list[Obj]) -> list[Obj]:
-    kafka = _one(objects, "Kafka", "xn-kafka")
+    kafka = one(objects, "Kafka", "xn-kafka")
     return list(kafka["spec"]["kafka"]["listeners"])
 
 
@@ -57,7 +53,7 @@ def test_kafka_has_only_a_tls_listener_with_scram_and_acls(
     assert [(li["port"], li["tls"], li["authentication"]["type"]) for li in listeners] == [
         (9093, True, "scram-sha-512")
     ]
-    kafka = _one(objects, "Kafka", "xn-kafka")
+    kafka = one(objects, "Kafka", "xn-kafka")
     assert kafka["spec"]["kafka"]["authorization"] == {"type": "simple"}
     # The User Operator turns the KafkaUsers into SCRAM credentials, secrets and ACLs.
     assert "userOperator" in kafka["spec"]["entityOperator"]
@@ -70,7 +66,7 @@ def test_every_service_connects_as_its_own_kafka_user_over_verified_tls(
     objects = rendered[overlay]
     ports = {li["port"] for li in _client_listeners(objects)}
     for service in SERVICES:
-        user = _one(objects, "KafkaUser", f"xn-{service}")
+        user = one(objects, "KafkaUser", f"xn-{service}")
         assert user["metadata"]["labels"]["strimzi.io/cluster"] == "xn-kafka"
         assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
         deployments = [
@@ -89,7 +85,7 @@ def test_every_service_connects_as_its_own_kafka_user_over_verified_tls(
             assert refs["XN_KAFKA_SASL_PASSWORD"] == {"name": user["metadata"]["name"], "key": "password"}, (
                 name
             )
-            env = _environment(objects, container)
+            env = environment(objects, container)
             assert env["XN_KAFKA_SASL_USERNAME"] == user["metadata"]["name"], name
             with monkeypatch.context() as m:
                 for key, value in env.items():
@@ -115,10 +111,10 @@ def test_each_kafka_user_may_use_the_event_topics_and_only_its_own_consumer_grou
     overlay: str, rendered: dict[str, list[Obj]]
 ) -> None:
     objects = rendered[overlay]
-    users = {service: _one(objects, "KafkaUser", f"xn-{service}") for service in SERVICES}
+    users = {service: one(objects, "KafkaUser", f"xn-{service}") for service in SERVICES}
     for service, user in users.items():
         # Publish its events, read what it subscribes to, dead-letter what it cannot handle.
-        for topic in sorted(_code_topics()):
+        for topic in sorted(code_topics()):
             for operation in ("Describe", "Read", "Write"):
                 assert _allows(user, "topic", topic, operation), f"{service}: {operation} {topic}"
             # The KafkaTopics own the topics: no service creates, deletes or reconfigures one.
@@ -138,7 +134,7 @@ def test_network_policies_open_only_the_tls_listener_to_the_services(
     overlay: str, rendered: dict[str, list[Obj]]
 ) -> None:
     objects = rendered[overlay]
-    policy = _one(objects, "NetworkPolicy", "kafka-clients-to-kafka")
+    policy = one(objects, "NetworkPolicy", "kafka-clients-to-kafka")
     ports = sorted(p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"])
     assert ports == sorted(li["port"] for li in _client_listeners(objects)) == [9093]
     for listener in _client_listeners(objects):

@@ -7,42 +7,10 @@ from the services' own subscriptions.
 
 from __future__ import annotations
 
-import importlib
-from datetime import UTC, datetime
 from typing import Any
 
-from launcher.topology import SERVICES
-from services.gateway.webhooks import handlers as webhook_handlers
-from shared import calendar_store
-from shared.events import CONTRACTS, CalendarYearPublished, dead_letter_topic, topic_for
-from shared.messaging.consumer import Subscription
-from tests.deploy.conftest import OVERLAYS, ROOT
-
-
-def _subscriptions() -> dict[str, list[Subscription]]:
-    """The consumers each service runs (in its worker Deployment), from the services' own specs."""
-    found: dict[str, list[Subscription]] = {}
-    for service in SERVICES:
-        spec = getattr(importlib.import_module(f"services.{service}.app"), "SPEC", None)
-        if spec is None:
-            continue
-        subscriptions = list(spec.subscriptions)
-        if spec.keeps_calendar:
-            # Added by create_service_app to every service that keeps the holiday calendar.
-            subscriptions.append(calendar_store.subscription(None, spec.recompute_deadlines))  # type: ignore[arg-type]
-        if subscriptions:
-            found[service] = subscriptions
-    # The gateway builds its spec per app (the webhook consumer needs the app's clock).
-    found["gateway"] = [webhook_handlers.subscription(lambda: datetime.now(UTC), lambda: 0.0, lambda: None)]
-    return found
-
-
-SUBSCRIPTIONS = _subscriptions()
-
-
-def _code_topics() -> set[str]:
-    topics = {topic_for(c) for c in CONTRACTS}
-    return topics | {dead_letter_topic(t) for t in topics}
+from shared.events import CONTRACTS, CalendarYearPublished, topic_for
+from tests.support.manifests import OVERLAYS, ROOT, SUBSCRIPTIONS, code_topics, one
 
 
 def _kafka_topics(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -53,16 +21,10 @@ def _kafka_topics(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     }
 
 
-def _by_name(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"{kind}/{name}: found {len(found)}"
-    return found[0]
-
-
 def test_every_contract_topic_and_its_dead_letter_topic_has_a_kafkatopic(
     rendered: dict[str, list[dict[str, Any]]],
 ) -> None:
-    wanted = _code_topics()
+    wanted = code_topics()
     assert len(wanted) == 2 * len(CONTRACTS)
     for overlay in OVERLAYS:
         declared = _kafka_topics(rendered[overlay])
@@ -100,7 +62,7 @@ def test_production_runs_three_kraft_brokers_and_topics_survive_one_broker_loss(
     for name, topic in _kafka_topics(objects).items():
         assert topic["spec"]["replicas"] == 3, name
         assert topic["spec"]["config"]["min.insync.replicas"] == 2, name
-    config = _by_name(objects, "Kafka", "xn-kafka")["spec"]["kafka"]["config"]
+    config = one(objects, "Kafka", "xn-kafka")["spec"]["kafka"]["config"]
     assert config["auto.create.topics.enable"] is False
 
 
@@ -112,7 +74,7 @@ def test_consumer_replicas_never_exceed_the_partitions_of_the_topics_they_read(
         topics = _kafka_topics(objects)
         for service, subscriptions in SUBSCRIPTIONS.items():
             worker = f"xn-{service}-worker"
-            deployment = _by_name(objects, "Deployment", worker)
+            deployment = one(objects, "Deployment", worker)
             hpas = [
                 o
                 for o in objects

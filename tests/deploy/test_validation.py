@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from devtools import k8s_tools
-from tests.deploy.conftest import OVERLAYS
+from tests.support.manifests import OVERLAYS
 
 PRODUCTION = k8s_tools.OVERLAYS_DIR / "production"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator
-from typing import Any
 
 import asyncpg.connect_utils
 import pytest
@@ -22,9 +21,7 @@ from services.disclosure.settings import DisclosureSettings
 from services.gateway.settings import GatewaySettings
 from services.indicators.settings import IndicatorsSettings
 from shared.settings import CommonSettings, ServiceSettings, load_service_settings
-from tests.deploy.conftest import OVERLAYS
-
-Obj = dict[str, Any]
+from tests.support.manifests import OVERLAYS, Obj, environment, one
 
 # libpq variables the PostgreSQL driver (asyncpg) reads when the URL leaves them out: the
 # manifests pass the database user, password and TLS settings this way.
@@ -48,27 +45,6 @@ def _workloads(objects: list[Obj]) -> Iterator[tuple[Obj, Obj]]:
     for o in objects:
         if o["kind"] in ("Deployment", "Job"):
             yield o, o["spec"]["template"]["spec"]
-
-
-def _one(objects: list[Obj], kind: str, name: str) -> Obj:
-    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, f"{kind}/{name}: found {len(found)}"
-    return found[0]
-
-
-def _environment(objects: list[Obj], container: Obj) -> dict[str, str]:
-    """The container's environment as the kubelet builds it; secret values become stand-ins."""
-    env: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        ref = source["configMapRef"]["name"]
-        env.update(_one(objects, "ConfigMap", ref)["data"])
-    for var in container.get("env", []):
-        if "value" in var:
-            env[var["name"]] = var["value"]
-        else:
-            ref = var["valueFrom"]["secretKeyRef"]
-            env[var["name"]] = f"stand-in-for-{ref['name']}-{ref['key']}-0123456789abcdef"
-    return env
 
 
 def _web(service: str) -> str:
@@ -116,16 +92,16 @@ def test_every_deployment_has_probes_pdb_and_the_web_ones_a_service_and_an_hpa(
         ]
         assert len(pdbs) == 1, name
     for service in SERVICES:
-        _one(objects, "ServiceAccount", f"xn-{service}")
-        _one(objects, "ConfigMap", f"xn-{service}-config")
-        svc = _one(objects, "Service", _web(service))
+        one(objects, "ServiceAccount", f"xn-{service}")
+        one(objects, "ConfigMap", f"xn-{service}-config")
+        svc = one(objects, "Service", _web(service))
         assert (
             svc["spec"]["selector"]
-            == _one(objects, "Deployment", _web(service))["spec"]["selector"]["matchLabels"]
+            == one(objects, "Deployment", _web(service))["spec"]["selector"]["matchLabels"]
         )
         # The autoscaler owns the replica count; a fixed one would be reset by every apply.
-        assert "replicas" not in _one(objects, "Deployment", _web(service))["spec"]
-        hpa = _one(objects, "HorizontalPodAutoscaler", _web(service))
+        assert "replicas" not in one(objects, "Deployment", _web(service))["spec"]
+        hpa = one(objects, "HorizontalPodAutoscaler", _web(service))
         assert hpa["spec"]["scaleTargetRef"] == {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -140,10 +116,10 @@ def test_every_service_has_a_migration_job_running_its_alembic_upgrade(
 ) -> None:
     objects = rendered[overlay]
     for service in SERVICES:
-        job = _one(objects, "Job", f"xn-{service}-migrate")
+        job = one(objects, "Job", f"xn-{service}-migrate")
         (container,) = job["spec"]["template"]["spec"]["containers"]
         assert container["command"] == ["python", "-m", "shared.migrations", service]
-        env = _environment(objects, container)
+        env = environment(objects, container)
         assert f"XN_{service.upper()}_DATABASE_URL" in env
 
 
@@ -151,7 +127,7 @@ def test_production_never_migrates_at_start_up_and_runs_as_production(rendered: 
     objects = rendered["production"]
     for deployment in (o for o in objects if o["kind"] == "Deployment"):
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        env = _environment(objects, container)
+        env = environment(objects, container)
         name = deployment["metadata"]["name"]
         assert env["XN_MIGRATE_ON_START"] == "false", name
         assert env["XN_ENVIRONMENT"] == "production", name
@@ -165,15 +141,15 @@ def test_web_serves_and_relays_while_the_worker_consumes_and_sweeps(
     objects = rendered[overlay]
     for service in SERVICES:
         for name, web in ((_web(service), True), (f"xn-{service}-worker", False)):
-            (container,) = _one(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"]
+            (container,) = one(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"]
             assert container["command"][:3] == ["uvicorn", f"services.{service}.app:create_app", "--factory"]
-            settings = _load(service, _environment(objects, container))
+            settings = _load(service, environment(objects, container))
             assert isinstance(settings, ServiceSettings)
             assert settings.relay_enabled is web, name
             assert settings.consumers_enabled is not web, name
             assert settings.sweepers_enabled is not web, name
             if service == "gateway":
-                assert _load_gateway(_environment(objects, container)).webhooks_enabled is not web, name
+                assert _load_gateway(environment(objects, container)).webhooks_enabled is not web, name
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -187,7 +163,7 @@ def test_every_environment_variable_is_one_the_code_reads(
     objects = rendered[overlay]
     for workload, pod in _workloads(objects):
         for container in pod["containers"]:
-            unknown = sorted(set(_environment(objects, container)) - known - set(DRIVER_VARIABLES))
+            unknown = sorted(set(environment(objects, container)) - known - set(DRIVER_VARIABLES))
             assert unknown == [], f"{workload['metadata']['name']}: variables no code reads: {unknown}"
 
 
@@ -198,7 +174,7 @@ def test_the_settings_load_with_the_manifests_values(
     objects = rendered[overlay]
     for workload, pod in _workloads(objects):
         (container,) = pod["containers"]
-        env = _environment(objects, container)
+        env = environment(objects, container)
         with monkeypatch.context() as m:
             for key, value in env.items():
                 m.setenv(key, value)
@@ -237,14 +213,14 @@ def test_each_service_has_its_own_postgresql_cluster_and_reads_its_credentials_f
 ) -> None:
     objects = rendered[overlay]
     for service in SERVICES:
-        cluster = _one(objects, "Cluster", f"xn-{service}-db")
+        cluster = one(objects, "Cluster", f"xn-{service}-db")
         initdb = cluster["spec"]["bootstrap"]["initdb"]
         assert initdb["database"] == initdb["owner"] == database_name(service)
         for workload, pod in _workloads(objects):
             if workload["metadata"]["labels"]["app.kubernetes.io/name"] != f"xn-{service}":
                 continue
             (container,) = pod["containers"]
-            env = _environment(objects, container)
+            env = environment(objects, container)
             url = make_url(env[f"XN_{service.upper()}_DATABASE_URL"])
             assert url.drivername == "postgresql+asyncpg"
             assert (url.host, url.database) == (f"xn-{service}-db-rw", database_name(service))
@@ -287,7 +263,7 @@ def test_network_policies_deny_by_default_and_open_only_the_service_paths(
     overlay: str, rendered: dict[str, list[Obj]]
 ) -> None:
     policies = _policies(rendered[overlay])
-    deny = _one(policies, "NetworkPolicy", "default-deny")
+    deny = one(policies, "NetworkPolicy", "default-deny")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     for service in SERVICES:
         web = {"app.kubernetes.io/name": f"xn-{service}", "app.kubernetes.io/component": "web"}
@@ -321,7 +297,7 @@ def test_network_policies_deny_by_default_and_open_only_the_service_paths(
             )
         ]
         assert len(db) == 1, f"{service} to its database"
-    kafka_clients = _one(policies, "NetworkPolicy", "kafka-clients-to-kafka")
+    kafka_clients = one(policies, "NetworkPolicy", "kafka-clients-to-kafka")
     assert kafka_clients["spec"]["podSelector"]["matchLabels"] == {"xiaoneng.gov/kafka-client": "true"}
     for workload, _pod in _workloads(rendered[overlay]):
         if workload["kind"] == "Deployment":

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -24,10 +23,11 @@ from launcher.processes import register_client
 from launcher.topology import SERVICES
 from services.gateway.settings import DOMAIN_SERVICES
 from shared.events import DeadlineChanged, topic_for
-from tests.e2e.conftest import Cluster, running_cluster, token_for
 from tests.support.calendar import NOTICE_2027, official_2027_body
+from tests.support.clusters import Cluster, gateway_client, running_cluster, token_for
 from tests.support.infra import KafkaSource, PostgresSource
 from tests.support.kafka import read_all
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -53,17 +53,8 @@ async def calendar_cluster(
 
 @pytest.fixture
 def gw(calendar_cluster: Cluster) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=calendar_cluster.gateway, timeout=30) as client:
+    with gateway_client(calendar_cluster) as client:
         yield client
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        time.sleep(0.3)
-    return result
 
 
 def answers(cluster: Cluster, path: str) -> dict[str, Any]:
@@ -80,14 +71,10 @@ def deadline_changes(cluster: Cluster) -> list[dict[str, Any]]:
     return [json.loads(r.value) for r in records]
 
 
-def test_publishing_2027_moves_provisional_deadlines_once_and_every_service_agrees(
-    calendar_cluster: Cluster, gw: httpx.Client
-) -> None:
-    cluster = calendar_cluster
-    office = token_for(gw, "cal-office")
-    fgw = token_for(gw, "cal-fgw")
-    admin = token_for(gw, "cal-admin")
-
+def open_items_on_the_provisional_table(
+    gw: httpx.Client, fgw: dict[str, str], office: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A document and a joint item formed 2027-01-28: both due on the provisional 02-09."""
     r = gw.post(
         "/api/v1/disclosure/documents",
         json={
@@ -119,6 +106,34 @@ def test_publishing_2027_moves_provisional_deadlines_once_and_every_service_agre
     assert r.status_code == 201, r.text
     (item,) = r.json()["items"]
     assert (item["deadline"], item["deadline_provisional"]) == (PROVISIONAL, True)
+    return document, item
+
+
+def every_service_agrees_after_a_restart(cluster: Cluster) -> None:
+    for name in DOMAIN_SERVICES:
+        cluster[name].stop()
+        cluster[name].start()
+    for name in DOMAIN_SERVICES:
+        cluster[name].wait_ready()
+    days = answers(cluster, "/calendar/days/2027-02-14")
+    assert all(
+        d == {"date": "2027-02-14", "working": True, "status": "official", "revision": 1}
+        for d in days.values()
+    ), days
+    counted = answers(cluster, "/calendar/deadline?start=2027-01-28&amount=10")
+    assert all(
+        c == {"start": "2027-01-28", "deadline": OFFICIAL, "provisional": False} for c in counted.values()
+    ), counted
+
+
+def test_publishing_2027_moves_provisional_deadlines_once_and_every_service_agrees(
+    calendar_cluster: Cluster, gw: httpx.Client
+) -> None:
+    cluster = calendar_cluster
+    office = token_for(gw, "cal-office")
+    fgw = token_for(gw, "cal-fgw")
+    admin = token_for(gw, "cal-admin")
+    document, item = open_items_on_the_provisional_table(gw, fgw, office)
 
     listing = gw.get("/api/v1/calendar/years").json()
     assert {"year": 2027, "status": "provisional", "revision": 0, "notice": None} in listing["years"]
@@ -139,17 +154,7 @@ def test_publishing_2027_moves_provisional_deadlines_once_and_every_service_agre
     def moved() -> bool:
         doc = gw.get(f"/api/v1/disclosure/documents/{document['id']}", headers=fgw).json()
         joint = gw.get(f"/api/v1/coordination/joint-items/{item['id']}", headers=office).json()
-        return (
-            doc["deadline"],
-            doc["deadline_provisional"],
-            joint["deadline"],
-            joint["deadline_provisional"],
-        ) == (
-            OFFICIAL,
-            False,
-            OFFICIAL,
-            False,
-        )
+        return all((x["deadline"], x["deadline_provisional"]) == (OFFICIAL, False) for x in (doc, joint))
 
     wait_for(moved, "both deadlines on the official table")
     subjects = {f"{document['id']}@1": "document-version", item["id"]: "joint-item"}
@@ -171,19 +176,6 @@ def test_publishing_2027_moves_provisional_deadlines_once_and_every_service_agre
         ("calendar-year-published", NOTICE_2027, False)
     }
 
-    for name in DOMAIN_SERVICES:
-        cluster[name].stop()
-        cluster[name].start()
-    for name in DOMAIN_SERVICES:
-        cluster[name].wait_ready()
-    days = answers(cluster, "/calendar/days/2027-02-14")
-    assert all(
-        d == {"date": "2027-02-14", "working": True, "status": "official", "revision": 1}
-        for d in days.values()
-    ), days
-    counted = answers(cluster, "/calendar/deadline?start=2027-01-28&amount=10")
-    assert all(
-        c == {"start": "2027-01-28", "deadline": OFFICIAL, "provisional": False} for c in counted.values()
-    ), counted
+    every_service_agrees_after_a_restart(cluster)
     # Nothing was announced twice, restarts included.
     assert len([c for c in deadline_changes(cluster) if c["subject_id"] in subjects]) == 2

@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from launcher.processes import register_client
 from shared.calendar import default_calendar
-from tests.e2e.conftest import Cluster, _register_client, token_for
+from tests.support.clusters import Cluster, fact_counts, restarted_with, token_for
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -29,30 +31,8 @@ BACKDATED_DAYS = 20
 @pytest.fixture(scope="module")
 def fast_sweeps(cluster: Cluster) -> Iterator[None]:
     """The coordination process sweeps every second for this module, then gets its default back."""
-    coordination = cluster["coordination"]
-    coordination.stop()
-    coordination.start({"XN_SWEEP_INTERVAL_SECONDS": "1"})
-    coordination.wait_ready()
-    try:
+    with restarted_with(cluster["coordination"], {"XN_SWEEP_INTERVAL_SECONDS": "1"}):
         yield
-    finally:
-        coordination.stop()
-        coordination.start()
-        coordination.wait_ready()
-
-
-def wait_for(check: Any, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        time.sleep(0.3)
-
-
-def counts(http: httpx.Client, office: dict[str, str], department: str) -> dict[str, int]:
-    r = http.get(f"/api/v1/evaluation/departments/{department}/facts", headers=office)
-    assert r.status_code == 200, r.text
-    return r.json()["counts"]  # type: ignore[no-any-return]
 
 
 def open_limit(assigned_on: date, today: date) -> int:
@@ -65,18 +45,12 @@ def open_limit(assigned_on: date, today: date) -> int:
     return (today - assigned_on).days
 
 
-def test_C4_joint_matter_events_reach_evaluation_and_deemed_consent_is_counted_once(
-    cluster: Cluster, http: httpx.Client, fast_sweeps: None
-) -> None:
-    _register_client(cluster.env, f"e2e-coord-{ANSWERS}", "department", ANSWERS)
-    office = token_for(http, "e2e-office")
-    answerer = token_for(http, f"e2e-coord-{ANSWERS}")
-    before = {d: counts(http, office, d) for d in (ANSWERS, SILENT, PENDING)}
-
+def backdated_matter() -> dict[str, Any]:
+    """Assigned BACKDATED_DAYS ago: SILENT's item (10 days) is past its deadline, the others not."""
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     assigned_on = today - timedelta(days=BACKDATED_DAYS)
     longer = open_limit(assigned_on, today)
-    body = {
+    return {
         "lead_department": LEAD,
         "basis": "市政府常务会议纪要（端到端测试）",
         "main_matter": "城市有机更新项目前期工作",
@@ -90,7 +64,17 @@ def test_C4_joint_matter_events_reach_evaluation_and_deemed_consent_is_counted_o
         "contact_person": "王明",
         "contact_phone": "0572-2222222",
     }
-    r = http.post("/api/v1/coordination/joint-matters", json=body, headers=office)
+
+
+def test_C4_joint_matter_events_reach_evaluation_and_deemed_consent_is_counted_once(
+    cluster: Cluster, http: httpx.Client, fast_sweeps: None
+) -> None:
+    register_client(cluster.env, f"e2e-coord-{ANSWERS}", "department", ANSWERS)
+    office = token_for(http, "e2e-office")
+    answerer = token_for(http, f"e2e-coord-{ANSWERS}")
+    before = {d: fact_counts(http, office, d) for d in (ANSWERS, SILENT, PENDING)}
+
+    r = http.post("/api/v1/coordination/joint-matters", json=backdated_matter(), headers=office)
     assert r.status_code == 201, r.text
     matter = r.json()
     assert r.headers["location"] == f"/api/v1/coordination/joint-matters/{matter['id']}"
@@ -99,7 +83,7 @@ def test_C4_joint_matter_events_reach_evaluation_and_deemed_consent_is_counted_o
 
     def assigned_everywhere() -> bool:
         return all(
-            counts(http, office, d).get("joint-item-assigned", 0)
+            fact_counts(http, office, d).get("joint-item-assigned", 0)
             == before[d].get("joint-item-assigned", 0) + 1
             for d in (ANSWERS, SILENT, PENDING)
         )
@@ -121,18 +105,18 @@ def test_C4_joint_matter_events_reach_evaluation_and_deemed_consent_is_counted_o
     wait_for(deemed, "the sweeper's deemed consent")
     consent = "joint-item-deemed-consent"
     wait_for(
-        lambda: counts(http, office, SILENT).get(consent, 0) == before[SILENT].get(consent, 0) + 1,
+        lambda: fact_counts(http, office, SILENT).get(consent, 0) == before[SILENT].get(consent, 0) + 1,
         "the deemed-consent fact",
     )
     wait_for(
         lambda: (
-            counts(http, office, ANSWERS).get("joint-item-answered", 0)
+            fact_counts(http, office, ANSWERS).get("joint-item-answered", 0)
             == before[ANSWERS].get("joint-item-answered", 0) + 1
         ),
         "the answered fact",
     )
     time.sleep(3)  # a few more sweeps: the item was announced once and stays announced once
-    after = {d: counts(http, office, d) for d in (ANSWERS, SILENT, PENDING)}
+    after = {d: fact_counts(http, office, d) for d in (ANSWERS, SILENT, PENDING)}
     assert after[SILENT].get(consent, 0) == before[SILENT].get(consent, 0) + 1
     assert after[ANSWERS].get(consent, 0) == before[ANSWERS].get(consent, 0)
     assert after[PENDING].get(consent, 0) == before[PENDING].get(consent, 0)

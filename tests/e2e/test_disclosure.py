@@ -7,62 +7,40 @@ The department ``gxs`` (市供销社) is used by no other test, so its facts are
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Cluster, _register_client, token_for
+from launcher.processes import register_client
+from tests.support.clusters import Cluster, department_facts, fact_counts, restarted_with, token_for
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
 DEPARTMENT = "gxs"
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        time.sleep(0.3)
-
-
 def counts(http: httpx.Client, headers: dict[str, str]) -> dict[str, int]:
-    r = http.get(f"/api/v1/evaluation/departments/{DEPARTMENT}/facts", headers=headers)
-    assert r.status_code == 200, r.text
-    return r.json()["counts"]  # type: ignore[no-any-return]
+    return fact_counts(http, headers, DEPARTMENT)
 
 
 def facts(http: httpx.Client, headers: dict[str, str]) -> list[dict[str, Any]]:
-    r = http.get(f"/api/v1/evaluation/departments/{DEPARTMENT}/facts", headers=headers)
-    return r.json()["facts"]  # type: ignore[no-any-return]
+    found: list[dict[str, Any]] = department_facts(http, headers, DEPARTMENT)["facts"]
+    return found
 
 
 @pytest.fixture(scope="module")
 def fast_sweeper(cluster: Cluster) -> Iterator[None]:
     """The disclosure process with a 1-second sweep interval, restored afterwards."""
-    disclosure = cluster["disclosure"]
-    disclosure.stop()
-    disclosure.start({"XN_SWEEP_INTERVAL_SECONDS": "1"})
-    disclosure.wait_ready()
-    try:
+    with restarted_with(cluster["disclosure"], {"XN_SWEEP_INTERVAL_SECONDS": "1"}):
         yield
-    finally:
-        disclosure.stop()
-        disclosure.start()
-        disclosure.wait_ready()
 
 
-def test_D3_a_backdated_document_goes_overdue_and_reaches_evaluation_facts(
-    cluster: Cluster, http: httpx.Client, fast_sweeper: None
-) -> None:
-    _register_client(cluster.env, "e2e-gxs", "department", DEPARTMENT)
-    drafter = token_for(http, "e2e-gxs")
-    office = token_for(http, "e2e-office")
-    before = counts(http, office)
+def register_backdated(http: httpx.Client, drafter: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """A document formed long before its 10-day deadline; its number and the registered document."""
     number = f"湖政办发〔2018〕{uuid.uuid4().int % 90000 + 1}号"
     r = http.post(
         "/api/v1/disclosure/documents",
@@ -77,8 +55,19 @@ def test_D3_a_backdated_document_goes_overdue_and_reaches_evaluation_facts(
         headers=drafter,
     )
     assert r.status_code == 201, r.text
-    doc = r.json()
+    doc: dict[str, Any] = r.json()
     assert doc["index_number"].startswith("330500000/2018-")
+    return number, doc
+
+
+def test_D3_a_backdated_document_goes_overdue_and_reaches_evaluation_facts(
+    cluster: Cluster, http: httpx.Client, fast_sweeper: None
+) -> None:
+    register_client(cluster.env, "e2e-gxs", "department", DEPARTMENT)
+    drafter = token_for(http, "e2e-gxs")
+    office = token_for(http, "e2e-office")
+    before = counts(http, office)
+    number, doc = register_backdated(http, drafter)
 
     def overdue() -> bool:
         return (

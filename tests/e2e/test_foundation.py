@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,20 +12,13 @@ import pytest
 
 from launcher.topology import SERVICES
 from shared.events import DocumentFormed, topic_for
-from tests.e2e.conftest import Cluster, token_for
+from tests.support.clusters import Cluster, department_facts, token_for
 from tests.support.kafka import group_caught_up, republish_all
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 45.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        time.sleep(0.2)
 
 
 def document(department: str) -> dict[str, str]:
@@ -38,12 +29,6 @@ def document(department: str) -> dict[str, str]:
         # Formed today, so the publication deadline cannot pass while the test runs.
         "formed_on": datetime.now(SHANGHAI).date().isoformat(),
     }
-
-
-def facts(http: httpx.Client, headers: dict[str, str], department: str) -> dict:  # type: ignore[type-arg]
-    r = http.get(f"/api/v1/evaluation/departments/{department}/facts", headers=headers)
-    assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
 
 
 def test_every_service_is_healthy_and_ready(cluster: Cluster) -> None:
@@ -75,7 +60,9 @@ def test_document_formed_crosses_kafka_and_is_recorded_once_despite_a_duplicate(
     assert r.headers["location"].startswith("/api/v1/disclosure/documents/")
     doc_id = r.json()["id"]
     wait_for(
-        lambda: facts(http, office, department)["counts"].get("document-formed") == 1, what="fact recorded"
+        lambda: department_facts(http, office, department)["counts"].get("document-formed") == 1,
+        what="fact recorded",
+        timeout=45,
     )
 
     topic = topic_for(DocumentFormed, cluster.topic_prefix)
@@ -84,9 +71,10 @@ def test_document_formed_crosses_kafka_and_is_recorded_once_despite_a_duplicate(
     wait_for(
         lambda: asyncio.run(group_caught_up(cluster.kafka.bootstrap, group, topic)),
         what="duplicate consumed",
+        timeout=45,
     )
 
-    body = facts(http, office, department)
+    body = department_facts(http, office, department)
     assert body["counts"] == {"document-formed": 1}
     assert body["facts"][0]["subject_id"] == f"{doc_id}@1"
 
@@ -108,13 +96,14 @@ def test_outbox_delivers_after_a_crash_between_commit_and_send(cluster: Cluster,
     except httpx.HTTPError:
         pass
     assert disclosure.exited(timeout=30) == 137, "the relay should have died between commit and send"
-    assert facts(http, office, department)["counts"] == {}
+    assert department_facts(http, office, department)["counts"] == {}
 
     disclosure.start()
     disclosure.wait_ready()
     wait_for(
-        lambda: facts(http, office, department)["counts"].get("document-formed") == 1,
+        lambda: department_facts(http, office, department)["counts"].get("document-formed") == 1,
         what="event after restart",
+        timeout=45,
     )
-    recorded = facts(http, office, department)["facts"][0]["detail"]
+    recorded = department_facts(http, office, department)["facts"][0]["detail"]
     assert recorded["document_number"] == body["document_number"]

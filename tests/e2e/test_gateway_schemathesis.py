@@ -29,14 +29,14 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from schemathesis.engine import Status, StopReason
 from schemathesis.engine import events as engine_events
 
+from launcher.processes import register_client
 from launcher.topology import SERVICES
-from tests.e2e.conftest import Cluster, _register_client, token_for
+from tests.support.clusters import Cluster, gateway_client, token_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -63,8 +63,8 @@ def service_of(path: str) -> str:
 def fuzz_tokens(cluster: Cluster) -> Iterator[dict[str, str]]:
     """One admin client per service; its bearer token by service name."""
     for client_id in FUZZ_CLIENTS.values():
-        _register_client(cluster.env, client_id, "admin", "office")
-    with httpx.Client(base_url=cluster.gateway, timeout=30) as http:
+        register_client(cluster.env, client_id, "admin", "office")
+    with gateway_client(cluster) as http:
         headers = {service: token_for(http, client_id) for service, client_id in FUZZ_CLIENTS.items()}
         yield {service: h["Authorization"] for service, h in headers.items()}
         # Webhook endpoints the fuzzer registered would keep receiving the other tests' events.

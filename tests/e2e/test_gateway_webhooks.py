@@ -9,8 +9,6 @@ opened, a month's ranking published, a ballot cast.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,9 +24,11 @@ from shared.events import (
     TaskAssigned,
     VoteCast,
 )
-from tests.e2e.conftest import Cluster, token_for
-from tests.e2e.test_evaluation import panel, register_evaluators
-from tests.service.test_gateway_support import Receiver, document
+from tests.support.clusters import Cluster, token_for
+from tests.support.evaluation import panel_of, register_evaluators
+from tests.support.gateway import document
+from tests.support.waiting import wait_for
+from tests.support.webhooks import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -48,15 +48,6 @@ def services_up(cluster: Cluster) -> None:
         if process.exited(timeout=0) is not None:
             process.start()
             process.wait_ready()
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        time.sleep(0.2)
-    return result
 
 
 def create_endpoint(http: httpx.Client, headers: dict[str, str], url: str, *types: str) -> dict[str, Any]:
@@ -119,7 +110,7 @@ def cast_a_ballot(cluster: Cluster, http: httpx.Client, office: dict[str, str]) 
     assert r.status_code == 201, r.text
     r = http.post(
         f"/api/v1/evaluation/rounds/{quarter}/panel",
-        json={"entries": panel(accounts, "2015-10-18")},
+        json={"entries": panel_of(accounts, "2015-10-18")},
         headers=office,
     )
     assert r.status_code == 201, r.text

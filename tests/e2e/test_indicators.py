@@ -3,15 +3,16 @@ department facts over real Kafka (I3), and so do the interview it completes (I5)
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from launcher.processes import register_client
 from shared import reference
-from tests.e2e.conftest import Cluster, _register_client, token_for
+from tests.support.clusters import Cluster, department_facts, fact_counts, token_for
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -20,14 +21,6 @@ RETAIL = "retail-sales-of-consumer-goods"
 TRADE = "imports-and-exports"
 DEPARTMENT = "swj"
 CLIENT = "e2e-indicators-swj"
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 45.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s")
-        time.sleep(0.2)
 
 
 def values_for_rank(rank: int) -> list[dict[str, str]]:
@@ -41,14 +34,12 @@ def values_for_rank(rank: int) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def department_client(cluster: Cluster) -> Iterator[str]:
-    _register_client(cluster.env, CLIENT, "department", DEPARTMENT)
+    register_client(cluster.env, CLIENT, "department", DEPARTMENT)
     yield CLIENT
 
 
 def counts(http: httpx.Client, headers: dict[str, str]) -> dict[str, int]:
-    r = http.get(f"/api/v1/evaluation/departments/{DEPARTMENT}/facts", headers=headers)
-    assert r.status_code == 200, r.text
-    return r.json()["counts"]  # type: ignore[no-any-return]
+    return fact_counts(http, headers, DEPARTMENT)
 
 
 def grew(before: dict[str, int], after: dict[str, int], kind: str) -> int:
@@ -88,10 +79,9 @@ def test_I3_published_month_reaches_evaluation_facts_of_the_responsible_departme
             and grew(before, counts(http, office), "ranking-published") == 1
         ),
         what="ranking-published facts for swj",
+        timeout=45,
     )
-    facts: list[dict[str, Any]] = http.get(
-        f"/api/v1/evaluation/departments/{DEPARTMENT}/facts", params={"limit": 200}, headers=office
-    ).json()["facts"]
+    facts: list[dict[str, Any]] = department_facts(http, office, DEPARTMENT, limit=200)["facts"]
     subjects = {f["subject_id"]: f for f in facts}
     worse = subjects[f"{RETAIL}@2018-07"]
     assert worse["kind"] == "ranking-worse-than-threshold"
@@ -135,6 +125,7 @@ def test_I5_third_consecutive_miss_reaches_evaluation_as_an_interview(
             and grew(before, counts(http, office), "ranking-worse-than-threshold") == 3
         ),
         what="interview-required fact for swj",
+        timeout=45,
     )
     interviews = http.get("/api/v1/indicators/interviews", params={"indicator": TRADE}, headers=office).json()
     (interview,) = interviews["items"]

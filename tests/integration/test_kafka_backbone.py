@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.db import Database
 from shared.events import CloudEvent, DocumentFormed, topic_for
 from shared.messaging import outbox
-from shared.messaging.consumer import ConsumerRunner, Subscription
+from shared.messaging.consumer import ConsumerRunner, HandlerFn, Subscription
 from shared.messaging.kafka import KafkaBus
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.replay import replay
@@ -22,17 +24,9 @@ from shared.messaging.tables import inbox
 from shared.migrations import upgrade
 from tests.support.infra import KafkaSource, PostgresSource
 from tests.support.kafka import read_all
+from tests.support.waiting import until
 
 pytestmark = pytest.mark.kafka
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.1)
 
 
 def formed(n: int) -> DocumentFormed:
@@ -47,30 +41,55 @@ def formed(n: int) -> DocumentFormed:
     )
 
 
-async def test_outbox_to_kafka_to_inbox_once_even_when_sent_twice(
-    kafka: KafkaSource, postgres: PostgresSource
-) -> None:
+@asynccontextmanager
+async def backbone(
+    kafka: KafkaSource, postgres: PostgresSource, **bus_options: Any
+) -> AsyncIterator[tuple[str, Database, KafkaBus]]:
+    """A fresh evaluation database and a started Kafka bus, on topics with a prefix of their own."""
     prefix = f"t{uuid.uuid4().hex[:8]}."
     url = await postgres.new_database()
     await upgrade("evaluation", url)
     db = Database(url)
-    bus = KafkaBus(kafka.bootstrap, client_id="test")
+    bus = KafkaBus(kafka.bootstrap, client_id="test", **bus_options)
     await bus.start()
-    handled: list[str] = []
+    try:
+        yield prefix, db, bus
+    finally:
+        await bus.stop()
+        await db.dispose()
 
-    async def handler(session: AsyncSession, event: CloudEvent) -> None:
-        handled.append(DocumentFormed.model_validate(event.data).document_id)
 
+@asynccontextmanager
+async def consuming(
+    db: Database, bus: KafkaBus, prefix: str, handler: HandlerFn, **options: Any
+) -> AsyncIterator[ConsumerRunner]:
+    """A ``facts`` consumer of document-formed running until the block ends."""
     runner = ConsumerRunner(
         db,
         bus,
         Subscription("facts", {DocumentFormed.event_type(): handler}),
         group_prefix=prefix,
         topic_prefix=prefix,
+        **options,
     )
-    consumer_task = asyncio.create_task(runner.run())
-    relay = OutboxRelay(db, bus)
+    task = asyncio.create_task(runner.run())
     try:
+        yield runner
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_outbox_to_kafka_to_inbox_once_even_when_sent_twice(
+    kafka: KafkaSource, postgres: PostgresSource
+) -> None:
+    handled: list[str] = []
+
+    async def handler(session: AsyncSession, event: CloudEvent) -> None:
+        handled.append(DocumentFormed.model_validate(event.data).document_id)
+
+    async with backbone(kafka, postgres) as (prefix, db, bus), consuming(db, bus, prefix, handler) as runner:
+        relay = OutboxRelay(db, bus)
         async with db.transaction() as session:
             for n in range(5):
                 await outbox.record(session, formed(n), source="/test", topic_prefix=prefix)
@@ -85,33 +104,17 @@ async def test_outbox_to_kafka_to_inbox_once_even_when_sent_twice(
                 for r in rows
             ]
         )
-        await eventually(lambda: _count(runner, 10))
+        await until(lambda: runner.processed >= 10, "10 events processed", interval=0.1)
         assert sorted(handled) == [f"doc-{n}" for n in range(5)]
         async with db.reader() as session:
             assert await session.scalar(select(func.count()).select_from(inbox)) == 5
         # Keys are aggregate ids: per-aggregate order holds on Kafka.
         assert {r.key for r in rows} == {f"doc-{n}".encode() for n in range(5)}
-    finally:
-        consumer_task.cancel()
-        await asyncio.gather(consumer_task, return_exceptions=True)
-        await bus.stop()
-        await db.dispose()
-
-
-async def _count(runner: ConsumerRunner, n: int) -> bool:
-    return runner.processed >= n
 
 
 async def test_poison_message_lands_in_dlt_later_messages_flow_and_replay_works(
     kafka: KafkaSource, postgres: PostgresSource
 ) -> None:
-    prefix = f"t{uuid.uuid4().hex[:8]}."
-    topic = topic_for(DocumentFormed, prefix)
-    url = await postgres.new_database()
-    await upgrade("evaluation", url)
-    db = Database(url)
-    bus = KafkaBus(kafka.bootstrap, client_id="test", partitions=1)
-    await bus.start()
     handled: list[str] = []
     healed = False
 
@@ -120,23 +123,17 @@ async def test_poison_message_lands_in_dlt_later_messages_flow_and_replay_works(
             raise RuntimeError("cannot digest this document")
         handled.append(event.data["document_id"])
 
-    runner = ConsumerRunner(
-        db,
-        bus,
-        Subscription("facts", {DocumentFormed.event_type(): handler}),
-        group_prefix=prefix,
-        topic_prefix=prefix,
-        max_attempts=3,
-        retry_base_seconds=0.01,
-    )
-    task = asyncio.create_task(runner.run())
-    try:
+    async with (
+        backbone(kafka, postgres, partitions=1) as (prefix, db, bus),
+        consuming(db, bus, prefix, handler, max_attempts=3, retry_base_seconds=0.01),
+    ):
+        topic = topic_for(DocumentFormed, prefix)
         poison = formed(1).model_copy(update={"title": "poison"})
         async with db.transaction() as session:
             await outbox.record(session, poison, source="/test", topic_prefix=prefix)
             await outbox.record(session, formed(2), source="/test", topic_prefix=prefix)
         await OutboxRelay(db, bus).relay_once()
-        await eventually(lambda: _has(handled, "doc-2"))
+        await until(lambda: "doc-2" in handled, "doc-2 handled", interval=0.1)
         assert handled == ["doc-2"]
         dead = await read_all(kafka.bootstrap, f"{topic}.dlt")
         assert len(dead) == 1
@@ -147,14 +144,5 @@ async def test_poison_message_lands_in_dlt_later_messages_flow_and_replay_works(
 
         healed = True
         assert await replay(kafka.bootstrap, f"{topic}.dlt", 0) == 1
-        await eventually(lambda: _has(handled, "doc-1"))
+        await until(lambda: "doc-1" in handled, "doc-1 handled", interval=0.1)
         assert sorted(handled) == ["doc-1", "doc-2"]
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await bus.stop()
-        await db.dispose()
-
-
-async def _has(handled: list[str], doc: str) -> bool:
-    return doc in handled

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.resilience.conftest import Cluster, document, documents_of, fact_counts, wait_for
+from tests.support.clusters import fact_counts
+from tests.support.resilience import ResilientCluster, document, documents_of
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -54,7 +56,7 @@ async def stream_writes(client: httpx.AsyncClient, headers: dict[str, str], stre
             stream.refused.append(f"{r.status_code} {r.text[:300]}")
 
 
-async def assert_ready_but_degraded(cluster: Cluster) -> None:
+async def assert_ready_but_degraded(cluster: ResilientCluster) -> None:
     """Without the broker a service still takes writes, so it stays ready (in service) and says
     that its bus is down."""
     async with httpx.AsyncClient(timeout=10) as client:
@@ -66,10 +68,10 @@ async def assert_ready_but_degraded(cluster: Cluster) -> None:
             assert body["checks"]["database"] == "ok" and body["checks"]["bus"].startswith("failed"), body
 
 
-async def restart_broker_during_writes(cluster: Cluster, headers: dict[str, str]) -> Stream:
+async def restart_broker_during_writes(cluster: ResilientCluster, headers: dict[str, str]) -> Stream:
     stream = Stream()
 
-    async def until(phase: str, count: int) -> None:
+    async def until_acknowledged(phase: str, count: int) -> None:
         deadline = time.monotonic() + 120
         while stream.count(phase) < count:
             assert not stream.refused, stream.refused[:5]
@@ -78,16 +80,16 @@ async def restart_broker_during_writes(cluster: Cluster, headers: dict[str, str]
 
     async def conduct() -> None:
         try:
-            await until("before", BEFORE)
+            await until_acknowledged("before", BEFORE)
             stream.phase = "stopping"
             await asyncio.to_thread(cluster.broker.stop)
             stream.phase = "during"
-            await until("during", DURING)
+            await until_acknowledged("during", DURING)
             await assert_ready_but_degraded(cluster)
             stream.phase = "starting"
             await asyncio.to_thread(cluster.broker.start, 120)
             stream.phase = "after"
-            await until("after", AFTER)
+            await until_acknowledged("after", AFTER)
         finally:
             stream.stopped = True
 
@@ -97,7 +99,7 @@ async def restart_broker_during_writes(cluster: Cluster, headers: dict[str, str]
 
 
 def test_broker_restart_during_writes_keeps_accepting_and_delivers_every_event(
-    cluster: Cluster, http: httpx.Client, office: dict[str, str]
+    cluster: ResilientCluster, http: httpx.Client, office: dict[str, str]
 ) -> None:
     stream = asyncio.run(restart_broker_during_writes(cluster, office))
 

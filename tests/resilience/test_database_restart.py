@@ -14,14 +14,9 @@ import time
 import httpx
 import pytest
 
-from tests.resilience.conftest import (
-    Cluster,
-    document,
-    documents_of,
-    fact_counts,
-    is_problem,
-    wait_for,
-)
+from tests.support.clusters import fact_counts
+from tests.support.resilience import ResilientCluster, document, documents_of, is_problem
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -32,7 +27,7 @@ SANE_SECONDS = 15.0
 
 
 def test_database_restart_gives_503_problem_while_down_and_serves_again_after(
-    cluster: Cluster, http: httpx.Client, office: dict[str, str]
+    cluster: ResilientCluster, http: httpx.Client, office: dict[str, str]
 ) -> None:
     r = http.post("/api/v1/disclosure/documents", json=document(PREFIX, 1, DEPARTMENT), headers=office)
     assert r.status_code == 201, r.text

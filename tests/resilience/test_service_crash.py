@@ -23,14 +23,9 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.resilience.conftest import (
-    PROBLEM_JSON,
-    Cluster,
-    document,
-    documents_of,
-    fact_counts,
-    wait_for,
-)
+from tests.support.clusters import fact_counts
+from tests.support.resilience import PROBLEM_JSON, ResilientCluster, document, documents_of
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
 
@@ -93,7 +88,7 @@ async def write(client: httpx.AsyncClient, headers: dict[str, str], serial: int,
     return outcome
 
 
-async def write_all_and_crash(cluster: Cluster, headers: dict[str, str]) -> Run:
+async def write_all_and_crash(cluster: ResilientCluster, headers: dict[str, str]) -> Run:
     run = Run()
     serials: asyncio.Queue[int] = asyncio.Queue()
     for serial in range(1, WRITES + 1):
@@ -121,7 +116,7 @@ async def write_all_and_crash(cluster: Cluster, headers: dict[str, str]) -> Run:
 
 
 def test_kill_9_of_a_service_during_2000_writes_loses_and_duplicates_nothing(
-    cluster: Cluster, http: httpx.Client, office: dict[str, str]
+    cluster: ResilientCluster, http: httpx.Client, office: dict[str, str]
 ) -> None:
     run = asyncio.run(write_all_and_crash(cluster, office))
 

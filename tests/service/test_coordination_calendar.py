@@ -15,9 +15,10 @@ from typing import Any
 from services.coordination.service import matters
 from shared.events import DeadlineChanged, DeadlinePassed, FeedbackSubmitted, TaskAssigned
 from shared.messaging.memory import MemoryBus
-from tests.service.test_coordination_support import Clock, Coordination, at, problem, sheet, signed
 from tests.support.apps import running, service_app, test_settings
-from tests.support.calendar import NOTICE_2027, deliver, official_2027_event
+from tests.support.calendar import deliver, moved_by_the_2027_table, official_2027_event
+from tests.support.clock import Clock, at
+from tests.support.coordination import Coordination, problem, sheet, signed
 from tests.support.infra import PostgresSource
 
 VICE_MAYOR = {"level": "vice_mayor", "leader": "vm-urban", "approved_on": "2026-12-20"}
@@ -80,54 +81,68 @@ async def test_C2_limits_reaching_into_2027_are_counted_on_the_provisional_table
         assert event["deadline"] == "2027-01-05T00:00:00+08:00" and event["deadline_provisional"] is True
 
 
+async def items_on_the_provisional_table(c: Coordination) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """One item swept as deemed consent, a sheet of two (one to move, one answered), and an item
+    whose deadline only changes its flag; all on the provisional 2027 table."""
+    approval = {**VICE_MAYOR, "approved_on": "2027-01-27"}
+    # Swept first (the sweeper is called with the instant it runs at): deemed consent at the
+    # provisional deadline, which it keeps.
+    swept = (await open_sheet(c, "rsj", feedback_days=10, approvals=[approval]))["items"][0]["id"]
+    assert await matters.sweep_deadlines(c.ctx, at("2027-02-10 00:00")) == 1
+    (passed,) = await c.events(DeadlinePassed)
+    assert passed["subject_id"] == swept and passed["consequence"] == "deemed-consent"
+    assert passed["deadline"] == "2027-02-10T00:00:00+08:00" and passed["deadline_provisional"] is True
+
+    # Thursday 01-28 + 10 days is Sunday 02-07; the provisional table rests 春节 02-05..02-08,
+    # so the period ends on Tuesday 02-09.
+    sheet_10 = await open_sheet(c, "nyj", "lyj", feedback_days=10, approvals=[approval])
+    assert deadlines(sheet_10) == [
+        ("nyj", "2027-02-09", "2027-02-10T00:00:00+08:00", True),
+        ("lyj", "2027-02-09", "2027-02-10T00:00:00+08:00", True),
+    ]
+    _, answered = (i["id"] for i in sheet_10["items"])
+    r = await c.client.post(f"/v1/joint-items/{answered}/feedback", json=signed(), headers=c.dept("lyj"))
+    assert r.status_code == 201 and r.json()["state"] == "answered", r.text
+    (feedback,) = await c.events(FeedbackSubmitted)
+    assert (feedback["task_id"], feedback["late"], feedback["deadline_provisional"]) == (
+        answered,
+        False,
+        True,
+    )
+    # + 3 days is Sunday 01-31, rolled to Monday 02-01 on either table: only the flag changes.
+    steady = (await open_sheet(c, "czj"))["items"][0]
+    assert (steady["deadline"], steady["deadline_provisional"]) == ("2027-02-02T00:00:00+08:00", True)
+    return swept, sheet_10, steady
+
+
+async def closed_and_unmoved_items_keep_their_deadlines(
+    c: Coordination, answered: str, swept: str, steady: dict[str, Any]
+) -> None:
+    kept = await item(c, answered)
+    assert (kept["deadline"], kept["state"]) == ("2027-02-10T00:00:00+08:00", "answered")
+    deemed = await item(c, swept)
+    assert (deemed["deadline"], deemed["state"], deemed["deadline_provisional"]) == (
+        "2027-02-10T00:00:00+08:00",
+        "deemed-consent",
+        True,
+    )
+    flagged = await item(c, steady["id"])
+    assert (flagged["deadline"], flagged["deadline_provisional"]) == ("2027-02-02T00:00:00+08:00", False)
+
+
 async def test_C4_official_2027_table_moves_open_items_once_and_leaves_closed_ones(
     postgres: PostgresSource,
 ) -> None:
     async with coordination_at(postgres, at("2027-01-28 10:00")) as c:
-        approval = {**VICE_MAYOR, "approved_on": "2027-01-27"}
-        # Swept first (the sweeper is called with the instant it runs at): deemed consent at the
-        # provisional deadline, which it keeps.
-        swept = (await open_sheet(c, "rsj", feedback_days=10, approvals=[approval]))["items"][0]["id"]
-        assert await matters.sweep_deadlines(c.ctx, at("2027-02-10 00:00")) == 1
-        (passed,) = await c.events(DeadlinePassed)
-        assert passed["subject_id"] == swept and passed["consequence"] == "deemed-consent"
-        assert passed["deadline"] == "2027-02-10T00:00:00+08:00" and passed["deadline_provisional"] is True
-
-        # Thursday 01-28 + 10 days is Sunday 02-07; the provisional table rests 春节 02-05..02-08,
-        # so the period ends on Tuesday 02-09.
-        sheet_10 = await open_sheet(c, "nyj", "lyj", feedback_days=10, approvals=[approval])
-        assert deadlines(sheet_10) == [
-            ("nyj", "2027-02-09", "2027-02-10T00:00:00+08:00", True),
-            ("lyj", "2027-02-09", "2027-02-10T00:00:00+08:00", True),
-        ]
+        swept, sheet_10, steady = await items_on_the_provisional_table(c)
         moving, answered = (i["id"] for i in sheet_10["items"])
-        r = await c.client.post(f"/v1/joint-items/{answered}/feedback", json=signed(), headers=c.dept("lyj"))
-        assert r.status_code == 201 and r.json()["state"] == "answered", r.text
-        (feedback,) = await c.events(FeedbackSubmitted)
-        assert (feedback["task_id"], feedback["late"], feedback["deadline_provisional"]) == (
-            answered,
-            False,
-            True,
-        )
-        # + 3 days is Sunday 01-31, rolled to Monday 02-01 on either table: only the flag changes.
-        steady = (await open_sheet(c, "czj"))["items"][0]
-        assert (steady["deadline"], steady["deadline_provisional"]) == ("2027-02-02T00:00:00+08:00", True)
 
         await deliver(c.app, c.bus, official_2027_event())
 
         (changed,) = await c.events(DeadlineChanged)
-        assert changed == {
-            "subject_kind": "joint-item",
-            "subject_id": moving,
-            "department": "nyj",
-            "old_deadline": "2027-02-10T00:00:00+08:00",
-            "new_deadline": "2027-02-15T00:00:00+08:00",
-            "deadline_provisional": False,
-            "reason": "calendar-year-published",
-            "year": 2027,
-            "revision": 1,
-            "notice": NOTICE_2027,
-        }
+        assert changed == moved_by_the_2027_table(
+            "joint-item", moving, "nyj", "2027-02-10T00:00:00+08:00", "2027-02-15T00:00:00+08:00"
+        )
         # The official table keeps 02-08..02-12 off and works Sunday 02-14 (调休).
         moved = await item(c, moving)
         assert (moved["due_on"], moved["deadline"], moved["deadline_provisional"], moved["state"]) == (
@@ -138,16 +153,7 @@ async def test_C4_official_2027_table_moves_open_items_once_and_leaves_closed_on
         )
         view = (await c.client.get(f"/v1/joint-matters/{sheet_10['id']}", headers=c.office())).json()
         assert "各会办事项所列日期" in view["requirements"]
-        kept = await item(c, answered)
-        assert (kept["deadline"], kept["state"]) == ("2027-02-10T00:00:00+08:00", "answered")
-        deemed = await item(c, swept)
-        assert (deemed["deadline"], deemed["state"], deemed["deadline_provisional"]) == (
-            "2027-02-10T00:00:00+08:00",
-            "deemed-consent",
-            True,
-        )
-        flagged = await item(c, steady["id"])
-        assert (flagged["deadline"], flagged["deadline_provisional"]) == ("2027-02-02T00:00:00+08:00", False)
+        await closed_and_unmoved_items_keep_their_deadlines(c, answered, swept, steady)
 
         # Delivered again, and corrected with the same days: nothing moves, nothing is announced.
         await deliver(c.app, c.bus, official_2027_event())

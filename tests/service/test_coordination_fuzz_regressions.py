@@ -14,8 +14,8 @@ import io
 import openpyxl
 
 from shared.settings import CommonSettings
-from tests.service.test_coordination_reports import late_june
-from tests.service.test_coordination_support import at, coordination, problem, sheet
+from tests.support.clock import at
+from tests.support.coordination import coordination, late_june, problem, sheet
 from tests.support.infra import PostgresSource
 
 

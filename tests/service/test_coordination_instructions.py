@@ -9,7 +9,8 @@ from typing import Any
 from services.coordination.service import instructions
 from shared.events import DeadlinePassed, FeedbackSubmitted, TaskAssigned
 from shared.settings import CommonSettings
-from tests.service.test_coordination_support import Coordination, at, coordination, problem
+from tests.support.clock import at
+from tests.support.coordination import Coordination, coordination, problem
 from tests.support.infra import PostgresSource
 
 
@@ -83,125 +84,148 @@ async def test_C7_same_day_rule_holds_until_2400_and_flags_assignment_after_midn
         assert naive["type"] == "/problems/validation-error"
 
 
+async def registered_then_proposed_once(c: Coordination) -> dict[str, Any]:
+    problem(await c.client.post("/v1/instructions", json=instruction(), headers=c.dept("jsj")), 403)
+    problem(
+        await c.client.post("/v1/instructions", json=instruction(leader="nobody"), headers=c.office()),
+        422,
+    )
+    registered = (await c.client.post("/v1/instructions", json=instruction(), headers=c.office())).json()
+    base = f"/v1/instructions/{registered['id']}"
+    early = problem(
+        await c.client.post(
+            f"{base}/assignments", json={"assignments": [{"department": "jsj"}]}, headers=c.office()
+        ),
+        409,
+    )
+    assert early["rule"] == "C7" and early["type"] == "/problems/instruction-out-of-order"
+    assert (
+        await c.client.post(f"{base}/proposal", json={"proposal": "拟请市建设局牵头"}, headers=c.office())
+    ).status_code == 200
+    problem(await c.client.post(f"{base}/proposal", json={"proposal": "再拟"}, headers=c.office()), 409)
+    return registered  # type: ignore[no-any-return]
+
+
+async def assigned_with_supervised_deadlines(
+    c: Coordination, base: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    no_deadline = problem(
+        await c.client.post(
+            f"{base}/assignments",
+            json={"assignments": [{"department": "jsj", "due_on": "2018-06-30"}, {"department": "czj"}]},
+            headers=c.office(),
+        ),
+        422,
+    )
+    assert no_deadline["rule"] == "C7" and no_deadline["field"] == "assignments.1.due_on"
+    past = problem(
+        await c.client.post(
+            f"{base}/assignments",
+            json={"assignments": [{"department": "jsj", "due_on": "2018-06-13"}]},
+            headers=c.office(),
+        ),
+        422,
+    )
+    assert past["field"] == "assignments.0.due_on"
+    assigned = await c.client.post(
+        f"{base}/assignments",
+        json={
+            "assignments": [
+                {"department": "jsj", "due_on": "2018-06-30", "requirement": "牵头办理"},
+                {"department": "czj", "due_on": "2018-06-30"},
+            ]
+        },
+        headers=c.office(),
+    )
+    assert assigned.status_code == 200, assigned.text
+    jsj_a, czj_a = (of(assigned.json(), d) for d in ("jsj", "czj"))
+    assert (jsj_a["department"], jsj_a["deadline"], jsj_a["supervised"]) == (
+        "jsj",
+        "2018-07-01T00:00:00+08:00",
+        True,
+    )
+    tasks = await c.events(TaskAssigned)
+    assert sorted((t["task_id"], t["kind"], t["department"], t["lead_department"]) for t in tasks) == sorted(
+        [(jsj_a["id"], "instruction", "jsj", None), (czj_a["id"], "instruction", "czj", None)]
+    )
+    dup = await c.client.post(
+        f"{base}/assignments",
+        json={"assignments": [{"department": "jsj", "due_on": "2018-06-30"}]},
+        headers=c.office(),
+    )
+    assert dup.status_code == 409
+    return jsj_a, czj_a
+
+
+async def czj_explains_and_jsj_answers(
+    c: Coordination, base: str, jsj_a: dict[str, Any], czj_a: dict[str, Any]
+) -> None:
+    explain = f"/v1/instruction-assignments/{czj_a['id']}/explanations"
+    problem(await c.client.post(explain, json={"reason": "需待省厅批复"}, headers=c.dept("jsj")), 403)
+    c.clock.now = at("2018-06-25 10:00")
+    explained = await c.client.post(explain, json={"reason": "需待省厅批复"}, headers=c.dept("czj"))
+    assert explained.status_code == 201
+    assert of(explained.json(), "czj")["explanations"][0]["reason"] == "需待省厅批复"
+
+    answered = await c.client.post(
+        f"/v1/instruction-assignments/{jsj_a['id']}/feedback",
+        json={"content": "方案已报送"},
+        headers=c.dept("jsj"),
+    )
+    assert answered.status_code == 201 and of(answered.json(), "jsj")["feedback_late"] is False
+    problem(
+        await c.client.post(
+            f"/v1/instruction-assignments/{jsj_a['id']}/feedback",
+            json={"content": "再报"},
+            headers=c.dept("jsj"),
+        ),
+        409,
+    )
+    outstanding = problem(await c.client.post(f"{base}/archive", headers=c.office()), 409)
+    assert outstanding["type"] == "/problems/feedback-outstanding" and "市财政局" in outstanding["detail"]
+
+
+async def overdue_once_and_late_feedback_marked(
+    c: Coordination, base: str, jsj_a: dict[str, Any], czj_a: dict[str, Any]
+) -> None:
+    # The supervised deadline passes: announced once, and the late feedback is marked late.
+    deadline = at("2018-07-01 00:00")
+    assert await instructions.sweep_overdue(c.ctx, deadline - timedelta(microseconds=1)) == 0
+    assert await instructions.sweep_overdue(c.ctx, deadline) == 1
+    assert await instructions.sweep_overdue(c.ctx, deadline + timedelta(days=2)) == 0
+    overdue = await c.events(DeadlinePassed)
+    assert [(e["subject_kind"], e["subject_id"], e["department"], e["consequence"]) for e in overdue] == [
+        ("instruction", czj_a["id"], "czj", "overdue")
+    ]
+    c.clock.now = at("2018-07-03 09:00")
+    seen = await c.client.get(base, headers=c.dept("czj"))
+    assert of(seen.json(), "czj")["overdue"] is True
+    late = await c.client.post(
+        f"/v1/instruction-assignments/{czj_a['id']}/feedback",
+        json={"content": "已办结"},
+        headers=c.dept("czj"),
+    )
+    assert of(late.json(), "czj")["feedback_late"] is True
+    feedback = await c.events(FeedbackSubmitted)
+    assert sorted((f["task_id"], f["kind"], f["late"]) for f in feedback) == sorted(
+        [(jsj_a["id"], "instruction", False), (czj_a["id"], "instruction", True)]
+    )
+
+
 async def test_C7_instruction_flow_supervised_deadline_explanation_feedback_and_archive(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
     async with coordination(postgres, common, at("2018-06-14 09:00")) as c:
-        problem(await c.client.post("/v1/instructions", json=instruction(), headers=c.dept("jsj")), 403)
-        problem(
-            await c.client.post("/v1/instructions", json=instruction(leader="nobody"), headers=c.office()),
-            422,
-        )
-        registered = (await c.client.post("/v1/instructions", json=instruction(), headers=c.office())).json()
+        registered = await registered_then_proposed_once(c)
         base = f"/v1/instructions/{registered['id']}"
-        early = problem(
-            await c.client.post(
-                f"{base}/assignments", json={"assignments": [{"department": "jsj"}]}, headers=c.office()
-            ),
-            409,
-        )
-        assert early["rule"] == "C7" and early["type"] == "/problems/instruction-out-of-order"
-        assert (
-            await c.client.post(f"{base}/proposal", json={"proposal": "拟请市建设局牵头"}, headers=c.office())
-        ).status_code == 200
-        problem(await c.client.post(f"{base}/proposal", json={"proposal": "再拟"}, headers=c.office()), 409)
-
-        no_deadline = problem(
-            await c.client.post(
-                f"{base}/assignments",
-                json={"assignments": [{"department": "jsj", "due_on": "2018-06-30"}, {"department": "czj"}]},
-                headers=c.office(),
-            ),
-            422,
-        )
-        assert no_deadline["rule"] == "C7" and no_deadline["field"] == "assignments.1.due_on"
-        past = problem(
-            await c.client.post(
-                f"{base}/assignments",
-                json={"assignments": [{"department": "jsj", "due_on": "2018-06-13"}]},
-                headers=c.office(),
-            ),
-            422,
-        )
-        assert past["field"] == "assignments.0.due_on"
-        assigned = await c.client.post(
-            f"{base}/assignments",
-            json={
-                "assignments": [
-                    {"department": "jsj", "due_on": "2018-06-30", "requirement": "牵头办理"},
-                    {"department": "czj", "due_on": "2018-06-30"},
-                ]
-            },
-            headers=c.office(),
-        )
-        assert assigned.status_code == 200, assigned.text
-        jsj_a, czj_a = (of(assigned.json(), d) for d in ("jsj", "czj"))
-        assert (jsj_a["department"], jsj_a["deadline"], jsj_a["supervised"]) == (
-            "jsj",
-            "2018-07-01T00:00:00+08:00",
-            True,
-        )
-        tasks = await c.events(TaskAssigned)
-        assert sorted(
-            (t["task_id"], t["kind"], t["department"], t["lead_department"]) for t in tasks
-        ) == sorted([(jsj_a["id"], "instruction", "jsj", None), (czj_a["id"], "instruction", "czj", None)])
-        dup = await c.client.post(
-            f"{base}/assignments",
-            json={"assignments": [{"department": "jsj", "due_on": "2018-06-30"}]},
-            headers=c.office(),
-        )
-        assert dup.status_code == 409
-
-        explain = f"/v1/instruction-assignments/{czj_a['id']}/explanations"
-        problem(await c.client.post(explain, json={"reason": "需待省厅批复"}, headers=c.dept("jsj")), 403)
-        c.clock.now = at("2018-06-25 10:00")
-        explained = await c.client.post(explain, json={"reason": "需待省厅批复"}, headers=c.dept("czj"))
-        assert explained.status_code == 201
-        assert of(explained.json(), "czj")["explanations"][0]["reason"] == "需待省厅批复"
-
-        answered = await c.client.post(
-            f"/v1/instruction-assignments/{jsj_a['id']}/feedback",
-            json={"content": "方案已报送"},
-            headers=c.dept("jsj"),
-        )
-        assert answered.status_code == 201 and of(answered.json(), "jsj")["feedback_late"] is False
-        problem(
-            await c.client.post(
-                f"/v1/instruction-assignments/{jsj_a['id']}/feedback",
-                json={"content": "再报"},
-                headers=c.dept("jsj"),
-            ),
-            409,
-        )
-        outstanding = problem(await c.client.post(f"{base}/archive", headers=c.office()), 409)
-        assert outstanding["type"] == "/problems/feedback-outstanding" and "市财政局" in outstanding["detail"]
-
-        # The supervised deadline passes: announced once, and the late feedback is marked late.
-        deadline = at("2018-07-01 00:00")
-        assert await instructions.sweep_overdue(c.ctx, deadline - timedelta(microseconds=1)) == 0
-        assert await instructions.sweep_overdue(c.ctx, deadline) == 1
-        assert await instructions.sweep_overdue(c.ctx, deadline + timedelta(days=2)) == 0
-        overdue = await c.events(DeadlinePassed)
-        assert [(e["subject_kind"], e["subject_id"], e["department"], e["consequence"]) for e in overdue] == [
-            ("instruction", czj_a["id"], "czj", "overdue")
-        ]
-        c.clock.now = at("2018-07-03 09:00")
-        seen = await c.client.get(base, headers=c.dept("czj"))
-        assert of(seen.json(), "czj")["overdue"] is True
-        late = await c.client.post(
-            f"/v1/instruction-assignments/{czj_a['id']}/feedback",
-            json={"content": "已办结"},
-            headers=c.dept("czj"),
-        )
-        assert of(late.json(), "czj")["feedback_late"] is True
-        feedback = await c.events(FeedbackSubmitted)
-        assert sorted((f["task_id"], f["kind"], f["late"]) for f in feedback) == sorted(
-            [(jsj_a["id"], "instruction", False), (czj_a["id"], "instruction", True)]
-        )
+        jsj_a, czj_a = await assigned_with_supervised_deadlines(c, base)
+        await czj_explains_and_jsj_answers(c, base, jsj_a, czj_a)
+        await overdue_once_and_late_feedback_marked(c, base, jsj_a, czj_a)
 
         archived = await c.client.post(f"{base}/archive", headers=c.office())
         assert archived.status_code == 200 and archived.json()["state"] == "archived"
         problem(await c.client.post(f"{base}/archive", headers=c.office()), 409)
+        explain = f"/v1/instruction-assignments/{czj_a['id']}/explanations"
         problem(await c.client.post(explain, json={"reason": "补充"}, headers=c.dept("czj")), 409)
 
         assert (await c.client.get(base, headers=c.leader("vm-urban"))).status_code == 200
@@ -231,38 +255,45 @@ async def test_C7_not_overnight_kinds_default_to_the_end_of_the_assignment_day(
         assert await instructions.sweep_overdue(c.ctx, at("2018-06-20 00:00")) == 0
 
 
+async def a_month_of_supervised_assignments(c: Coordination) -> None:
+    """Due on the 15th and the 16th of June and at the month's ends; lyj explains early, nyj
+    answers in time, mzj and rsj late, kjj and jyj never."""
+    supervised = await registered_and_proposed(c)
+    due = {"nyj": "2018-06-15", "lyj": "2018-06-15", "mzj": "2018-06-15", "rsj": "2018-06-16"}
+    due |= {"kjj": "2018-06-30", "jyj": "2018-07-01"}
+    r = await c.client.post(
+        f"/v1/instructions/{supervised['id']}/assignments",
+        json={"assignments": [{"department": d, "due_on": on} for d, on in due.items()]},
+        headers=c.office(),
+    )
+    ids = {a["department"]: a["id"] for a in r.json()["assignments"]}
+
+    async def act(when: str, department: str, what: str, body: dict[str, str]) -> None:
+        c.clock.now = at(when)
+        url = f"/v1/instruction-assignments/{ids[department]}/{what}"
+        assert (await c.client.post(url, json=body, headers=c.dept(department))).status_code == 201
+
+    await act("2018-06-10 10:00", "lyj", "explanations", {"reason": "需待省厅批复"})
+    await act("2018-06-14 10:00", "nyj", "feedback", {"content": "已办"})
+    await act("2018-06-18 10:00", "mzj", "feedback", {"content": "已办"})
+    await act("2018-06-20 10:00", "rsj", "feedback", {"content": "已办"})
+
+
+def departments(rows: list[dict[str, Any]]) -> list[str]:
+    return sorted(row["department"] for row in rows)
+
+
 async def test_C7_half_month_tally_splits_on_the_15th_and_16th_and_ends_with_the_month(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
     async with coordination(postgres, common, at("2018-06-01 09:00")) as c:
-        supervised = await registered_and_proposed(c)
-        due = {"nyj": "2018-06-15", "lyj": "2018-06-15", "mzj": "2018-06-15", "rsj": "2018-06-16"}
-        due |= {"kjj": "2018-06-30", "jyj": "2018-07-01"}
-        r = await c.client.post(
-            f"/v1/instructions/{supervised['id']}/assignments",
-            json={"assignments": [{"department": d, "due_on": on} for d, on in due.items()]},
-            headers=c.office(),
-        )
-        ids = {a["department"]: a["id"] for a in r.json()["assignments"]}
-
-        async def act(when: str, department: str, what: str, body: dict[str, str]) -> None:
-            c.clock.now = at(when)
-            url = f"/v1/instruction-assignments/{ids[department]}/{what}"
-            assert (await c.client.post(url, json=body, headers=c.dept(department))).status_code == 201
-
-        await act("2018-06-10 10:00", "lyj", "explanations", {"reason": "需待省厅批复"})
-        await act("2018-06-14 10:00", "nyj", "feedback", {"content": "已办"})
-        await act("2018-06-18 10:00", "mzj", "feedback", {"content": "已办"})
-        await act("2018-06-20 10:00", "rsj", "feedback", {"content": "已办"})
+        await a_month_of_supervised_assignments(c)
         c.clock.now = at("2018-07-03 10:00")
 
         async def tally(period: str) -> dict[str, Any]:
             r = await c.client.get(f"/v1/instruction-tallies/{period}", headers=c.office())
             assert r.status_code == 200, r.text
             return r.json()  # type: ignore[no-any-return]
-
-        def departments(rows: list[dict[str, Any]]) -> list[str]:
-            return sorted(row["department"] for row in rows)
 
         first = await tally("2018-06-1")
         assert (first["start"], first["end"], first["as_of"]) == (

@@ -10,7 +10,8 @@ import httpx
 from services.coordination.service import matters
 from shared.events import DeadlinePassed, FeedbackSubmitted, TaskAssigned
 from shared.settings import CommonSettings
-from tests.service.test_coordination_support import at, coordination, problem, sheet, signed
+from tests.support.clock import at
+from tests.support.coordination import Coordination, coordination, problem, sheet, signed
 from tests.support.infra import PostgresSource
 
 # Assigned Thursday 2018-06-14: 3 days end on Sunday 06-17, inside the 端午 holiday (06-16..18),
@@ -228,56 +229,53 @@ async def test_C4_item_without_feedback_is_deemed_consent_exactly_at_2400_of_the
         assert {e["subject_kind"] for e in passed} == {"joint-item"}
 
 
+async def only_the_department_itself_signs_and_stamps(c: Coordination, nyj_item: str) -> None:
+    feedback = f"/v1/joint-items/{nyj_item}/feedback"
+    ack = await c.client.post(f"/v1/joint-items/{nyj_item}/acknowledgement", headers=c.dept("nyj"))
+    assert ack.status_code == 200 and ack.json()["state"] == "acknowledged"
+    assert (
+        problem(await c.client.post(feedback, json=signed(), headers=c.dept("lyj")), 403)["type"]
+        == "/problems/forbidden"
+    )
+    problem(await c.client.post(feedback, json=signed(), headers=c.dept("jsj")), 403)
+    problem(await c.client.post(feedback, json=signed(), headers=c.office()), 403)
+    unsigned = problem(await c.client.post(feedback, json=signed(signed_by=" "), headers=c.dept("nyj")), 422)
+    assert unsigned["rule"] == "C3" and unsigned["field"] == "signed_by"
+    unstamped = problem(await c.client.post(feedback, json=signed(stamped=False), headers=c.dept("nyj")), 422)
+    assert unstamped["rule"] == "C3" and unstamped["field"] == "stamped"
+
+
+async def answered_once_then_only_corrected(c: Coordination, nyj_item: str) -> None:
+    feedback = f"/v1/joint-items/{nyj_item}/feedback"
+    r = await c.client.post(feedback, json=signed(), headers=c.dept("nyj"))
+    assert r.status_code == 201, r.text
+    assert r.json()["state"] == "answered"
+    (first,) = r.json()["feedback"]
+    assert first["kind"] == "answer" and first["late"] is False and first["signed_by"] == "李华"
+
+    closed = problem(await c.client.post(feedback, json=signed(), headers=c.dept("nyj")), 409)
+    assert closed["type"] == "/problems/item-closed" and closed["rule"] == "C4"
+    problem(await c.client.post(f"/v1/joint-items/{nyj_item}/acknowledgement", headers=c.dept("nyj")), 409)
+
+    fixed = await c.client.post(
+        f"/v1/joint-items/{nyj_item}/corrections",
+        json=signed(content="更正：材料第2页有误"),
+        headers=c.dept("nyj"),
+    )
+    assert fixed.status_code == 201, fixed.text
+    original, correction = fixed.json()["feedback"]
+    assert original == first and correction["kind"] == "correction" and correction["corrects"] == first["id"]
+    assert fixed.json()["state"] == "answered"
+
+
 async def test_C3_C4_feedback_is_signed_by_the_department_itself_and_final_states_are_not_reopened(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
     async with coordination(postgres, common, ASSIGNED) as c:
-        matter = (
-            await c.client.post("/v1/joint-matters", json=sheet("jsj", "nyj", "lyj"), headers=c.dept("jsj"))
-        ).json()
+        matter = await c.open_matter("jsj", "nyj", "lyj")
         nyj_item, lyj_item = (i["id"] for i in matter["items"])
-        feedback = f"/v1/joint-items/{nyj_item}/feedback"
-
-        ack = await c.client.post(f"/v1/joint-items/{nyj_item}/acknowledgement", headers=c.dept("nyj"))
-        assert ack.status_code == 200 and ack.json()["state"] == "acknowledged"
-        assert (
-            problem(await c.client.post(feedback, json=signed(), headers=c.dept("lyj")), 403)["type"]
-            == "/problems/forbidden"
-        )
-        problem(await c.client.post(feedback, json=signed(), headers=c.dept("jsj")), 403)
-        problem(await c.client.post(feedback, json=signed(), headers=c.office()), 403)
-        unsigned = problem(
-            await c.client.post(feedback, json=signed(signed_by=" "), headers=c.dept("nyj")), 422
-        )
-        assert unsigned["rule"] == "C3" and unsigned["field"] == "signed_by"
-        unstamped = problem(
-            await c.client.post(feedback, json=signed(stamped=False), headers=c.dept("nyj")), 422
-        )
-        assert unstamped["rule"] == "C3" and unstamped["field"] == "stamped"
-
-        r = await c.client.post(feedback, json=signed(), headers=c.dept("nyj"))
-        assert r.status_code == 201, r.text
-        assert r.json()["state"] == "answered"
-        (first,) = r.json()["feedback"]
-        assert first["kind"] == "answer" and first["late"] is False and first["signed_by"] == "李华"
-
-        closed = problem(await c.client.post(feedback, json=signed(), headers=c.dept("nyj")), 409)
-        assert closed["type"] == "/problems/item-closed" and closed["rule"] == "C4"
-        problem(
-            await c.client.post(f"/v1/joint-items/{nyj_item}/acknowledgement", headers=c.dept("nyj")), 409
-        )
-
-        fixed = await c.client.post(
-            f"/v1/joint-items/{nyj_item}/corrections",
-            json=signed(content="更正：材料第2页有误"),
-            headers=c.dept("nyj"),
-        )
-        assert fixed.status_code == 201, fixed.text
-        original, correction = fixed.json()["feedback"]
-        assert (
-            original == first and correction["kind"] == "correction" and correction["corrects"] == first["id"]
-        )
-        assert fixed.json()["state"] == "answered"
+        await only_the_department_itself_signs_and_stamps(c, nyj_item)
+        await answered_once_then_only_corrected(c, nyj_item)
 
         # Past the deadline, before any sweep: the item is deemed consent first, then the
         # department's feedback is kept once, as late, without reopening it.

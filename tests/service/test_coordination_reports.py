@@ -7,44 +7,12 @@ import io
 
 import openpyxl
 
-from services.coordination.service import matters
 from shared.settings import CommonSettings
-from tests.service.test_coordination_support import Coordination, at, coordination, problem, sheet, signed
+from tests.support.clock import at
+from tests.support.coordination import coordination, late_june, problem
 from tests.support.infra import PostgresSource
 
 HEADERS = ["序号", "会办事项", "会办单位", "办结时限", "实际办理反馈时间", "超期原因"]
-
-
-async def late_june(c: Coordination) -> dict[str, str]:
-    """jsj's June: nyj answers in time; lyj never answers (twice); rsj answers late with a reason;
-    kjj acknowledges and never answers. All due 06-19 (the 端午 holiday moved 06-17)."""
-    jsj = c.dept("jsj")
-    c.clock.now = at("2018-06-14 09:00")
-    first = (
-        await c.client.post("/v1/joint-matters", json=sheet("jsj", "nyj", "lyj", "rsj", "kjj"), headers=jsj)
-    ).json()
-    ids = {i["department"]: i["id"] for i in first["items"]}
-    c.clock.now = at("2018-06-15 09:00")
-    second = (await c.client.post("/v1/joint-matters", json=sheet("jsj", "lyj"), headers=jsj)).json()
-    ids["lyj-2"] = second["items"][0]["id"]
-    elsewhere = (
-        await c.client.post("/v1/joint-matters", json=sheet("kjj", "lyj"), headers=c.dept("kjj"))
-    ).json()
-    ids["kjj-lead"] = elsewhere["items"][0]["id"]
-    assert (
-        await c.client.post(f"/v1/joint-items/{ids['kjj']}/acknowledgement", headers=c.dept("kjj"))
-    ).status_code == 200
-    assert (
-        await c.client.post(f"/v1/joint-items/{ids['nyj']}/feedback", json=signed(), headers=c.dept("nyj"))
-    ).status_code == 201
-    await matters.sweep_deadlines(c.ctx, at("2018-06-20 00:00"))
-    c.clock.now = at("2018-06-21 15:00")
-    late = signed(delay_reason="等待省厅意见")
-    assert (
-        await c.client.post(f"/v1/joint-items/{ids['rsj']}/feedback", json=late, headers=c.dept("rsj"))
-    ).status_code == 201
-    c.clock.now = at("2018-07-02 10:00")
-    return ids
 
 
 async def test_C6_overdue_table_lists_answered_late_and_still_unanswered_items_as_annex3(

@@ -19,10 +19,10 @@ from services.disclosure.sweeper import sweep_overdue
 from shared.deadlines import SHANGHAI
 from shared.events import DeadlineChanged, DeadlinePassed, DocumentFormed, DocumentPublished
 from shared.settings import CommonSettings
-from tests.service.test_disclosure_clock import change, publish
-from tests.service.test_disclosure_registration import drafter, events, office, payload, register
 from tests.support.apps import running, service_app, test_settings
-from tests.support.calendar import NOTICE_2027, deliver, official_2027_event
+from tests.support.calendar import deliver, moved_by_the_2027_table, official_2027_event
+from tests.support.disclosure import change, drafter, office, payload, publish, register
+from tests.support.events import committed
 from tests.support.infra import PostgresSource
 
 
@@ -65,7 +65,7 @@ async def test_D1_deadlines_into_2027_are_provisional_and_the_official_table_mov
         # period ends on Monday 01-04 (Civil Code art. 203): 24:00 of 01-04, still provisional.
         b = await register(client, common, formed_on="2026-12-22")
         assert shown(b) == ("2027-01-05T00:00:00+08:00", True)
-        formed = await events(app, DocumentFormed)
+        formed = await committed(app, DocumentFormed)
         assert [(e["document_id"], e["deadline"], e["deadline_provisional"]) for e in formed] == [
             (a["id"], "2027-01-08T00:00:00+08:00", True),
             (b["id"], "2027-01-05T00:00:00+08:00", True),
@@ -88,25 +88,20 @@ async def test_D1_deadlines_into_2027_are_provisional_and_the_official_table_mov
         # but they no longer depend on a provisional year.
         assert shown(await document(client, common, a["id"])) == ("2027-01-08T00:00:00+08:00", False)
         assert shown(await document(client, common, b["id"])) == ("2027-01-05T00:00:00+08:00", False)
-        assert await events(app, DeadlineChanged) == [
-            {
-                "subject_kind": "document-version",
-                "subject_id": f"{c['id']}@1",
-                "department": "czj",
-                "old_deadline": "2027-02-10T00:00:00+08:00",
-                "new_deadline": "2027-02-15T00:00:00+08:00",
-                "deadline_provisional": False,
-                "reason": "calendar-year-published",
-                "year": 2027,
-                "revision": 1,
-                "notice": NOTICE_2027,
-            }
+        assert await committed(app, DeadlineChanged) == [
+            moved_by_the_2027_table(
+                "document-version",
+                f"{c['id']}@1",
+                "czj",
+                "2027-02-10T00:00:00+08:00",
+                "2027-02-15T00:00:00+08:00",
+            )
         ]
 
         # The same table again, as a redelivery or a second publication of revision 1: nothing moves.
         await deliver(app, app.state.ctx.bus, official_2027_event())
         await deliver(app, app.state.ctx.bus, official_2027_event(revision=1))
-        assert len(await events(app, DeadlineChanged)) == 1
+        assert len(await committed(app, DeadlineChanged)) == 1
         assert shown(await document(client, common, c["id"])) == ("2027-02-15T00:00:00+08:00", False)
 
         # A version formed now is counted on the official table straight away.
@@ -125,7 +120,7 @@ async def test_D3_versions_no_longer_open_keep_their_deadline_and_outcome_when_t
         late = await register(client, common, formed_on="2027-01-28")
         assert shown(late) == ("2027-02-10T00:00:00+08:00", True)
         assert await sweep_overdue(ctx) == 1
-        (passed,) = await events(app, DeadlinePassed)
+        (passed,) = await committed(app, DeadlinePassed)
         assert passed["subject_id"] == f"{late['id']}@1" and passed["deadline_provisional"] is True
 
         # Changed Monday 02-01: the 10th day is Thursday 02-11, a working day in the provisional
@@ -135,7 +130,7 @@ async def test_D3_versions_no_longer_open_keep_their_deadline_and_outcome_when_t
         assert r.status_code == 201, r.text
         assert shown(r.json()) == ("2027-02-12T00:00:00+08:00", True)
         assert r.json()["versions"][0]["status"] == "superseded"
-        formed = await events(app, DocumentFormed)
+        formed = await committed(app, DocumentFormed)
         assert (formed[-1]["version"], formed[-1]["deadline_provisional"]) == (2, True)
 
         await deliver(app, ctx.bus, official_2027_event())
@@ -152,14 +147,14 @@ async def test_D3_versions_no_longer_open_keep_their_deadline_and_outcome_when_t
             "2027-02-15T00:00:00+08:00",
             False,
         )
-        moved = await events(app, DeadlineChanged)
+        moved = await committed(app, DeadlineChanged)
         assert [(e["subject_id"], e["department"], e["old_deadline"], e["new_deadline"]) for e in moved] == [
             (f"{changed['id']}@2", "fgw", "2027-02-12T00:00:00+08:00", "2027-02-15T00:00:00+08:00")
         ]
         assert await sweep_overdue(ctx) == 0, "an overdue version is recorded once"
         # Published late at last: the deadline it missed was counted on the provisional table.
         assert (await publish(client, common, late["id"], 1, "2027-02-10 09:00")).status_code == 201
-        (published,) = await events(app, DocumentPublished)
+        (published,) = await committed(app, DocumentPublished)
         assert (published["on_time"], published["deadline_provisional"]) == (False, True)
 
 

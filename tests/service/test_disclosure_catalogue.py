@@ -13,9 +13,8 @@ from services.disclosure.service.catalogue import CatalogueFilter, catalogue_que
 from services.disclosure.sweeper import mark_overdue
 from shared.pagination import PageParams
 from shared.settings import CommonSettings
-from tests.service.test_disclosure_clock import at, change, publish
-from tests.service.test_disclosure_exemption import PRIVACY, decision_url
-from tests.service.test_disclosure_registration import disclosure, leader, register
+from tests.support.clock import at
+from tests.support.disclosure import PRIVACY, change, decision_url, disclosure, leader, publish, register
 from tests.support.infra import PostgresSource
 
 ATOM = "{http://www.w3.org/2005/Atom}"

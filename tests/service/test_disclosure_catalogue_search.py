@@ -14,8 +14,7 @@ from services.disclosure.service import catalogue
 from services.disclosure.service.catalogue import CatalogueFilter, catalogue_query
 from shared.pagination import PageParams
 from shared.settings import CommonSettings
-from tests.service.test_disclosure_clock import publish
-from tests.service.test_disclosure_registration import disclosure, register
+from tests.support.disclosure import disclosure, publish, register
 from tests.support.infra import PostgresSource
 
 # Published on 2020-03-0<n>, n = position + 1: the newest is last.

@@ -3,41 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-import httpx
 
 from services.disclosure.sweeper import mark_overdue
 from shared.events import DeadlinePassed, DocumentFormed, DocumentPublished
 from shared.settings import CommonSettings
-from tests.service.test_disclosure_registration import disclosure, drafter, events, office, register
+from tests.support.clock import at
+from tests.support.disclosure import PORTAL, change, disclosure, drafter, office, publish, register
+from tests.support.events import committed
 from tests.support.infra import PostgresSource
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-PORTAL = "https://www.huzhou.gov.cn/art/2018/6/20/art_1229_1.html"
-
-
-def at(text: str) -> datetime:
-    """A Shanghai wall-clock instant, e.g. ``at("2018-06-11 23:59:59")``."""
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-
-
-async def publish(
-    client: httpx.AsyncClient, common: CommonSettings, doc_id: str, version: int, when: str
-) -> httpx.Response:
-    return await client.post(
-        f"/v1/documents/{doc_id}/versions/{version}/publication",
-        json={"url": PORTAL, "published_at": at(when).isoformat()},
-        headers=office(common),
-    )
-
-
-async def change(
-    client: httpx.AsyncClient, common: CommonSettings, doc_id: str, on: str, **kw: object
-) -> httpx.Response:
-    body = {"changed_on": on, "change_reason": "调整第三条", **kw}
-    return await client.post(f"/v1/documents/{doc_id}/versions", json=body, headers=drafter(common))
 
 
 async def test_D1_publication_before_midnight_of_the_last_day_is_on_time_and_at_midnight_is_late(
@@ -57,7 +30,7 @@ async def test_D1_publication_before_midnight_of_the_last_day_is_on_time_and_at_
         assert r.status_code == 201, r.text
         assert r.json()["versions"][0]["publication"]["on_time"] is False
 
-        published = await events(app, DocumentPublished)
+        published = await committed(app, DocumentPublished)
         assert [(e["document_id"], e["on_time"]) for e in published] == [
             (early["id"], True),
             (late["id"], False),
@@ -84,7 +57,7 @@ async def test_D1_a_change_creates_a_version_whose_clock_restarts_and_keeps_the_
         assert v2["status"] == "open" and v2["change_reason"] == "调整第三条"
         assert v2["subject_words"] == ["效能"], "fields not changed carry over"
 
-        formed = await events(app, DocumentFormed)
+        formed = await committed(app, DocumentFormed)
         assert [(e["version"], e["formed_on"], e["deadline"]) for e in formed] == [
             (1, "2018-06-01", "2018-06-12T00:00:00+08:00"),
             (2, "2018-06-20", "2018-07-03T00:00:00+08:00"),
@@ -111,7 +84,7 @@ async def test_D3_an_open_version_past_its_deadline_is_overdue_exactly_once(
         got = (await client.get(f"/v1/documents/{doc['id']}", headers=office(common))).json()
         assert got["status"] == "overdue"
         assert got["versions"][0]["overdue_at"] == "2018-06-12T00:00:00+08:00"
-        (passed,) = await events(app, DeadlinePassed)
+        (passed,) = await committed(app, DeadlinePassed)
         assert passed == {
             "subject_kind": "document-version",
             "subject_id": f"{doc['id']}@1",
@@ -131,7 +104,7 @@ async def test_D3_concurrent_sweepers_mark_each_version_once(
         now = at("2018-07-01 00:00:00")
         counts = await asyncio.gather(*(mark_overdue(ctx, now, batch=5) for _ in range(4)))
         assert sum(counts) == 12
-        subjects = sorted(e["subject_id"] for e in await events(app, DeadlinePassed))
+        subjects = sorted(e["subject_id"] for e in await committed(app, DeadlinePassed))
         assert subjects == sorted(f"{d['id']}@1" for d in docs)
 
 
@@ -148,7 +121,7 @@ async def test_D3_each_version_can_be_overdue_once_and_a_later_publication_is_la
         assert v1["status"] == "overdue" and v1["superseded_at"], "an overdue stays on record"
         assert await mark_overdue(ctx, at("2018-07-03 00:00:00")) == 1
         assert await mark_overdue(ctx, at("2018-07-04 00:00:00")) == 0
-        assert [e["subject_id"] for e in await events(app, DeadlinePassed)] == [
+        assert [e["subject_id"] for e in await committed(app, DeadlinePassed)] == [
             f"{doc['id']}@1",
             f"{doc['id']}@2",
         ]
@@ -158,7 +131,7 @@ async def test_D3_each_version_can_be_overdue_once_and_a_later_publication_is_la
         v2 = r.json()["versions"][1]
         assert v2["status"] == "published" and v2["publication"]["on_time"] is False
         assert v2["overdue_at"] == "2018-07-03T00:00:00+08:00"
-        (published,) = await events(app, DocumentPublished)
+        (published,) = await committed(app, DocumentPublished)
         assert published["on_time"] is False and published["version"] == 2
         assert await mark_overdue(ctx, at("2018-08-01 00:00:00")) == 0
 

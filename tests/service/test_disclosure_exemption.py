@@ -10,30 +10,29 @@ import httpx
 from services.disclosure.sweeper import mark_overdue
 from shared.events import DeadlinePassed, ExemptionDecided
 from shared.settings import CommonSettings
-from tests.service.test_disclosure_clock import at, change, publish
-from tests.service.test_disclosure_registration import (
+from tests.support.apps import bearer
+from tests.support.clock import at
+from tests.support.disclosure import (
+    PRIVACY,
+    change,
+    decision_url,
     disclosure,
     drafter,
-    events,
     leader,
     office,
     payload,
+    publish,
     register,
 )
-from tests.support.apps import bearer
+from tests.support.events import committed
 from tests.support.infra import PostgresSource
 
-PRIVACY = {"ground": "personal-privacy", "reason": "附件含有征迁户的身份证号码和住址，公开将泄露个人隐私。"}
 # fgw (市发改委) is in the charge of the executive vice-mayor (shared/reference/departments.yaml).
 IN_CHARGE = "vm-executive"
 
 
 async def withheld(client: httpx.AsyncClient, common: CommonSettings, **kw: Any) -> dict[str, Any]:
     return await register(client, common, disclosure_mode="withheld", exemption=PRIVACY, **kw)
-
-
-def decision_url(doc: dict[str, Any], version: int = 1) -> str:
-    return f"/v1/documents/{doc['id']}/versions/{version}/exemption/decision"
 
 
 async def test_D2_exemption_signed_by_the_vice_mayor_in_charge_withholds_the_version(
@@ -52,7 +51,7 @@ async def test_D2_exemption_signed_by_the_vice_mayor_in_charge_withholds_the_ver
         assert r.json()["status"] == "exempt"
         signed = r.json()["versions"][0]["exemption"]
         assert signed["decision"] == "granted" and signed["signed_by"] == IN_CHARGE
-        (decided,) = await events(app, ExemptionDecided)
+        (decided,) = await committed(app, ExemptionDecided)
         assert decided == {
             "document_id": doc["id"],
             "version": 1,
@@ -88,11 +87,11 @@ async def test_D2_any_other_signer_is_refused_and_the_clock_keeps_running(
         for headers in (office(common), drafter(common)):
             r = await client.post(decision_url(doc), json={"granted": True}, headers=headers)
             assert r.status_code == 403, "only a leader signs"
-        assert await events(app, ExemptionDecided) == []
+        assert await committed(app, ExemptionDecided) == []
 
         # Without the signature the document must be published: the deadline passes as usual.
         assert await mark_overdue(app.state.ctx, at("2018-06-12 00:00:00")) == 1
-        (passed,) = await events(app, DeadlinePassed)
+        (passed,) = await committed(app, DeadlinePassed)
         assert passed["subject_id"] == f"{doc['id']}@1"
 
 
@@ -111,7 +110,7 @@ async def test_D2_a_refused_exemption_leaves_the_original_deadline_in_force(
         assert refused["status"] == "open" and refused["deadline"] == doc["deadline"]
         assert refused["versions"][0]["disclosure_mode"] == "proactive"
         assert refused["versions"][0]["exemption"]["decision"] == "refused"
-        (decided,) = await events(app, ExemptionDecided)
+        (decided,) = await committed(app, ExemptionDecided)
         assert decided["granted"] is False and decided["signed_by"] == IN_CHARGE
 
         assert await mark_overdue(app.state.ctx, at("2018-06-11 23:59:59")) == 0

@@ -11,8 +11,7 @@ from __future__ import annotations
 from xml.etree import ElementTree as ET
 
 from shared.settings import CommonSettings
-from tests.service.test_disclosure_clock import publish
-from tests.service.test_disclosure_registration import disclosure, drafter, leader, office, payload
+from tests.support.disclosure import disclosure, drafter, leader, office, payload, publish
 from tests.support.infra import PostgresSource
 
 PROBLEM = "application/problem+json"

@@ -1,83 +1,19 @@
 """Registering a document: catalogue metadata (D4), index numbers, the D1 clock per profile, who may
-register, and problem+json for bad input.
-
-The helpers at the top are shared by the other disclosure service tests.
-"""
+register, and problem+json for bad input."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
-from fastapi import FastAPI
-from sqlalchemy import select
-
-from shared.events import DocumentFormed, EventData, topic_for
-from shared.messaging.tables import outbox
+from shared.events import DocumentFormed
 from shared.migrations import upgrade
 from shared.settings import CommonSettings
 from tests.support.apps import bearer, running, service_app, test_settings
+from tests.support.disclosure import ORGANISATION, disclosure, drafter, number, office, payload, register
+from tests.support.events import committed
 from tests.support.infra import PostgresSource
-
-ORGANISATION = "330500000"  # the default organisation code (Huzhou)
-
-
-def number(prefix: str = "湖政办发", year: int = 2018) -> str:
-    return f"{prefix}〔{year}〕{uuid.uuid4().int % 90000 + 1}号"
-
-
-def payload(**kw: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "document_number": number(),
-        "title": "关于加强行政效能建设的通知",
-        "drafting_department": "fgw",
-        "formed_on": "2018-06-14",
-    }
-    body.update(kw)
-    return body
-
-
-@asynccontextmanager
-async def disclosure(
-    postgres: PostgresSource, common: CommonSettings
-) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
-    """The service on a fresh database; its own sweeper is off, tests sweep with a chosen clock."""
-    app = service_app("disclosure", await postgres.new_database(), common, sweepers_enabled=False)
-    async with running(app) as client:
-        yield client, app
-
-
-def drafter(common: CommonSettings, department: str = "fgw") -> dict[str, str]:
-    return bearer(common, "department", department=department, client_id=f"client-{department}")
-
-
-def office(common: CommonSettings) -> dict[str, str]:
-    return bearer(common, "office", department="office", client_id="city-office")
-
-
-def leader(common: CommonSettings, code: str) -> dict[str, str]:
-    return bearer(common, "leader", department=code, client_id=f"client-{code}")
-
-
-async def register(client: httpx.AsyncClient, common: CommonSettings, **kw: Any) -> dict[str, Any]:
-    body = payload(**kw)
-    r = await client.post("/v1/documents", json=body, headers=drafter(common, body["drafting_department"]))
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
-async def events(app: FastAPI, contract: type[EventData]) -> list[dict[str, Any]]:
-    """The data of the events of one kind the service has committed to its outbox, in order."""
-    async with app.state.ctx.db.reader() as session:
-        rows = await session.execute(
-            select(outbox.c.event).where(outbox.c.topic == topic_for(contract)).order_by(outbox.c.seq)
-        )
-        return [r.event["data"] for r in rows]
 
 
 async def test_D1_registered_document_carries_its_publication_deadline(
@@ -128,7 +64,7 @@ async def test_D4_registration_keeps_the_catalogue_metadata_and_announces_the_fo
         assert got.status_code == 200 and got.json() == doc
         assert got.headers["etag"]
 
-        (formed,) = await events(app, DocumentFormed)
+        (formed,) = await committed(app, DocumentFormed)
         assert formed["document_id"] == doc["id"] and formed["version"] == 1
         assert formed["department"] == "swj" and formed["deadline"] == "2018-06-12T00:00:00+08:00"
 

@@ -11,10 +11,18 @@ from openpyxl import load_workbook
 
 from services.disclosure.sweeper import mark_overdue
 from shared.settings import CommonSettings
-from tests.service.test_disclosure_clock import at, change, publish
-from tests.service.test_disclosure_exemption import PRIVACY, decision_url
-from tests.service.test_disclosure_registration import disclosure, drafter, leader, register
 from tests.support.apps import bearer
+from tests.support.clock import at
+from tests.support.disclosure import (
+    PRIVACY,
+    change,
+    decision_url,
+    disclosure,
+    drafter,
+    leader,
+    publish,
+    register,
+)
 from tests.support.infra import PostgresSource
 
 HEADERS = [

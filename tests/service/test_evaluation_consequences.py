@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
+
+import httpx
 
 from shared.events import DepartmentDesignated, InterviewRequired
 from shared.reference import department
 from shared.settings import CommonSettings
-from tests.service.test_evaluation_rounds import (
+from tests.support.apps import bearer
+from tests.support.evaluation import (
     CANDIDATES,
     ballots_for,
     evaluation,
@@ -17,8 +20,8 @@ from tests.service.test_evaluation_rounds import (
     problem,
     run_round,
 )
-from tests.support.apps import bearer
 from tests.support.infra import PostgresSource
+from tests.support.waiting import until
 
 FILLERS = [d for d in CANDIDATES if d not in ("jxw", "fgw", "jtj", "czj")]
 
@@ -26,6 +29,34 @@ FILLERS = [d for d in CANDIDATES if d not in ("jxw", "fgw", "jtj", "czj")]
 def outcome(results: dict, code: str) -> tuple[int, list[str]]:  # type: ignore[type-arg]
     standing = next(s for s in results["standings"] if s["department"] == code)
     return standing["consecutive_quarters"], standing["consequences"]
+
+
+async def the_designation_bulletin_is_public_once_published(
+    client: httpx.AsyncClient, common: CommonSettings
+) -> None:
+    # The bulletin is for leaders until the results are published, then for everyone.
+    leader = bearer(common, "leader", client_id="mayor")
+    assert (await client.get("/v1/designations")).json()["items"] == []
+    problem(await client.get("/v1/designations/dsg-2018-Q4-jxw"), 404, "designation-not-found")
+    assert (await client.get("/v1/designations/dsg-2018-Q4-jxw", headers=leader)).status_code == 200
+    r = await client.post("/v1/rounds/2018-Q4/publish-results", headers=office(common))
+    assert r.status_code == 200
+    bulletin = (await client.get("/v1/designations/dsg-2018-Q4-jxw")).json()
+    assert bulletin["title"] == "关于确定市经信委为“低效能”部门的通报"
+    assert bulletin["addressed_to"] == [
+        "市委领导",
+        "市人大常委会领导",
+        "市政府领导",
+        "市政协领导",
+        "各县区政府",
+        "市级各部门和单位",
+    ]
+    assert bulletin["quarters"] == ["2018-Q2", "2018-Q3", "2018-Q4"]
+    assert "2018年第二季度、2018年第三季度、2018年第四季度" in bulletin["body"]
+    assert "市经信委为“低效能”部门" in bulletin["body"]
+    assert bulletin["text"].splitlines()[-2] == "湖州市人民政府办公室“低效能”部门评定工作小组"
+    listed = (await client.get("/v1/designations", params={"department": "jxw"})).json()["items"]
+    assert [d["id"] for d in listed] == ["dsg-2018-Q4-jxw"]
 
 
 async def test_E4_runs_of_two_and_three_quarters_and_a_broken_run(
@@ -63,36 +94,16 @@ async def test_E4_runs_of_two_and_three_quarters_and_a_broken_run(
         assert designated == [{"round_id": "2018-Q4", "department": "jxw", "consecutive_quarters": 3}]
         assert q4["designations"] == ["dsg-2018-Q4-jxw"]
 
-        # The bulletin is for leaders until the results are published, then for everyone.
-        leader = bearer(common, "leader", client_id="mayor")
-        assert (await client.get("/v1/designations")).json()["items"] == []
-        problem(await client.get("/v1/designations/dsg-2018-Q4-jxw"), 404, "designation-not-found")
-        assert (await client.get("/v1/designations/dsg-2018-Q4-jxw", headers=leader)).status_code == 200
-        r = await client.post("/v1/rounds/2018-Q4/publish-results", headers=office(common))
-        assert r.status_code == 200
-        bulletin = (await client.get("/v1/designations/dsg-2018-Q4-jxw")).json()
-        assert bulletin["title"] == "关于确定市经信委为“低效能”部门的通报"
-        assert bulletin["addressed_to"] == [
-            "市委领导",
-            "市人大常委会领导",
-            "市政府领导",
-            "市政协领导",
-            "各县区政府",
-            "市级各部门和单位",
-        ]
-        assert bulletin["quarters"] == ["2018-Q2", "2018-Q3", "2018-Q4"]
-        assert "2018年第二季度、2018年第三季度、2018年第四季度" in bulletin["body"]
-        assert "市经信委为“低效能”部门" in bulletin["body"]
-        assert bulletin["text"].splitlines()[-2] == "湖州市人民政府办公室“低效能”部门评定工作小组"
-        listed = (await client.get("/v1/designations", params={"department": "jxw"})).json()["items"]
-        assert [d["id"] for d in listed] == ["dsg-2018-Q4-jxw"]
+        await the_designation_bulletin_is_public_once_published(client, common)
 
         # Our own interview-required events come back as facts for the next quarter's pack.
-        for _ in range(200):
-            facts = (await client.get("/v1/departments/jxw/facts", headers=office(common))).json()
-            if facts["counts"].get("interview-required"):
-                break
-            await asyncio.sleep(0.05)
+        async def interview_fact() -> dict[str, Any]:
+            facts: dict[str, Any] = (
+                await client.get("/v1/departments/jxw/facts", headers=office(common))
+            ).json()
+            return facts if facts["counts"].get("interview-required") else {}
+
+        facts = await until(interview_fact, "the interview-required fact of jxw", timeout=10)
         assert facts["counts"]["interview-required"] == 1
 
 

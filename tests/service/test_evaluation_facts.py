@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from shared.events import (
-    CloudEvent,
     DeadlinePassed,
     EventData,
     FeedbackSubmitted,
     RankingPublished,
     TaskAssigned,
-    topic_for,
 )
 from shared.messaging.memory import MemoryBus
-from shared.messaging.outbox import to_message
 from shared.settings import CommonSettings
 from tests.support.apps import bearer, running, service_app
+from tests.support.evaluation import consumed
+from tests.support.events import message_of
 from tests.support.infra import PostgresSource
 
 DUE = datetime(2018, 6, 20, tzinfo=UTC)
 
 
-def message(data: EventData) -> object:
-    event = CloudEvent(
-        source="/test", type=data.event_type(), subject=data.aggregate_id(), data=data.model_dump(mode="json")
-    )
-    return to_message(topic_for(type(data)), data.aggregate_id(), event)
-
-
-async def test_E2_events_become_facts_per_department_and_page_by_cursor(
-    postgres: PostgresSource, common: CommonSettings
-) -> None:
-    bus = MemoryBus()
-    app = service_app("evaluation", await postgres.new_database(), common, bus)
+def jxw_events() -> list[EventData]:
+    """Five items assigned to jxw, one answered late, one deemed consent, and a ranking of jxw and fgw."""
     events: list[EventData] = [
         TaskAssigned(
             task_id=f"item-{n}",
@@ -73,13 +61,18 @@ async def test_E2_events_become_facts_per_department_and_page_by_cursor(
             worse_than_threshold=True,
         ),
     ]
+    return events
+
+
+async def test_E2_events_become_facts_per_department_and_page_by_cursor(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    bus = MemoryBus()
+    app = service_app("evaluation", await postgres.new_database(), common, bus)
+    events = jxw_events()
     async with running(app) as client:
-        await bus.publish([message(e) for e in events])  # type: ignore[misc]
-        runner = app.state.ctx.consumers[0]
-        for _ in range(200):
-            if runner.processed >= len(events):
-                break
-            await asyncio.sleep(0.05)
+        await bus.publish([message_of(e) for e in events])
+        await consumed(app, len(events))
         office = bearer(common, "office")
         r = await client.get("/v1/departments/jxw/facts", params={"limit": 3}, headers=office)
         assert r.status_code == 200, r.text

@@ -9,7 +9,7 @@ which PostgreSQL cannot store, is refused wherever it appears.
 from __future__ import annotations
 
 from shared.settings import CommonSettings
-from tests.service.test_evaluation_rounds import PROBLEM, create_round, evaluation, office
+from tests.support.evaluation import PROBLEM, create_round, evaluation, office
 from tests.support.infra import PostgresSource
 
 

@@ -31,8 +31,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.observability import JsonFormatter
 from shared.settings import CommonSettings
-from tests.service.test_evaluation_rounds import CANDIDATES, office, open_round, vote
 from tests.support import apps
+from tests.support.evaluation import CANDIDATES, office, open_round, vote
 from tests.support.infra import PostgresSource
 
 CHANCE_CEILING = 8

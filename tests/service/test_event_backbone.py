@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,16 +19,9 @@ from shared.migrations import upgrade
 from shared.settings import CommonSettings
 from tests.support.apps import bearer, running, service_app
 from tests.support.infra import PostgresSource
+from tests.support.waiting import until
 
 TOPIC = topic_for(DocumentFormed)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 def document_number() -> str:
@@ -61,18 +53,14 @@ async def test_document_formed_reaches_evaluation_once_even_when_delivered_twice
             facts = (await e.get("/v1/departments/jtj/facts", headers=office)).json()
             return facts["counts"].get("document-formed", 0) >= 1
 
-        await eventually(recorded)
+        await until(recorded, "the document-formed fact", timeout=10)
         # Deliver the very same message again, as Kafka may after a consumer restart.
         await bus.publish(bus.messages(TOPIC))
         runner = evaluation.state.ctx.consumers[0]
-        await eventually(lambda: _at_least(runner, 2))
+        await until(lambda: runner.processed >= 2, "the redelivery consumed", timeout=10)
         facts = (await e.get("/v1/departments/jtj/facts", headers=office)).json()
         assert facts["counts"] == {"document-formed": 1}
         assert facts["facts"][0]["subject_id"] == f"{doc_id}@1"
-
-
-async def _at_least(runner: ConsumerRunner, n: int) -> bool:
-    return runner.processed >= n
 
 
 async def test_poison_message_goes_to_dead_letter_topic_and_later_messages_flow(
@@ -119,7 +107,7 @@ async def test_poison_message_goes_to_dead_letter_topic_and_later_messages_flow(
         [outbox.to_message(TOPIC, "x", poison), garbage, outbox.to_message(TOPIC, "doc-9", good)]
     )
     try:
-        await eventually(lambda: _seen(seen, good.id))
+        await until(lambda: good.id in seen, "the good message handled", timeout=10)
         dead = bus.messages(f"{TOPIC}.dlt")
         assert len(dead) == 2
         assert "ValidationError" in (dead[0].header("dlt-error") or "")
@@ -130,10 +118,6 @@ async def test_poison_message_goes_to_dead_letter_topic_and_later_messages_flow(
     finally:
         task.cancel()
         await db.dispose()
-
-
-async def _seen(seen: list[str], event_id: str) -> bool:
-    return event_id in seen
 
 
 async def test_several_relays_publish_every_outbox_row_exactly_once_and_in_order(

@@ -16,17 +16,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.gateway import idempotency
 from services.gateway.settings import DOMAIN_SERVICES
-from tests.service import test_gateway_support as support
-from tests.service.test_gateway_support import (
-    Domain,
-    black_hole,
-    closed_port_url,
-    document,
-    gateway_app,
-    until,
-)
+from tests.support import gateway as support
 from tests.support.apps import bearer, running
+from tests.support.gateway import Domain, black_hole, closed_port_url, document, gateway_app
 from tests.support.infra import PostgresSource
+from tests.support.waiting import until
 
 domain = support.domain
 PROBLEM = "application/problem+json"

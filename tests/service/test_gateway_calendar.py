@@ -16,11 +16,12 @@ import pytest
 from services.gateway.settings import DOMAIN_SERVICES
 from shared.deadlines import SHANGHAI
 from shared.events import CalendarYearPublished, topic_for
-from tests.service import test_gateway_support as support
-from tests.service.test_gateway_support import Domain, gateway_app, until
+from tests.support import gateway as support
 from tests.support.apps import bearer, running, service_app, test_settings
 from tests.support.calendar import NOTICE_2027, deliver, official_2027_body, official_2027_event
+from tests.support.gateway import Domain, gateway_app
 from tests.support.infra import PostgresSource
+from tests.support.waiting import until
 
 domain = support.domain
 PROBLEM = "application/problem+json"

@@ -14,9 +14,9 @@ from services.gateway.catalog import METHODS
 from services.gateway.settings import DOMAIN_SERVICES
 from shared.events import CONTRACTS
 from shared.events.asyncapi import asyncapi_document
-from tests.service import test_gateway_support as support
-from tests.service.test_gateway_support import Domain, gateway_app, serve
+from tests.support import gateway as support
 from tests.support.apps import running
+from tests.support.gateway import Domain, gateway_app, serve
 from tests.support.infra import PostgresSource
 
 domain = support.domain

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,13 +16,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.gateway.webhooks import service as webhooks
+from shared.clock import utc_now
 from shared.events import DocumentFormed
 from shared.events.contracts import WebhookEndpointDisabled
-from tests.service import test_gateway_support as support
-from tests.service.test_gateway_support import Domain, Receiver, document, gateway_app, receiving, until
 from tests.support import apps
+from tests.support import gateway as support
 from tests.support.apps import bearer, running
+from tests.support.gateway import Domain, document, gateway_app
 from tests.support.infra import PostgresSource
+from tests.support.waiting import until
+from tests.support.webhooks import Receiver, receiving
 
 domain = support.domain
 FORMED = DocumentFormed.event_type()
@@ -80,6 +83,26 @@ async def gw(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+async def edited_only_with_the_current_etag(
+    gw: httpx.AsyncClient, owner: dict[str, str], endpoint: dict[str, Any]
+) -> None:
+    r = await gw.get(f"/api/v1/webhooks/endpoints/{endpoint['id']}", headers=owner)
+    etag = r.headers["etag"]
+    stale = await gw.patch(
+        f"/api/v1/webhooks/endpoints/{endpoint['id']}",
+        json={"description": "x"},
+        headers={**owner, "If-Match": '"999"'},
+    )
+    assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+    r = await gw.patch(
+        f"/api/v1/webhooks/endpoints/{endpoint['id']}",
+        json={"event_types": [FORMED, "gov.efficiency.document-published.v1"]},
+        headers={**owner, "If-Match": etag},
+    )
+    assert r.status_code == 200 and r.headers["etag"] != etag
+    assert r.json()["event_types"] == [FORMED, "gov.efficiency.document-published.v1"]
+
+
 async def test_endpoints_crud_with_event_type_filter_and_a_ping_on_creation(
     domain: Domain, app: FastAPI, gw: httpx.AsyncClient
 ) -> None:
@@ -113,21 +136,7 @@ async def test_endpoints_crud_with_event_type_filter_and_a_ping_on_creation(
     listed = (await gw.get("/api/v1/webhooks/endpoints", headers=owner)).json()["items"]
     assert {e["id"] for e in listed} == {endpoint["id"], other["id"]}
     assert all("secret" not in e for e in listed)
-    r = await gw.get(f"/api/v1/webhooks/endpoints/{endpoint['id']}", headers=owner)
-    etag = r.headers["etag"]
-    stale = await gw.patch(
-        f"/api/v1/webhooks/endpoints/{endpoint['id']}",
-        json={"description": "x"},
-        headers={**owner, "If-Match": '"999"'},
-    )
-    assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
-    r = await gw.patch(
-        f"/api/v1/webhooks/endpoints/{endpoint['id']}",
-        json={"event_types": [FORMED, "gov.efficiency.document-published.v1"]},
-        headers={**owner, "If-Match": etag},
-    )
-    assert r.status_code == 200 and r.headers["etag"] != etag
-    assert r.json()["event_types"] == [FORMED, "gov.efficiency.document-published.v1"]
+    await edited_only_with_the_current_etag(gw, owner, endpoint)
 
     stranger = client(domain, "wh-stranger")
     assert (await gw.get(f"/api/v1/webhooks/endpoints/{endpoint['id']}", headers=stranger)).status_code == 404
@@ -144,8 +153,8 @@ async def test_endpoints_crud_with_event_type_filter_and_a_ping_on_creation(
     assert {FORMED, DISABLED, PING} <= {t["type"] for t in types}
     # Messages are kept for the retention period, then go with their deliveries.
     runtime = app.state.gateway
-    assert await webhooks.purge_old_messages(runtime, datetime.now(UTC)) == 0
-    assert await webhooks.purge_old_messages(runtime, datetime.now(UTC) + timedelta(days=31)) >= 2
+    assert await webhooks.purge_old_messages(runtime, utc_now()) == 0
+    assert await webhooks.purge_old_messages(runtime, utc_now() + timedelta(days=31)) >= 2
     assert await deliveries(gw, owner, other["id"]) == []
 
 
@@ -179,7 +188,7 @@ async def test_signatures_verify_with_standardwebhooks_across_a_secret_rotation(
         async with engine.begin() as conn:
             await conn.execute(
                 text("UPDATE webhook_endpoints SET previous_secret_expires_at = :t WHERE id = :id"),
-                {"t": datetime.now(UTC) - timedelta(seconds=1), "id": endpoint["id"]},
+                {"t": utc_now() - timedelta(seconds=1), "id": endpoint["id"]},
             )
         await engine.dispose()
         after = await publish_document(gw, owner)
@@ -291,7 +300,7 @@ async def test_410_disables_the_endpoint_tells_its_owner_and_recover_brings_what
     with receiving(status=410) as gone, receiving() as owners_inbox, receiving() as others_inbox:
         await create_endpoint(gw, owner, owners_inbox.url, DISABLED)
         await create_endpoint(gw, bystander, others_inbox.url, DISABLED)
-        t0 = datetime.now(UTC)
+        t0 = utc_now()
         endpoint = await create_endpoint(gw, owner, gone.url, FORMED)
         notice = (await until(lambda: owners_inbox.of_type(DISABLED), what="the owner is told"))[0]
         assert notice.body["data"]["endpoint_id"] == endpoint["id"]
@@ -437,7 +446,7 @@ async def test_an_endpoint_receives_events_that_occur_after_its_creation_only(
                 source="/xiaoneng/disclosure", type=FORMED, subject="doc-backlog", time=occurred, data=data
             )
             async with db.transaction() as session:
-                queued = await queue_event(session, event, now=datetime.now(UTC), first_delay=3600)
+                queued = await queue_event(session, event, now=utc_now(), first_delay=3600)
             assert queued == expected, occurred
     finally:
         await db.engine.dispose()

@@ -4,27 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-
-from shared import reference
 from shared.settings import CommonSettings
-from tests.support.apps import bearer, running, service_app
+from tests.support.apps import bearer, running
+from tests.support.indicators import all_values, indicators_app
 from tests.support.infra import PostgresSource
-
-
-def indicators_app(url: str, common: CommonSettings) -> FastAPI:
-    """The service in-process. Tests sweep overdue duties by hand with a chosen now; the registered
-    sweeper would sweep with today's date, long after every 2018 due date."""
-    return service_app("indicators", url, common, sweepers_enabled=False)
-
-
-def all_values(ours: str, others: list[str]) -> list[dict[str, str]]:
-    """Values for every city: ours for huzhou, the rest in the province's order."""
-    codes = [c.code for c in reference.cities() if c.code != "huzhou"]
-    assert len(others) == len(codes)
-    return [{"city": "huzhou", "value": ours}] + [
-        {"city": c, "value": v} for c, v in zip(codes, others, strict=True)
-    ]
 
 
 async def test_I1_catalogue_is_seeded_once_from_the_reference_list_and_is_public(

@@ -12,9 +12,8 @@ import io
 from openpyxl import load_workbook
 
 from shared.settings import CommonSettings
-from tests.service.test_indicators_catalogue import indicators_app
-from tests.service.test_indicators_publication import Office, at, set_clock, values_for_rank
 from tests.support.apps import running
+from tests.support.indicators import indicators, indicators_app, values_for_rank
 from tests.support.infra import PostgresSource
 
 CODE = "retail-sales-of-consumer-goods"
@@ -34,10 +33,7 @@ async def test_I3_an_edition_beyond_a_stored_integer_is_422(
 async def test_I3_bulletin_xlsx_drops_control_characters_xml_cannot_hold(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
-    app = indicators_app(await postgres.new_database(), common)
-    set_clock(app, at("2018-06-20"))
-    async with running(app) as client:
-        office = Office(client, common)
+    async with indicators(postgres, common, "2018-06-20") as (client, _app, office):
         r = await client.patch(
             f"/v1/indicators/{CODE}",
             json={"name": "社会消费品\x01零售总额", "effective_from": "2018-01-01"},

@@ -5,113 +5,83 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from openpyxl import load_workbook
-from sqlalchemy import select
 
 from services.indicators.service.duties import sweep_overdue_report_duties
 from shared import reference
-from shared.deadlines import SHANGHAI
-from shared.events import DeadlinePassed, EventData, InterviewRequired, RankingPublished, topic_for
-from shared.messaging.tables import outbox
+from shared.events import DeadlinePassed, InterviewRequired, RankingPublished
 from shared.settings import CommonSettings
-from tests.service.test_indicators_catalogue import indicators_app
-from tests.support.apps import bearer, running
+from tests.support.apps import bearer
+from tests.support.events import committed
+from tests.support.indicators import Office, at, indicators, set_clock, values_for_rank
 from tests.support.infra import PostgresSource
-
-OTHERS = [c.code for c in reference.cities() if c.code != "huzhou"]
-
-
-def values_for_rank(rank: int, *, higher_is_better: bool = True, tie: bool = False) -> list[dict[str, str]]:
-    """All cities' values with Huzhou placed at ``rank``: the others hold 20, 19, … 11 (or the
-    mirror image when lower is better); ``tie`` makes Huzhou equal, after rounding to one decimal,
-    to the city already at that rank."""
-    others = [Decimal(20 - i) for i in range(10)]
-    if tie:
-        ours = others[rank - 1] + Decimal("0.04")  # published as the same one-decimal value
-    else:
-        ours = others[rank - 2] - Decimal("0.5") if rank > 1 else Decimal("20.5")
-    if not higher_is_better:
-        others = [Decimal(30) - v for v in others]
-        ours = Decimal(30) - ours
-    return [{"city": "huzhou", "value": str(ours)}] + [
-        {"city": c, "value": str(v)} for c, v in zip(OTHERS, others, strict=True)
-    ]
-
-
-def at(day: str, hour: int = 10) -> datetime:
-    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=SHANGHAI)
-
-
-def set_clock(app: FastAPI, now: datetime) -> None:
-    app.state.clock = lambda: now
-
-
-async def events(app: FastAPI, contract: type[EventData]) -> list[dict[str, Any]]:
-    """The events the service committed for other services, in order."""
-    async with app.state.ctx.db.reader() as session:
-        rows = (
-            await session.execute(
-                select(outbox.c.event).where(outbox.c.topic == topic_for(contract)).order_by(outbox.c.seq)
-            )
-        ).scalars()
-        return [row["data"] for row in rows]
-
-
-class Office:
-    """The office's actions through the API."""
-
-    def __init__(self, client: httpx.AsyncClient, common: CommonSettings) -> None:
-        self.client = client
-        self.headers = bearer(common, "office", client_id="office-client")
-
-    async def record(self, code: str, period: str, **body: Any) -> dict[str, Any]:
-        r = await self.client.post(
-            f"/v1/indicators/{code}/releases", json={"period": period, **body}, headers=self.headers
-        )
-        assert r.status_code == 201, r.text
-        return r.json()  # type: ignore[no-any-return]
-
-    async def correct(self, code: str, period: str, **body: Any) -> dict[str, Any]:
-        r = await self.client.post(
-            f"/v1/indicators/{code}/releases/{period}/corrections", json=body, headers=self.headers
-        )
-        assert r.status_code == 201, r.text
-        return r.json()  # type: ignore[no-any-return]
-
-    async def publish(self, period: str, issued_on: str) -> dict[str, Any]:
-        r = await self.client.post(
-            f"/v1/bulletins/{period}/editions", json={"issued_on": issued_on}, headers=self.headers
-        )
-        assert r.status_code == 201, r.text
-        return r.json()  # type: ignore[no-any-return]
-
-    async def duties(self, **params: str) -> list[dict[str, Any]]:
-        r = await self.client.get("/v1/report-duties", params={"limit": 200, **params}, headers=self.headers)
-        assert r.status_code == 200, r.text
-        return r.json()["items"]  # type: ignore[no-any-return]
-
-    async def interviews(self, **params: str) -> list[dict[str, Any]]:
-        r = await self.client.get("/v1/interviews", params={"limit": 200, **params}, headers=self.headers)
-        assert r.status_code == 200, r.text
-        return r.json()["items"]  # type: ignore[no-any-return]
 
 
 def by(key: Callable[[dict[str, Any]], Any], items: list[dict[str, Any]]) -> list[Any]:
     return sorted(key(i) for i in items)
 
 
+def may_bulletin_ranks_and_standings(published: dict[str, Any]) -> None:
+    assert published["id"] == "bulletin-2018-05-e1" and published["edition"] == 1
+    assert published["title"] == "湖州市重要指标全省排名“保五争三”通报（2018年5月）"
+    entries = {e["indicator"]: e for e in published["entries"]}
+    assert [e["indicator"] for e in published["entries"]] == [
+        "retail-sales-of-consumer-goods",
+        "npl-ratio",
+        "pm25-average-concentration",
+    ]
+    retail = entries["retail-sales-of-consumer-goods"]
+    assert retail["rank"] == 2 and retail["previous_period"] == "2018-04" and retail["previous_rank"] == 4
+    assert retail["change"] == 2 and retail["within_top3"] and retail["standing_label"] == "争三达标"
+    assert retail["departments"] == [{"code": "swj", "name": "市商务局"}]
+    assert [p["rank"] for p in retail["trend"]] == [4, 2]
+    npl = entries["npl-ratio"]
+    assert npl["rank"] == 6 and npl["worse_than_threshold"] and not npl["within_top5"]
+    assert npl["previous_rank"] is None and npl["change"] is None
+    assert [d["code"] for d in npl["departments"]] == ["jrb", "yjj"]
+    assert npl["report_duty"]["department"] == "jrb"
+    pm25 = entries["pm25-average-concentration"]
+    assert pm25["rank"] == 5 and pm25["within_top5"] and not pm25["within_top3"]
+    assert pm25["report_duty"] is None
+    assert published["summary"] == {
+        "released": 3,
+        "within_top3": 1,
+        "within_top5": 2,
+        "worse_than_threshold": 1,
+        "not_released": 21,
+    }
+
+
+async def bulletin_is_public_as_json_html_and_xlsx(
+    client: httpx.AsyncClient, published: dict[str, Any]
+) -> None:
+    # Published bulletins are public in JSON, HTML (with a trend chart per indicator) and XLSX.
+    r = await client.get("/v1/bulletins/2018-05")
+    assert r.status_code == 200 and r.json() == published
+    html = await client.get("/v1/bulletins/2018-05/bulletin.html")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert html.text.count("<svg") == 3 and "不良贷款率" in html.text and "第6位" in html.text
+    assert "争三" in html.text and "保五" in html.text and "市金融办主要负责人" in html.text
+    xlsx = await client.get("/v1/bulletins/2018-05/bulletin.xlsx")
+    assert xlsx.status_code == 200 and "attachment" in xlsx.headers["content-disposition"]
+    book = load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames == ["通报", "各市数据", "排名走势"]
+    rows = [list(r) for r in book["通报"].iter_rows(min_row=4, max_row=6, values_only=True)]
+    assert [(r[1], r[4], r[5]) for r in rows] == [
+        ("社会消费品零售总额", "第2位", "↑2"),
+        ("不良贷款率", "第6位", "—"),
+        ("设区市PM2.5平均浓度", "第5位", "—"),
+    ]
+
+
 async def test_I3_a_published_month_emits_ranking_published_and_a_public_bulletin(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
-    app = indicators_app(await postgres.new_database(), common)
-    set_clock(app, at("2018-06-20"))
-    async with running(app) as client:
-        office = Office(client, common)
+    async with indicators(postgres, common, "2018-06-20") as (client, app, office):
         await office.record("retail-sales-of-consumer-goods", "2018-04", values=values_for_rank(4))
         await office.publish("2018-04", "2018-05-15")
         await office.record("retail-sales-of-consumer-goods", "2018-05", values=values_for_rank(2))
@@ -123,36 +93,9 @@ async def test_I3_a_published_month_emits_ranking_published_and_a_public_bulleti
         assert (await client.get("/v1/bulletins/2018-05")).status_code == 404
 
         published = await office.publish("2018-05", "2018-06-14")
-        assert published["id"] == "bulletin-2018-05-e1" and published["edition"] == 1
-        assert published["title"] == "湖州市重要指标全省排名“保五争三”通报（2018年5月）"
-        entries = {e["indicator"]: e for e in published["entries"]}
-        assert [e["indicator"] for e in published["entries"]] == [
-            "retail-sales-of-consumer-goods",
-            "npl-ratio",
-            "pm25-average-concentration",
-        ]
-        retail = entries["retail-sales-of-consumer-goods"]
-        assert retail["rank"] == 2 and retail["previous_period"] == "2018-04" and retail["previous_rank"] == 4
-        assert retail["change"] == 2 and retail["within_top3"] and retail["standing_label"] == "争三达标"
-        assert retail["departments"] == [{"code": "swj", "name": "市商务局"}]
-        assert [p["rank"] for p in retail["trend"]] == [4, 2]
-        npl = entries["npl-ratio"]
-        assert npl["rank"] == 6 and npl["worse_than_threshold"] and not npl["within_top5"]
-        assert npl["previous_rank"] is None and npl["change"] is None
-        assert [d["code"] for d in npl["departments"]] == ["jrb", "yjj"]
-        assert npl["report_duty"]["department"] == "jrb"
-        pm25 = entries["pm25-average-concentration"]
-        assert pm25["rank"] == 5 and pm25["within_top5"] and not pm25["within_top3"]
-        assert pm25["report_duty"] is None
-        assert published["summary"] == {
-            "released": 3,
-            "within_top3": 1,
-            "within_top5": 2,
-            "worse_than_threshold": 1,
-            "not_released": 21,
-        }
+        may_bulletin_ranks_and_standings(published)
 
-        ranking = await events(app, RankingPublished)
+        ranking = await committed(app, RankingPublished)
         may = [e for e in ranking if e["period"] == "2018-05"]
         assert by(
             lambda e: (e["indicator"], e["rank"], e["worse_than_threshold"], tuple(e["departments"])), may
@@ -165,32 +108,13 @@ async def test_I3_a_published_month_emits_ranking_published_and_a_public_bulleti
             11
         }
 
-        # Published bulletins are public in JSON, HTML (with a trend chart per indicator) and XLSX.
-        r = await client.get("/v1/bulletins/2018-05")
-        assert r.status_code == 200 and r.json() == published
-        html = await client.get("/v1/bulletins/2018-05/bulletin.html")
-        assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
-        assert html.text.count("<svg") == 3 and "不良贷款率" in html.text and "第6位" in html.text
-        assert "争三" in html.text and "保五" in html.text and "市金融办主要负责人" in html.text
-        xlsx = await client.get("/v1/bulletins/2018-05/bulletin.xlsx")
-        assert xlsx.status_code == 200 and "attachment" in xlsx.headers["content-disposition"]
-        book = load_workbook(io.BytesIO(xlsx.content))
-        assert book.sheetnames == ["通报", "各市数据", "排名走势"]
-        rows = [list(r) for r in book["通报"].iter_rows(min_row=4, max_row=6, values_only=True)]
-        assert [(r[1], r[4], r[5]) for r in rows] == [
-            ("社会消费品零售总额", "第2位", "↑2"),
-            ("不良贷款率", "第6位", "—"),
-            ("设区市PM2.5平均浓度", "第5位", "—"),
-        ]
+        await bulletin_is_public_as_json_html_and_xlsx(client, published)
         listing = (await client.get("/v1/bulletins")).json()["items"]
         assert [b["id"] for b in listing] == ["bulletin-2018-05-e1", "bulletin-2018-04-e1"]
 
 
 async def test_I3_publication_problems(postgres: PostgresSource, common: CommonSettings) -> None:
-    app = indicators_app(await postgres.new_database(), common)
-    set_clock(app, at("2018-06-20"))
-    async with running(app) as client:
-        office = Office(client, common)
+    async with indicators(postgres, common, "2018-06-20") as (client, _app, office):
         r = await client.post("/v1/bulletins/2018-05/editions", json={}, headers=office.headers)
         assert r.status_code == 409 and r.json()["type"] == "/problems/nothing-to-publish"
         await office.record("exports", "2018-05", rank=3)
@@ -211,13 +135,79 @@ async def test_I3_publication_problems(postgres: PostgresSource, common: CommonS
         assert (await client.get("/v1/bulletins/2018-05", params={"edition": 2})).status_code == 404
 
 
+NPL_REPORT = {
+    "causes": "不良贷款处置滞后",
+    "targets": "年底前回到全省前五",
+    "measures": "加快不良资产处置",
+}
+
+
+async def only_jrb_reads_and_files_its_report(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    office: Office,
+    common: CommonSettings,
+    npl: dict[str, Any],
+    jrb: dict[str, str],
+    swj: dict[str, str],
+) -> None:
+    report = NPL_REPORT
+    mine = (await client.get("/v1/report-duties", headers=jrb)).json()["items"]
+    assert [d["indicator"] for d in mine] == ["npl-ratio"]
+    r = await client.get("/v1/report-duties", params={"department": "swj"}, headers=jrb)
+    assert r.status_code == 403
+    assert (await client.get(f"/v1/report-duties/{npl['id']}", headers=swj)).status_code == 403
+    assert (await client.get("/v1/report-duties", headers=bearer(common, "leader"))).status_code == 200
+    assert (await client.get("/v1/report-duties", headers=bearer(common, "evaluator"))).status_code == 403
+
+    url = f"/v1/report-duties/{npl['id']}/report"
+    assert (await client.post(url, json=report, headers=swj)).status_code == 403
+    assert (await client.post(url, json=report, headers=office.headers)).status_code == 403
+    r = await client.post(url, json={"causes": "只有原因"}, headers=jrb)
+    assert r.status_code == 422
+    set_clock(app, at("2018-06-22"))
+    r = await client.post(url, json=report, headers=jrb)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "filed" and r.json()["late"] is False
+    assert r.json()["measures"] == "加快不良资产处置"
+    r = await client.post(url, json=report, headers=jrb)
+    assert r.status_code == 409 and r.json()["type"] == "/problems/report-already-filed"
+
+
+async def the_missed_exports_report_is_announced_once(
+    client: httpx.AsyncClient, app: FastAPI, exports: dict[str, Any], swj: dict[str, str]
+) -> None:
+    report = NPL_REPORT
+    # The exports report is not filed: the sweeper announces the missed due date once.
+    due = datetime.fromisoformat(exports["due_at"])
+    ctx = app.state.ctx
+    assert await sweep_overdue_report_duties(ctx, due - timedelta(seconds=1)) == 0
+    assert await sweep_overdue_report_duties(ctx, due) == 1
+    assert await sweep_overdue_report_duties(ctx, due + timedelta(days=3)) == 0
+    passed = await committed(app, DeadlinePassed)
+    assert passed == [
+        {
+            "subject_kind": "report-duty",
+            "subject_id": exports["id"],
+            "department": "swj",
+            "deadline": "2018-06-25T16:00:00Z",
+            "consequence": "overdue",
+            "deadline_provisional": False,
+        }
+    ]
+    overdue = (await client.get(f"/v1/report-duties/{exports['id']}", headers=swj)).json()
+    assert overdue["status"] == "overdue"
+    # Filed late it is still taken, marked late, and not announced a second time.
+    set_clock(app, at("2018-06-28"))
+    r = await client.post(f"/v1/report-duties/{exports['id']}/report", json=report, headers=swj)
+    assert r.status_code == 200 and r.json()["status"] == "filed" and r.json()["late"] is True
+    assert len(await committed(app, DeadlinePassed)) == 1
+
+
 async def test_I4_worse_than_fifth_owes_a_report_due_by_the_profile_and_filing_closes_it(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
-    app = indicators_app(await postgres.new_database(), common)
-    set_clock(app, at("2018-06-20"))
-    async with running(app) as client:
-        office = Office(client, common)
+    async with indicators(postgres, common, "2018-06-20") as (client, app, office):
         await office.record("npl-ratio", "2018-05", values=values_for_rank(6, higher_is_better=False))
         await office.record("exports", "2018-05", rank=9)
         await office.record("gdp", "2018-Q1", rank=6)
@@ -232,57 +222,8 @@ async def test_I4_worse_than_fifth_owes_a_report_due_by_the_profile_and_filing_c
 
         jrb = bearer(common, "department", department="jrb")
         swj = bearer(common, "department", department="swj")
-        mine = (await client.get("/v1/report-duties", headers=jrb)).json()["items"]
-        assert [d["indicator"] for d in mine] == ["npl-ratio"]
-        r = await client.get("/v1/report-duties", params={"department": "swj"}, headers=jrb)
-        assert r.status_code == 403
-        assert (await client.get(f"/v1/report-duties/{npl['id']}", headers=swj)).status_code == 403
-        assert (await client.get("/v1/report-duties", headers=bearer(common, "leader"))).status_code == 200
-        assert (await client.get("/v1/report-duties", headers=bearer(common, "evaluator"))).status_code == 403
-
-        report = {
-            "causes": "不良贷款处置滞后",
-            "targets": "年底前回到全省前五",
-            "measures": "加快不良资产处置",
-        }
-        url = f"/v1/report-duties/{npl['id']}/report"
-        assert (await client.post(url, json=report, headers=swj)).status_code == 403
-        assert (await client.post(url, json=report, headers=office.headers)).status_code == 403
-        r = await client.post(url, json={"causes": "只有原因"}, headers=jrb)
-        assert r.status_code == 422
-        set_clock(app, at("2018-06-22"))
-        r = await client.post(url, json=report, headers=jrb)
-        assert r.status_code == 200, r.text
-        assert r.json()["status"] == "filed" and r.json()["late"] is False
-        assert r.json()["measures"] == "加快不良资产处置"
-        r = await client.post(url, json=report, headers=jrb)
-        assert r.status_code == 409 and r.json()["type"] == "/problems/report-already-filed"
-
-        # The exports report is not filed: the sweeper announces the missed due date once.
-        exports = duties["exports"]
-        due = datetime.fromisoformat(exports["due_at"])
-        ctx = app.state.ctx
-        assert await sweep_overdue_report_duties(ctx, due - timedelta(seconds=1)) == 0
-        assert await sweep_overdue_report_duties(ctx, due) == 1
-        assert await sweep_overdue_report_duties(ctx, due + timedelta(days=3)) == 0
-        passed = await events(app, DeadlinePassed)
-        assert passed == [
-            {
-                "subject_kind": "report-duty",
-                "subject_id": exports["id"],
-                "department": "swj",
-                "deadline": "2018-06-25T16:00:00Z",
-                "consequence": "overdue",
-                "deadline_provisional": False,
-            }
-        ]
-        overdue = (await client.get(f"/v1/report-duties/{exports['id']}", headers=swj)).json()
-        assert overdue["status"] == "overdue"
-        # Filed late it is still taken, marked late, and not announced a second time.
-        set_clock(app, at("2018-06-28"))
-        r = await client.post(f"/v1/report-duties/{exports['id']}/report", json=report, headers=swj)
-        assert r.status_code == 200 and r.json()["status"] == "filed" and r.json()["late"] is True
-        assert len(await events(app, DeadlinePassed)) == 1
+        await only_jrb_reads_and_files_its_report(client, app, office, common, npl, jrb, swj)
+        await the_missed_exports_report_is_announced_once(client, app, duties["exports"], swj)
 
         # Quarterly releases are reported in the quarterly bulletin.
         quarterly = await office.publish("2018-Q1", "2018-04-20")
@@ -296,10 +237,7 @@ async def test_I4_worse_than_fifth_owes_a_report_due_by_the_profile_and_filing_c
 async def test_I4_a_report_filed_after_the_due_date_before_any_sweep_is_announced_once(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
-    app = indicators_app(await postgres.new_database(), common)
-    set_clock(app, at("2018-06-20"))
-    async with running(app) as client:
-        office = Office(client, common)
+    async with indicators(postgres, common, "2018-06-20") as (client, app, office):
         await office.record("exports", "2018-05", rank=7)
         await office.publish("2018-05", "2018-06-14")
         (duty,) = await office.duties()
@@ -311,16 +249,13 @@ async def test_I4_a_report_filed_after_the_due_date_before_any_sweep_is_announce
         )
         assert r.status_code == 200 and r.json()["late"] is True
         assert await sweep_overdue_report_duties(app.state.ctx, at("2018-07-30")) == 0
-        assert [e["subject_id"] for e in await events(app, DeadlinePassed)] == [duty["id"]]
+        assert [e["subject_id"] for e in await committed(app, DeadlinePassed)] == [duty["id"]]
 
 
 async def test_I5_three_consecutive_releases_worse_than_fifth_with_a_skipped_release_call_an_interview(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
-    app = indicators_app(await postgres.new_database(), common)
-    set_clock(app, at("2018-08-20"))
-    async with running(app) as client:
-        office = Office(client, common)
+    async with indicators(postgres, common, "2018-08-20") as (client, app, office):
         # Exports: 6th in March, not released in April, 7th in May, 8th in June.
         plan = {"2018-03": 6, "2018-04": None, "2018-05": 7, "2018-06": 8}
         for n, (period, rank) in enumerate(plan.items()):
@@ -339,7 +274,7 @@ async def test_I5_three_consecutive_releases_worse_than_fifth_with_a_skipped_rel
         swj = reference.department("swj")
         assert interview["interviewers"] == [swj.vice_mayor, swj.deputy_secretary_general]
         assert interview["reason"] == "月度指标连续3次全省排名第5位以后"
-        assert await events(app, InterviewRequired) == [
+        assert await committed(app, InterviewRequired) == [
             {
                 "interview_id": interview["id"],
                 "department": "swj",
@@ -361,10 +296,7 @@ async def test_I5_three_consecutive_releases_worse_than_fifth_with_a_skipped_rel
 async def test_I5_annual_assessment_worse_than_fifth_or_graded_low_calls_an_interview_at_once(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
-    app = indicators_app(await postgres.new_database(), common)
-    set_clock(app, at("2019-03-01"))
-    async with running(app) as client:
-        office = Office(client, common)
+    async with indicators(postgres, common, "2019-03-01") as (client, app, office):
         grades = ["优秀", "良好", "一般", "较差"]
         for code, department in (("assessment-a", "fgw"), ("assessment-b", "hbj"), ("assessment-c", "kjj")):
             r = await client.post(
@@ -394,19 +326,36 @@ async def test_I5_annual_assessment_worse_than_fifth_or_graded_low_calls_an_inte
         assert interviews["assessment-b"]["interviewers"] == ["vm-urban", "dsg-urban"]
         assert interviews["assessment-c"]["reason"] == "年度考核事项全省排名第7位（第5位以后）"
         assert interviews["assessment-c"]["interviewers"] == ["vm-industry", "dsg-industry"]
-        ranking = {e["indicator"]: e for e in await events(app, RankingPublished)}
+        ranking = {e["indicator"]: e for e in await committed(app, RankingPublished)}
         assert ranking["assessment-b"]["rank"] is None and ranking["assessment-b"]["grade"] == "一般"
         assert ranking["assessment-b"]["worse_than_threshold"] is True
         assert ranking["assessment-a"]["worse_than_threshold"] is False
 
 
+async def second_edition_announces_only_the_corrected_release(app: FastAPI, office: Office) -> None:
+    second = await office.publish("2018-04", "2018-07-20")
+    assert second["id"] == "bulletin-2018-04-e2" and second["title"].endswith("（第2版，含更正）")
+    entries = {e["indicator"]: e for e in second["entries"]}
+    assert entries["npl-ratio"]["rank"] == 4 and entries["npl-ratio"]["corrected"]
+    assert entries["npl-ratio"]["new_in_edition"] and not entries["exports"]["new_in_edition"]
+    ranking = await committed(app, RankingPublished)
+    assert len(ranking) == 7  # only the corrected release is announced again
+    assert ranking[-1] == {
+        "bulletin_id": "bulletin-2018-04-e2",
+        "indicator": "npl-ratio",
+        "period": "2018-04",
+        "rank": 4,
+        "grade": None,
+        "cities": 11,
+        "departments": ["jrb", "yjj"],
+        "worse_than_threshold": False,
+    }
+
+
 async def test_I3_a_correction_after_publication_is_published_as_a_new_edition_and_duties_follow(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
-    app = indicators_app(await postgres.new_database(), common)
-    set_clock(app, at("2018-07-20"))
-    async with running(app) as client:
-        office = Office(client, common)
+    async with indicators(postgres, common, "2018-07-20") as (client, app, office):
         for period, issued in (
             ("2018-03", "2018-04-15"),
             ("2018-04", "2018-05-15"),
@@ -428,25 +377,9 @@ async def test_I3_a_correction_after_publication_is_published_as_a_new_edition_a
         )
         assert corrected["revision"] == 2 and corrected["published_revision"] == 1
         assert (await client.get("/v1/bulletins/2018-04")).json()["entries"][0]["rank"] == 7
-        assert len(await events(app, RankingPublished)) == 6
+        assert len(await committed(app, RankingPublished)) == 6
 
-        second = await office.publish("2018-04", "2018-07-20")
-        assert second["id"] == "bulletin-2018-04-e2" and second["title"].endswith("（第2版，含更正）")
-        entries = {e["indicator"]: e for e in second["entries"]}
-        assert entries["npl-ratio"]["rank"] == 4 and entries["npl-ratio"]["corrected"]
-        assert entries["npl-ratio"]["new_in_edition"] and not entries["exports"]["new_in_edition"]
-        ranking = await events(app, RankingPublished)
-        assert len(ranking) == 7  # only the corrected release is announced again
-        assert ranking[-1] == {
-            "bulletin_id": "bulletin-2018-04-e2",
-            "indicator": "npl-ratio",
-            "period": "2018-04",
-            "rank": 4,
-            "grade": None,
-            "cities": 11,
-            "departments": ["jrb", "yjj"],
-            "worse_than_threshold": False,
-        }
+        await second_edition_announces_only_the_corrected_release(app, office)
         first = (await client.get("/v1/bulletins/2018-04", params={"edition": 1})).json()
         assert first["entries"][0]["rank"] == 7 and first["edition"] == 1
 
@@ -473,4 +406,4 @@ async def test_I3_a_correction_after_publication_is_published_as_a_new_edition_a
         assert live[0]["due_at"] == "2018-07-31T00:00:00+08:00"
         required = await office.interviews(status="required")
         assert [(i["period"], i["run"]) for i in required] == [("2018-05", ["2018-03", "2018-04", "2018-05"])]
-        assert len(await events(app, InterviewRequired)) == 2
+        assert len(await committed(app, InterviewRequired)) == 2

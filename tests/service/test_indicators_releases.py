@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from shared.settings import CommonSettings
-from tests.service.test_indicators_catalogue import all_values, indicators_app
 from tests.support.apps import bearer, running
+from tests.support.indicators import all_values, indicators_app
 from tests.support.infra import PostgresSource
 
 LOWER = ["9.0", "8.0", "7.0", "6.0", "5.0", "4.0", "3.0", "2.0", "1.0", "0.5"]

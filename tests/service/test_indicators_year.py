@@ -9,9 +9,8 @@ from datetime import datetime
 from services.indicators.service.duties import sweep_overdue_report_duties
 from shared.events import DeadlinePassed, InterviewRequired, RankingPublished
 from shared.settings import CommonSettings
-from tests.service.test_indicators_catalogue import indicators_app
-from tests.service.test_indicators_publication import Office, at, events, set_clock, values_for_rank
-from tests.support.apps import running
+from tests.support.events import committed
+from tests.support.indicators import Office, indicators, values_for_rank
 from tests.support.infra import PostgresSource
 
 MONTHS = [f"2018-{m:02d}" for m in range(1, 13)]
@@ -89,31 +88,33 @@ def issued_on(month: str) -> str:
     return f"{year + m // 12}-{m % 12 + 1:02d}-15"
 
 
+async def a_year_of_bulletins(office: Office) -> None:
+    """Every month of 2018 recorded and published as RANKS says; April corrected in May."""
+    for n, month in enumerate(MONTHS):
+        for code, ranks in RANKS.items():
+            if ranks[n] is None:
+                continue
+            release = await office.record(code, month, **release_body(code, ranks[n]))
+            expected_rank = 5 if ranks[n] == "5=" else ranks[n]
+            assert release["current"]["rank"] == expected_rank, (code, month)
+        bulletin = await office.publish(month, issued_on(month))
+        assert bulletin["summary"]["released"] == sum(1 for r in RANKS.values() if r[n] is not None)
+        if month == "2018-05":
+            await office.correct(
+                "npl-ratio",
+                "2018-04",
+                values=values_for_rank(CORRECTED_RANK, higher_is_better=False),
+                reason="省金融办更正4月不良贷款率",
+            )
+            second = await office.publish("2018-04", "2018-06-16")
+            assert second["edition"] == 2
+
+
 async def test_I4_I5_a_year_of_monthly_bulletins_produces_exactly_the_expected_duties(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
-    app = indicators_app(await postgres.new_database(), common)
-    set_clock(app, at("2019-01-20"))
-    async with running(app) as client:
-        office = Office(client, common)
-        for n, month in enumerate(MONTHS):
-            for code, ranks in RANKS.items():
-                if ranks[n] is None:
-                    continue
-                release = await office.record(code, month, **release_body(code, ranks[n]))
-                expected_rank = 5 if ranks[n] == "5=" else ranks[n]
-                assert release["current"]["rank"] == expected_rank, (code, month)
-            bulletin = await office.publish(month, issued_on(month))
-            assert bulletin["summary"]["released"] == sum(1 for r in RANKS.values() if r[n] is not None)
-            if month == "2018-05":
-                await office.correct(
-                    "npl-ratio",
-                    "2018-04",
-                    values=values_for_rank(CORRECTED_RANK, higher_is_better=False),
-                    reason="省金融办更正4月不良贷款率",
-                )
-                second = await office.publish("2018-04", "2018-06-16")
-                assert second["edition"] == 2
+    async with indicators(postgres, common, "2019-01-20") as (_client, app, office):
+        await a_year_of_bulletins(office)
 
         duties = await office.duties()
         live = [d for d in duties if d["status"] != "withdrawn"]
@@ -137,14 +138,14 @@ async def test_I4_I5_a_year_of_monthly_bulletins_produces_exactly_the_expected_d
             (i["indicator"], i["period"], i["run"]) for i in interviews if i["status"] == "withdrawn"
         ]
         assert withdrawn == EXPECTED_WITHDRAWN_INTERVIEWS
-        announced = sorted((e["indicator"], e["period"]) for e in await events(app, InterviewRequired))
+        announced = sorted((e["indicator"], e["period"]) for e in await committed(app, InterviewRequired))
         assert announced == sorted(
             [(i[0], i[1]) for i in EXPECTED_INTERVIEWS]
             + [(i[0], i[1]) for i in EXPECTED_WITHDRAWN_INTERVIEWS]
         )
 
         # One ranking-published per release, plus one for the corrected April release.
-        ranking = await events(app, RankingPublished)
+        ranking = await committed(app, RankingPublished)
         released = sum(1 for ranks in RANKS.values() for r in ranks if r is not None)
         assert len(ranking) == released + 1
         worse = Counter(e["indicator"] for e in ranking if e["worse_than_threshold"])
@@ -162,6 +163,6 @@ async def test_I4_I5_a_year_of_monthly_bulletins_produces_exactly_the_expected_d
         last_due = max(datetime.fromisoformat(d["due_at"]) for d in live)
         assert await sweep_overdue_report_duties(app.state.ctx, last_due) == len(live)
         assert await sweep_overdue_report_duties(app.state.ctx, last_due) == 0
-        passed = await events(app, DeadlinePassed)
+        passed = await committed(app, DeadlinePassed)
         assert sorted(e["subject_id"] for e in passed) == sorted(d["id"] for d in live)
         assert {e["subject_kind"] for e in passed} == {"report-duty"}

@@ -26,9 +26,9 @@ from typing import Literal
 import httpx
 import pytest
 
-from tests.service import test_gateway_support as support
-from tests.service.test_gateway_support import Domain, closed_port_url, document, gateway_app, serve
+from tests.support import gateway as support
 from tests.support.apps import bearer
+from tests.support.gateway import Domain, closed_port_url, document, gateway_app, serve
 from tests.support.infra import PostgresSource
 
 domain = support.domain

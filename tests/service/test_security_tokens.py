@@ -25,9 +25,9 @@ from launcher.processes import ServiceProcess
 from services.gateway import clients
 from services.gateway.domain import access_of, client_address, trusted_networks
 from services.gateway.tables import api_clients
-from tests.service import test_gateway_support as support
-from tests.service.test_gateway_support import Domain, gateway_app, serve
+from tests.support import gateway as support
 from tests.support.apps import bearer, running, service_app
+from tests.support.gateway import Domain, gateway_app, serve
 from tests.support.infra import PostgresSource
 
 domain = support.domain

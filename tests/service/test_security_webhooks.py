@@ -9,7 +9,7 @@ import ssl
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from services.evaluation.service.common import RESULT_READER_ROLES
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks import targets, visibility
 from shared import reference
+from shared.clock import utc_now
 from shared.events import (
     CONTRACTS,
     CloudEvent,
@@ -34,11 +35,13 @@ from shared.events import (
     topic_for,
 )
 from shared.messaging.outbox import to_message
-from tests.service import test_gateway_support as support
-from tests.service.test_gateway_support import Domain, Receiver, document, gateway_app, receiving, until
 from tests.support import apps
+from tests.support import gateway as support
 from tests.support.apps import bearer, running
+from tests.support.gateway import Domain, document, gateway_app
 from tests.support.infra import PostgresSource
+from tests.support.waiting import until
+from tests.support.webhooks import Receiver, receiving
 
 domain = support.domain
 FORMED = DocumentFormed.event_type()
@@ -72,10 +75,42 @@ async def publish_on_bus(domain: Domain, data: EventData) -> None:
         source="/xiaoneng/evaluation",
         type=data.event_type(),
         subject=data.aggregate_id(),
-        time=datetime.now(UTC),
+        time=utc_now(),
         data=data.model_dump(mode="json"),
     )
     await domain.bus.publish([to_message(topic_for(type(data)), data.aggregate_id(), event)])
+
+
+async def withheld_own_document_and_a_ballot(
+    gw: httpx.AsyncClient,
+    domain: Domain,
+    office: dict[str, str],
+    fgw: dict[str, str],
+    leader: dict[str, str],
+    suffix: str,
+) -> tuple[dict[str, str], str, str]:
+    """jtj's document withheld, fgw's own, a ballot cast: the withheld body and both ids."""
+    # Another department's document, withheld with the signature of its vice-mayor.
+    secret = {**document("jtj"), "title": f"征迁补偿名单 {suffix}"}
+    r = await gw.post(
+        "/api/v1/disclosure/documents",
+        json={**secret, "disclosure_mode": "withheld", "exemption": PRIVACY},
+        headers=office,
+    )
+    assert r.status_code == 201, r.text
+    withheld = r.json()["id"]
+    r = await gw.post(
+        f"/api/v1/disclosure/documents/{withheld}/versions/1/exemption/decision",
+        json={"granted": True},
+        headers=leader,
+    )
+    assert r.status_code == 201, r.text
+    # fgw's own document, and a ballot cast in an evaluation round.
+    r = await gw.post("/api/v1/disclosure/documents", json=document("fgw"), headers=fgw)
+    assert r.status_code == 201, r.text
+    own = r.json()["id"]
+    await publish_on_bus(domain, VoteCast(round_id="2018-Q2", receipt=f"r-{suffix}", turnout=37))
+    return secret, withheld, own
 
 
 async def test_point_07_a_department_endpoint_gets_no_other_departments_withheld_document_nor_vote_cast(
@@ -109,26 +144,9 @@ async def test_point_07_a_department_endpoint_gets_no_other_departments_withheld
             assert endpoints["fgw"][1]["owner_roles"] == ["department"]
             assert endpoints["fgw"][1]["owner_department"] == "fgw"
 
-            # Another department's document, withheld with the signature of its vice-mayor.
-            secret = {**document("jtj"), "title": f"征迁补偿名单 {suffix}"}
-            r = await gw.post(
-                "/api/v1/disclosure/documents",
-                json={**secret, "disclosure_mode": "withheld", "exemption": PRIVACY},
-                headers=office,
+            secret, withheld, own = await withheld_own_document_and_a_ballot(
+                gw, domain, office, fgw, leader, suffix
             )
-            assert r.status_code == 201, r.text
-            withheld = r.json()["id"]
-            r = await gw.post(
-                f"/api/v1/disclosure/documents/{withheld}/versions/1/exemption/decision",
-                json={"granted": True},
-                headers=leader,
-            )
-            assert r.status_code == 201, r.text
-            # fgw's own document, and a ballot cast in an evaluation round.
-            r = await gw.post("/api/v1/disclosure/documents", json=document("fgw"), headers=fgw)
-            assert r.status_code == 201, r.text
-            own = r.json()["id"]
-            await publish_on_bus(domain, VoteCast(round_id="2018-Q2", receipt=f"r-{suffix}", turnout=37))
 
             def office_has_everything() -> bool:
                 return (
@@ -290,7 +308,7 @@ def self_signed(name: str, directory: Path) -> tuple[Path, Path]:
     """A certificate for ``name`` and its key, as files (the test's own little CA of one)."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
+    now = utc_now()
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)

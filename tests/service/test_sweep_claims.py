@@ -24,8 +24,10 @@ from services.disclosure.tables import document_versions
 from shared.app import ServiceContext
 from shared.events import DeadlinePassed
 from shared.settings import CommonSettings
-from tests.service.test_coordination_support import at, coordination
-from tests.service.test_disclosure_registration import disclosure, events, register
+from tests.support.clock import at
+from tests.support.coordination import coordination
+from tests.support.disclosure import disclosure, register
+from tests.support.events import committed
 from tests.support.infra import PostgresSource
 
 NOW = at("2025-12-10 00:00")
@@ -89,47 +91,51 @@ async def claims_of(ctx: ServiceContext, table: str, sweep: Callable[[], Awaitab
     return swept, await generic_plan(ctx, statement, parameters)
 
 
+async def four_thousand_matters_of_five_items(ctx: ServiceContext) -> None:
+    # 4,000 matters of five items: 17,500 already answered, 1,875 open and due (assigned or
+    # acknowledged), 625 open and not yet due.
+    await sql(
+        ctx,
+        """
+        INSERT INTO joint_matters (id, lead_department, basis, main_matter, requirements,
+            contact_person, contact_phone, fax, attachments, copied_to, assigned_on, supersedes,
+            created_by, created_at)
+        SELECT 'matter-' || lpad(to_hex(g), 12, '0'), 'fgw', '市政府常务会议纪要', '会办事项',
+               '请于期限内反馈', '张明', '0572-2039000', NULL, '[]'::jsonb, '[]'::jsonb,
+               date '2025-12-01', NULL, 'office', timestamptz '2025-12-01 02:00:00+00'
+        FROM generate_series(1, 4000) AS g
+        """,
+    )
+    await sql(
+        ctx,
+        """
+        INSERT INTO joint_items (id, matter_id, seq, department, content, tier, feedback_days,
+            day_unit, due_on, deadline, state, acknowledged_at, acknowledged_by, closed_at,
+            swept_at, created_at)
+        SELECT 'item-' || lpad(to_hex(g), 12, '0'),
+               'matter-' || lpad(to_hex((g - 1) / 5 + 1), 12, '0'),
+               (g - 1) % 5 + 1, (CAST(:departments AS text[]))[(g - 1) % 5 + 1],
+               '请会同办理', 'routine', 3, 'calendar', (d AT TIME ZONE 'Asia/Shanghai')::date - 1, d,
+               CASE WHEN g % 8 <> 0 THEN 'answered'
+                    WHEN g % 3 = 0 THEN 'acknowledged' ELSE 'assigned' END,
+               NULL, NULL, NULL, NULL, timestamptz '2025-12-01 02:00:00+00'
+        FROM generate_series(1, 20000) AS g,
+             LATERAL (SELECT CASE WHEN g % 8 = 0 AND g % 32 <> 0
+                 THEN CAST(:now AS timestamptz) - make_interval(days => g % 7)
+                 ELSE CAST(:now AS timestamptz) + make_interval(days => 1 + g % 30) END AS d) AS dl
+        """,
+        departments=DEPARTMENTS,
+        now=NOW,
+    )
+    await sql(ctx, "ANALYZE joint_matters")
+    await sql(ctx, "ANALYZE joint_items")
+
+
 async def test_C4_sweep_closes_every_due_item_once_across_batches_through_the_open_items_index(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
     async with coordination(postgres, common, at("2025-12-01 10:00")) as c:
-        # 4,000 matters of five items: 17,500 already answered, 1,875 open and due (assigned or
-        # acknowledged), 625 open and not yet due.
-        await sql(
-            c.ctx,
-            """
-            INSERT INTO joint_matters (id, lead_department, basis, main_matter, requirements,
-                contact_person, contact_phone, fax, attachments, copied_to, assigned_on, supersedes,
-                created_by, created_at)
-            SELECT 'matter-' || lpad(to_hex(g), 12, '0'), 'fgw', '市政府常务会议纪要', '会办事项',
-                   '请于期限内反馈', '张明', '0572-2039000', NULL, '[]'::jsonb, '[]'::jsonb,
-                   date '2025-12-01', NULL, 'office', timestamptz '2025-12-01 02:00:00+00'
-            FROM generate_series(1, 4000) AS g
-            """,
-        )
-        await sql(
-            c.ctx,
-            """
-            INSERT INTO joint_items (id, matter_id, seq, department, content, tier, feedback_days,
-                day_unit, due_on, deadline, state, acknowledged_at, acknowledged_by, closed_at,
-                swept_at, created_at)
-            SELECT 'item-' || lpad(to_hex(g), 12, '0'),
-                   'matter-' || lpad(to_hex((g - 1) / 5 + 1), 12, '0'),
-                   (g - 1) % 5 + 1, (CAST(:departments AS text[]))[(g - 1) % 5 + 1],
-                   '请会同办理', 'routine', 3, 'calendar', (d AT TIME ZONE 'Asia/Shanghai')::date - 1, d,
-                   CASE WHEN g % 8 <> 0 THEN 'answered'
-                        WHEN g % 3 = 0 THEN 'acknowledged' ELSE 'assigned' END,
-                   NULL, NULL, NULL, NULL, timestamptz '2025-12-01 02:00:00+00'
-            FROM generate_series(1, 20000) AS g,
-                 LATERAL (SELECT CASE WHEN g % 8 = 0 AND g % 32 <> 0
-                     THEN CAST(:now AS timestamptz) - make_interval(days => g % 7)
-                     ELSE CAST(:now AS timestamptz) + make_interval(days => 1 + g % 30) END AS d) AS dl
-            """,
-            departments=DEPARTMENTS,
-            now=NOW,
-        )
-        await sql(c.ctx, "ANALYZE joint_matters")
-        await sql(c.ctx, "ANALYZE joint_items")
+        await four_thousand_matters_of_five_items(c.ctx)
 
         swept, plan = await claims_of(c.ctx, "joint_items", lambda: matters.sweep_deadlines(c.ctx, NOW))
         assert swept == 1875 > matters.SWEEP_BATCH
@@ -204,7 +210,7 @@ async def test_D3_sweep_marks_every_due_version_once_across_batches_through_the_
                 )
             ).scalar_one()
         assert overdue == 201
-        passed = await events(app, DeadlinePassed)
+        passed = await committed(app, DeadlinePassed)
         assert len(passed) == 201
         assert len({e["subject_id"] for e in passed}) == 201
         assert {e["department"] for e in passed} == {"czj"}
@@ -213,11 +219,10 @@ async def test_D3_sweep_marks_every_due_version_once_across_batches_through_the_
 async def test_I4_sweep_marks_every_overdue_report_duty_once_through_the_open_duties_index(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
-    from services.indicators.service.duties import SWEEP_BATCH, sweep_overdue_report_duties
+    from services.indicators.service.duties import sweep_overdue_report_duties
     from services.indicators.tables import report_duties
-    from tests.service.test_indicators_catalogue import indicators_app
-    from tests.service.test_indicators_publication import events as indicator_events
     from tests.support.apps import running
+    from tests.support.indicators import indicators_app
 
     app = indicators_app(await postgres.new_database(), common)
     async with running(app):
@@ -241,7 +246,7 @@ async def test_I4_sweep_marks_every_overdue_report_duty_once_through_the_open_du
         await sql(ctx, "ANALYZE report_duties")
 
         swept, plan = await claims_of(ctx, "report_duties", lambda: sweep_overdue_report_duties(ctx, NOW))
-        assert swept == 250 > SWEEP_BATCH, swept
+        assert swept == 250 > ctx.common.sweep_batch_size, swept  # more than one batch
         assert "ix_report_duties_open_due" in plan, plan
         assert "Seq Scan" not in plan, plan
         assert await sweep_overdue_report_duties(ctx, NOW) == 0
@@ -257,6 +262,6 @@ async def test_I4_sweep_marks_every_overdue_report_duty_once_through_the_open_du
                 ).scalars()
             )
         assert len(overdue) == 250
-        passed = await indicator_events(app, DeadlinePassed)
+        passed = await committed(app, DeadlinePassed)
         assert sorted(e["subject_id"] for e in passed) == sorted(overdue)
         assert all(e["consequence"] == "overdue" and e["subject_kind"] == "report-duty" for e in passed)

@@ -8,15 +8,15 @@ moves to Sunday 02-14 (24:00, i.e. 2027-02-15T00:00+08:00).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import FastAPI
 
-from shared.events import CalendarDay, CalendarYearPublished, CloudEvent, topic_for
+from shared.events import CalendarDay, CalendarYearPublished
 from shared.messaging.memory import MemoryBus
-from shared.messaging.outbox import to_message
+from tests.support.events import message_of
+from tests.support.waiting import until
 
 NOTICE_2027 = "国办发明电〔2026〕99号（测试用）"
 
@@ -72,20 +72,30 @@ def official_2027_event(revision: int = 1) -> CalendarYearPublished:
     )
 
 
+def moved_by_the_2027_table(
+    subject_kind: str, subject_id: str, department: str, old: str, new: str
+) -> dict[str, Any]:
+    """The ``deadline-changed`` a service announces when ``official_2027_event()`` moves a deadline."""
+    return {
+        "subject_kind": subject_kind,
+        "subject_id": subject_id,
+        "department": department,
+        "old_deadline": old,
+        "new_deadline": new,
+        "deadline_provisional": False,
+        "reason": "calendar-year-published",
+        "year": 2027,
+        "revision": 1,
+        "notice": NOTICE_2027,
+    }
+
+
 async def deliver(app: FastAPI, bus: MemoryBus, data: CalendarYearPublished, timeout: float = 20) -> None:
     """Publish ``data`` on the service's in-process bus and wait until its calendar consumer kept it."""
     ctx = app.state.ctx
     runner = next(r for r in ctx.consumers if r._sub.consumer == "calendar")
     before = runner.processed
-    event = CloudEvent(
-        source="/xiaoneng/gateway",
-        type=data.event_type(),
-        subject=data.aggregate_id(),
-        data=data.model_dump(mode="json"),
+    await bus.publish([message_of(data, source="/xiaoneng/gateway", prefix=ctx.common.topic_prefix)])
+    await until(
+        lambda: runner.processed > before, "the calendar consumer keeping it", timeout=timeout, interval=0.02
     )
-    await bus.publish(
-        [to_message(topic_for(type(data), ctx.common.topic_prefix), data.aggregate_id(), event)]
-    )
-    async with asyncio.timeout(timeout):
-        while runner.processed <= before:
-            await asyncio.sleep(0.02)

@@ -79,7 +79,9 @@ def test_naive_datetimes_are_refused() -> None:
 
 def test_zero_days_ends_at_end_of_the_same_day() -> None:
     # Even on a holiday: "the same day" is not a period a rest day can extend.
-    assert deadline(date(2025, 10, 1), TimeLimit(0, "calendar"), CAL) == datetime(2025, 10, 2, tzinfo=SHANGHAI)
+    assert deadline(date(2025, 10, 1), TimeLimit(0, "calendar"), CAL) == datetime(
+        2025, 10, 2, tzinfo=SHANGHAI
+    )
     assert deadline(date(2025, 10, 1), TimeLimit(0, "working"), CAL) == datetime(2025, 10, 2, tzinfo=SHANGHAI)
 
 

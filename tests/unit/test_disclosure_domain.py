@@ -12,7 +12,6 @@ from services.disclosure.domain import (
     DisclosureMode,
     ExemptionGround,
     InvalidDocumentNumber,
-    InvalidPeriod,
     IssuingOrgan,
     NumberQuery,
     Outcomes,
@@ -22,15 +21,16 @@ from services.disclosure.domain import (
     may_sign_exemption,
     parse_document_number,
     parse_number_query,
-    parse_period,
     publication_deadline,
     published_before_formation,
     published_on_time,
+    statistics_period,
 )
 from services.disclosure.settings import DisclosureSettings
 from shared import reference
 from shared.calendar import default_calendar
 from shared.deadlines import TimeLimit
+from shared.rules import RuleViolation
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -155,14 +155,14 @@ def test_D5_a_search_for_a_document_number_is_recognised(text: str, expected: Nu
     ],
 )
 def test_statistics_periods_are_years_quarters_and_months(text: str, start: date, end: date) -> None:
-    period = parse_period(text)
-    assert (period.start, period.end) == (start, end)
+    period = statistics_period(text)
+    assert (period.first_day, period.end) == (start, end)
 
 
 @pytest.mark.parametrize("text", ["2018-Q5", "2018-13", "18", "2018Q2", "2018-5"])
 def test_statistics_periods_are_validated(text: str) -> None:
-    with pytest.raises(InvalidPeriod):
-        parse_period(text)
+    with pytest.raises(RuleViolation):
+        statistics_period(text)
 
 
 def test_D3_the_on_time_rate_counts_only_versions_whose_outcome_is_known() -> None:

@@ -10,14 +10,13 @@ import pytest
 from services.indicators.domain import (
     CityValue,
     Definition,
-    InvalidInput,
     PublishedRank,
     ReleaseInput,
-    ReleasePeriod,
     competition_ranks,
     definition_for,
     end_latest,
     interviews_due,
+    parse_release_period,
     period_for,
     published_value,
     rank_release,
@@ -28,7 +27,9 @@ from services.indicators.domain import (
     validate_definition,
 )
 from shared import reference
+from shared.periods import ReportPeriod
 from shared.policy import load_profile
+from shared.rules import RuleViolation
 
 POLICY = load_profile().indicators
 PROVINCE = tuple(c.code for c in reference.cities())
@@ -65,7 +66,7 @@ def ranked(attribute: str, ours: str, others: list[str], precision: int = 1) -> 
 
 
 def monthly(*months: tuple[int, int | None]) -> list[PublishedRank]:
-    return [PublishedRank(ReleasePeriod("monthly", 2018, m), rank) for m, rank in months]
+    return [PublishedRank(ReportPeriod(2018, "monthly", m), rank) for m, rank in months]
 
 
 # --- periods ----------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ def monthly(*months: tuple[int, int | None]) -> list[PublishedRank]:
     ],
 )
 def test_I1_periods_parse_by_frequency(text: str, frequency: str, first: date, last: date) -> None:
-    period = ReleasePeriod.parse(text)
+    period = parse_release_period(text)
     assert (period.frequency, period.first_day, period.last_day, str(period)) == (
         frequency,
         first,
@@ -92,13 +93,13 @@ def test_I1_periods_parse_by_frequency(text: str, frequency: str, first: date, l
 
 @pytest.mark.parametrize("text", ["2018-5", "2018-13", "2018-Q5", "18", "2018-05-01", "abc", "1999"])
 def test_I1_malformed_periods_are_refused(text: str) -> None:
-    with pytest.raises(InvalidInput) as caught:
-        ReleasePeriod.parse(text)
+    with pytest.raises(RuleViolation) as caught:
+        parse_release_period(text)
     assert caught.value.kind == "invalid-period"
 
 
 def test_I1_a_period_must_fit_the_indicator_frequency() -> None:
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(RuleViolation) as caught:
         period_for("monthly", "2018-Q2")
     assert caught.value.kind == "period-frequency-mismatch" and "月度" in caught.value.detail
 
@@ -159,7 +160,7 @@ def test_I3_release_input_is_checked() -> None:
         (ReleaseInput(), "values-incomplete"),
     ]
     for release, kind in cases:
-        with pytest.raises(InvalidInput) as caught:
+        with pytest.raises(RuleViolation) as caught:
             rank_release("monthly", d, release, province=PROVINCE, our_city="huzhou")
         assert caught.value.kind == kind, release
 
@@ -170,10 +171,10 @@ def test_I4_annual_grades_must_be_on_the_scale_and_low_grades_are_marked() -> No
     assert r.rank is None and r.low_grade and r.given
     r = rank_release("annual", d, ReleaseInput(grade="良好", rank=4), province=PROVINCE, our_city="huzhou")
     assert r.rank == 4 and not r.low_grade
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(RuleViolation) as caught:
         rank_release("annual", d, ReleaseInput(grade="合格"), province=PROVINCE, our_city="huzhou")
     assert caught.value.kind == "unknown-grade"
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(RuleViolation) as caught:
         rank_release(
             "annual", d, ReleaseInput(values=values("1", ["2"] * 10)), province=PROVINCE, our_city="huzhou"
         )
@@ -220,9 +221,9 @@ def test_I5_after_an_interview_the_count_starts_again() -> None:
 
 def test_I5_annual_items_worse_than_fifth_or_graded_low_call_for_an_interview_at_once() -> None:
     years = [
-        PublishedRank(ReleasePeriod("annual", 2016, 1), 4, "良好", False),
-        PublishedRank(ReleasePeriod("annual", 2017, 1), 6, "良好", False),
-        PublishedRank(ReleasePeriod("annual", 2018, 1), None, "较差", True),
+        PublishedRank(ReportPeriod(2016, "annual", 1), 4, "良好", False),
+        PublishedRank(ReportPeriod(2017, "annual", 1), 6, "良好", False),
+        PublishedRank(ReportPeriod(2018, "annual", 1), None, "较差", True),
     ]
     due = interviews_due("annual", years, POLICY)
     assert [(str(d.period), d.kind) for d in due] == [("2017", "annual"), ("2018", "annual")]
@@ -237,23 +238,23 @@ def test_I1_a_successor_ends_the_current_definition_the_day_before() -> None:
     v2 = definition(version=2, precision=2, effective_from=date(2019, 1, 1))
     timeline = succeed([v1], v2)
     assert timeline[0].effective_to == date(2018, 12, 31) and timeline[1] == v2
-    may = ReleasePeriod("monthly", 2018, 12)
+    may = ReportPeriod(2018, "monthly", 12)
     assert definition_for(may, timeline) == timeline[0]
-    assert definition_for(ReleasePeriod("monthly", 2019, 1), timeline) == v2
+    assert definition_for(ReportPeriod(2019, "monthly", 1), timeline) == v2
     assert rewritten_periods([v1], timeline, [may]) == []
-    assert rewritten_periods([v1], timeline, [ReleasePeriod("monthly", 2019, 2)]) == [
-        ReleasePeriod("monthly", 2019, 2)
+    assert rewritten_periods([v1], timeline, [ReportPeriod(2019, "monthly", 2)]) == [
+        ReportPeriod(2019, "monthly", 2)
     ]
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RuleViolation):
         succeed(timeline, definition(version=3, effective_from=date(2018, 6, 1)))
 
 
 def test_I1_the_definition_on_the_last_day_of_a_period_applies() -> None:
     ended = end_latest([definition()], date(2018, 6, 15))
-    assert definition_for(ReleasePeriod("monthly", 2018, 5), ended) is not None
-    assert definition_for(ReleasePeriod("monthly", 2018, 6), ended) is None
-    assert definition_for(ReleasePeriod("quarterly", 2018, 2), ended) is None
-    assert rewritten_periods([definition()], ended, [ReleasePeriod("monthly", 2018, 6)]) != []
+    assert definition_for(ReportPeriod(2018, "monthly", 5), ended) is not None
+    assert definition_for(ReportPeriod(2018, "monthly", 6), ended) is None
+    assert definition_for(ReportPeriod(2018, "quarterly", 2), ended) is None
+    assert rewritten_periods([definition()], ended, [ReportPeriod(2018, "monthly", 6)]) != []
 
 
 @pytest.mark.parametrize(
@@ -267,6 +268,6 @@ def test_I1_the_definition_on_the_last_day_of_a_period_applies() -> None:
     ],
 )
 def test_I1_definitions_are_validated(frequency: str, changes: dict[str, object], kind: str) -> None:
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(RuleViolation) as caught:
         validate_definition(frequency, definition(**changes))  # type: ignore[arg-type]
     assert caught.value.kind == kind

@@ -1,41 +1,35 @@
-"""Dependencies shared by the coordination routes: the clock and who may call."""
+"""What the coordination routes share beyond ``shared.deps``: who may call (for the descriptions),
+the headers of a created resource (``Location``) and of a page (``Link``), and the name under
+which the tests fix the business clock."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from typing import TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Request, Response
 
-from shared.app import ServiceContext
-from shared.auth import Principal, require_roles
+from shared.deps import business_now
+from shared.pagination import Page, set_link_header
 
+T = TypeVar("T")
 
-def current_time(request: Request) -> datetime:
-    """The clock of the use cases: the service's business clock (``XN_CLOCK_START`` moves it); one
-    dependency, so a test can also fix it with ``dependency_overrides``."""
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx.now()
-
-
-def context(request: Request) -> ServiceContext:
-    ctx: ServiceContext = request.app.state.ctx
-    return ctx
-
-
-Now = Annotated[datetime, Depends(current_time)]
-Ctx = Annotated[ServiceContext, Depends(context)]
-
-# Finer checks (which department, which leader) are made by the use cases.
-Office = Annotated[Principal, require_roles("office")]
-Department = Annotated[Principal, require_roles("department")]
-Leader = Annotated[Principal, require_roles("leader")]
-DepartmentOrOffice = Annotated[Principal, require_roles("department", "office")]
-Reader = Annotated[Principal, require_roles("office", "supervisor", "department", "leader")]
-Overseer = Annotated[Principal, require_roles("office", "supervisor", "leader")]
+# What ``NowDep`` resolves: the test support overrides it (``dependency_overrides``) to set the clock.
+current_time = business_now
 
 PRINCIPALS = (
     "身份：Bearer 令牌的 roles 与 department 声明。department 角色的 department 为部门代码（如 `jsj`）；"
     "leader 角色的 department 为领导代码（如 `dsg-urban` 分管秘书长、`vm-urban` 分管市长）；"
     "office（市政府办公室）与 supervisor（市政府督查室）可查看全部。"
 )
+
+
+def created(response: Response, location: str, view: T) -> T:
+    """``view``, answered with the ``Location`` of what was created."""
+    response.headers["Location"] = location
+    return view
+
+
+def linked(request: Request, response: Response, page: Page[T]) -> Page[T]:
+    """``page``, answered with the ``Link`` of the next page when there is one."""
+    set_link_header(request, response, page.next_cursor)
+    return page

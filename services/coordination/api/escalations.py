@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
-from services.coordination.api.deps import PRINCIPALS, Ctx, Department, Leader, Now, Reader
+from services.coordination.api.deps import PRINCIPALS, created, linked
 from services.coordination.domain import EscalationStatus
 from services.coordination.schemas import (
     EscalationCreate,
-    EscalationPage,
     EscalationView,
     ForwardingCreate,
     VerificationCreate,
 )
 from services.coordination.service import escalations
-from shared.pagination import PageParams, page_params, set_link_header
+from shared.deps import CtxDep, Department, Leader, NowDep, OverseerOrDepartment, PageDep
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1", tags=["逐级报告 escalations"])
 
@@ -41,11 +41,10 @@ CHAIN = (
     ),
 )
 async def raise_escalation(
-    item_id: str, body: EscalationCreate, ctx: Ctx, response: Response, principal: Department, now: Now
+    item_id: str, body: EscalationCreate, ctx: CtxDep, response: Response, principal: Department, now: NowDep
 ) -> EscalationView:
     view = await escalations.raise_escalation(ctx, item_id, body, principal, now)
-    response.headers["Location"] = f"/v1/escalations/{view.id}"
-    return view
+    return created(response, f"/v1/escalations/{view.id}", view)
 
 
 @router.get(
@@ -60,19 +59,19 @@ async def raise_escalation(
 async def list_escalations(
     request: Request,
     response: Response,
-    ctx: Ctx,
-    principal: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
+    ctx: CtxDep,
+    principal: OverseerOrDepartment,
+    page: PageDep,
     holder: Annotated[str | None, Query(description="当前办理的领导代码")] = None,
     status_: Annotated[EscalationStatus | None, Query(alias="status", description="状态")] = None,
-) -> EscalationPage:
-    result = await escalations.list_escalations(ctx, principal, page, holder, status_)
-    set_link_header(request, response, result.next_cursor)
-    return result
+) -> Page[EscalationView]:
+    return linked(
+        request, response, await escalations.list_escalations(ctx, principal, page, holder, status_)
+    )
 
 
 @router.get("/escalations/{escalation_id}", summary="查看报告", description=CHAIN)
-async def get_escalation(escalation_id: str, ctx: Ctx, principal: Reader) -> EscalationView:
+async def get_escalation(escalation_id: str, ctx: CtxDep, principal: OverseerOrDepartment) -> EscalationView:
     return await escalations.get_escalation(ctx, escalation_id, principal)
 
 
@@ -86,7 +85,7 @@ async def get_escalation(escalation_id: str, ctx: Ctx, principal: Reader) -> Esc
     ),
 )
 async def verify(
-    escalation_id: str, body: VerificationCreate, ctx: Ctx, principal: Leader, now: Now
+    escalation_id: str, body: VerificationCreate, ctx: CtxDep, principal: Leader, now: NowDep
 ) -> EscalationView:
     return await escalations.verify(ctx, escalation_id, body, principal, now)
 
@@ -99,6 +98,6 @@ async def verify(
     ),
 )
 async def forward(
-    escalation_id: str, body: ForwardingCreate, ctx: Ctx, principal: Leader, now: Now
+    escalation_id: str, body: ForwardingCreate, ctx: CtxDep, principal: Leader, now: NowDep
 ) -> EscalationView:
     return await escalations.forward(ctx, escalation_id, body, principal, now)

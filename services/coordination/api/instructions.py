@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from services.coordination.api.deps import PRINCIPALS, Ctx, Department, Now, Office, Overseer, Reader
+from services.coordination.api.deps import PRINCIPALS, created, linked
 from services.coordination.domain import InstructionCategory, InstructionState
 from services.coordination.schemas import (
     AssignmentsCreate,
     ExplanationCreate,
     InstructionCreate,
     InstructionFeedbackCreate,
-    InstructionPage,
     InstructionTally,
     InstructionView,
     ProposalCreate,
 )
-from services.coordination.service import instructions
-from shared.pagination import PageParams, page_params, set_link_header
+from services.coordination.service import instructions, tallies
+from shared.deps import CtxDep, Department, NowDep, Office, Overseer, OverseerOrDepartment, PageDep
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1", tags=["领导批示 instructions"])
 
@@ -38,11 +38,10 @@ FLOW = (
     description=FLOW + " 仅限市政府办公室。",
 )
 async def register(
-    body: InstructionCreate, ctx: Ctx, response: Response, principal: Office, now: Now
+    body: InstructionCreate, ctx: CtxDep, response: Response, principal: Office, now: NowDep
 ) -> InstructionView:
     view = await instructions.register(ctx, body, principal, now)
-    response.headers["Location"] = f"/v1/instructions/{view.id}"
-    return view
+    return created(response, f"/v1/instructions/{view.id}", view)
 
 
 @router.get(
@@ -56,20 +55,21 @@ async def register(
 async def list_instructions(
     request: Request,
     response: Response,
-    ctx: Ctx,
-    principal: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
-    now: Now,
+    ctx: CtxDep,
+    principal: OverseerOrDepartment,
+    page: PageDep,
+    now: NowDep,
     category: Annotated[InstructionCategory | None, Query(description="类别")] = None,
     state: Annotated[InstructionState | None, Query(description="状态")] = None,
-) -> InstructionPage:
-    result = await instructions.list_instructions(ctx, principal, page, category, state, now)
-    set_link_header(request, response, result.next_cursor)
-    return result
+) -> Page[InstructionView]:
+    listed = await instructions.list_instructions(ctx, principal, page, category, state, now)
+    return linked(request, response, listed)
 
 
 @router.get("/instructions/{instruction_id}", summary="查看批示件", description=FLOW + "\n\n" + PRINCIPALS)
-async def get_instruction(instruction_id: str, ctx: Ctx, principal: Reader, now: Now) -> InstructionView:
+async def get_instruction(
+    instruction_id: str, ctx: CtxDep, principal: OverseerOrDepartment, now: NowDep
+) -> InstructionView:
     return await instructions.get_instruction(ctx, instruction_id, principal, now)
 
 
@@ -79,7 +79,7 @@ async def get_instruction(instruction_id: str, ctx: Ctx, principal: Reader, now:
     description=FLOW + " 仅限市政府办公室；已登记的批示件拟办一次。",
 )
 async def propose(
-    instruction_id: str, body: ProposalCreate, ctx: Ctx, principal: Office, now: Now
+    instruction_id: str, body: ProposalCreate, ctx: CtxDep, principal: Office, now: NowDep
 ) -> InstructionView:
     return await instructions.propose(ctx, instruction_id, body, principal, now)
 
@@ -94,7 +94,7 @@ async def propose(
     ),
 )
 async def assign(
-    instruction_id: str, body: AssignmentsCreate, ctx: Ctx, principal: Office, now: Now
+    instruction_id: str, body: AssignmentsCreate, ctx: CtxDep, principal: Office, now: NowDep
 ) -> InstructionView:
     return await instructions.assign(ctx, instruction_id, body, principal, now)
 
@@ -104,7 +104,7 @@ async def assign(
     summary="归档",
     description="全部承办部门反馈后归档；尚有未反馈的返回 409。归档后不再受理任何办理。仅限市政府办公室。",
 )
-async def archive(instruction_id: str, ctx: Ctx, principal: Office, now: Now) -> InstructionView:
+async def archive(instruction_id: str, ctx: CtxDep, principal: Office, now: NowDep) -> InstructionView:
     return await instructions.archive(ctx, instruction_id, principal, now)
 
 
@@ -118,7 +118,7 @@ async def archive(instruction_id: str, ctx: Ctx, principal: Office, now: Now) ->
     ),
 )
 async def file_explanation(
-    assignment_id: str, body: ExplanationCreate, ctx: Ctx, principal: Department, now: Now
+    assignment_id: str, body: ExplanationCreate, ctx: CtxDep, principal: Department, now: NowDep
 ) -> InstructionView:
     return await instructions.file_explanation(ctx, assignment_id, body, principal, now)
 
@@ -134,7 +134,7 @@ async def file_explanation(
     ),
 )
 async def submit_feedback(
-    assignment_id: str, body: InstructionFeedbackCreate, ctx: Ctx, principal: Department, now: Now
+    assignment_id: str, body: InstructionFeedbackCreate, ctx: CtxDep, principal: Department, now: NowDep
 ) -> InstructionView:
     return await instructions.submit_feedback(ctx, assignment_id, body, principal, now)
 
@@ -153,8 +153,8 @@ async def submit_feedback(
 )
 async def tally(
     period: Annotated[str, Path(description="统计期，例如 2018-06-1", examples=["2018-06-1"])],
-    ctx: Ctx,
+    ctx: CtxDep,
     principal: Overseer,
-    now: Now,
+    now: NowDep,
 ) -> InstructionTally:
-    return await instructions.tally(ctx, period, now)
+    return await tallies.tally(ctx, period, now)

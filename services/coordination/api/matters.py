@@ -4,29 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from services.coordination import rendering
-from services.coordination.api.deps import PRINCIPALS, Ctx, Department, DepartmentOrOffice, Now, Reader
+from services.coordination.api.deps import PRINCIPALS, created, linked
 from services.coordination.domain import ItemState
 from services.coordination.schemas import (
     CorrectionCreate,
     DeadlineTier,
     FeedbackCreate,
-    ItemPage,
     ItemView,
     JointMatterCreate,
     JointMatterView,
-    MatterPage,
+    MatterSummary,
 )
-from services.coordination.service import matters
-from services.coordination.service.common import policy
-from shared.pagination import PageParams, page_params, set_link_header
+from services.coordination.service import items, matters
+from shared.deps import CtxDep, Department, Drafter, NowDep, OverseerOrDepartment, PageDep
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1", tags=["会办事项 joint matters"])
-
-Page = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get(
@@ -37,8 +34,8 @@ Page = Annotated[PageParams, Depends(page_params)]
         "较为复杂的重大事项经分管市长同意不超过 complex 天；超过须报请市政府主要领导同意。公开读取。"
     ),
 )
-async def deadline_tiers(ctx: Ctx) -> list[DeadlineTier]:
-    c = policy(ctx)
+async def deadline_tiers(ctx: CtxDep) -> list[DeadlineTier]:
+    c = ctx.profile.coordination
     return [
         DeadlineTier(
             tier="routine", max_days=c.routine_feedback.amount, unit=c.routine_feedback.unit, approval=None
@@ -75,11 +72,10 @@ async def deadline_tiers(ctx: Ctx) -> list[DeadlineTier]:
     ),
 )
 async def open_matter(
-    body: JointMatterCreate, ctx: Ctx, response: Response, principal: DepartmentOrOffice, now: Now
+    body: JointMatterCreate, ctx: CtxDep, response: Response, principal: Drafter, now: NowDep
 ) -> JointMatterView:
     view = await matters.open_matter(ctx, body, principal, now)
-    response.headers["Location"] = f"/v1/joint-matters/{view.id}"
-    return view
+    return created(response, f"/v1/joint-matters/{view.id}", view)
 
 
 @router.get(
@@ -93,15 +89,15 @@ async def open_matter(
 async def list_matters(
     request: Request,
     response: Response,
-    ctx: Ctx,
-    principal: Reader,
-    page: Page,
+    ctx: CtxDep,
+    principal: OverseerOrDepartment,
+    page: PageDep,
     lead_department: Annotated[str | None, Query(description="主办单位代码")] = None,
     department: Annotated[str | None, Query(description="会办单位代码")] = None,
-) -> MatterPage:
-    result = await matters.list_matters(ctx, principal, page, lead_department, department)
-    set_link_header(request, response, result.next_cursor)
-    return result
+) -> Page[MatterSummary]:
+    return linked(
+        request, response, await matters.list_matters(ctx, principal, page, lead_department, department)
+    )
 
 
 @router.get(
@@ -109,7 +105,9 @@ async def list_matters(
     summary="查看交办单",
     description="交办单及各会办事项的状态、截止时刻、反馈和报告。" + PRINCIPALS,
 )
-async def get_matter(matter_id: str, ctx: Ctx, principal: Reader, now: Now) -> JointMatterView:
+async def get_matter(
+    matter_id: str, ctx: CtxDep, principal: OverseerOrDepartment, now: NowDep
+) -> JointMatterView:
     return await matters.get_matter(ctx, matter_id, principal, now)
 
 
@@ -123,7 +121,9 @@ async def get_matter(matter_id: str, ctx: Ctx, principal: Reader, now: Now) -> J
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {}}, "description": "交办单 HTML"}},
 )
-async def matter_sheet(matter_id: str, ctx: Ctx, principal: Reader, now: Now) -> HTMLResponse:
+async def matter_sheet(
+    matter_id: str, ctx: CtxDep, principal: OverseerOrDepartment, now: NowDep
+) -> HTMLResponse:
     view = await matters.get_matter(ctx, matter_id, principal, now)
     return HTMLResponse(rendering.sheet_html(view))
 
@@ -139,23 +139,21 @@ async def matter_sheet(matter_id: str, ctx: Ctx, principal: Reader, now: Now) ->
 async def list_items(
     request: Request,
     response: Response,
-    ctx: Ctx,
-    principal: Reader,
-    page: Page,
-    now: Now,
+    ctx: CtxDep,
+    principal: OverseerOrDepartment,
+    page: PageDep,
+    now: NowDep,
     department: Annotated[str | None, Query(description="会办单位代码")] = None,
     state: Annotated[ItemState | None, Query(description="状态")] = None,
-) -> ItemPage:
-    result = await matters.list_items(ctx, principal, page, department, state, now)
-    set_link_header(request, response, result.next_cursor)
-    return result
+) -> Page[ItemView]:
+    return linked(request, response, await items.list_items(ctx, principal, page, department, state, now))
 
 
 @router.get(
     "/joint-items/{item_id}", summary="查看会办事项", description="会办事项的状态、反馈与报告。" + PRINCIPALS
 )
-async def get_item(item_id: str, ctx: Ctx, principal: Reader, now: Now) -> ItemView:
-    return await matters.get_item(ctx, item_id, principal, now)
+async def get_item(item_id: str, ctx: CtxDep, principal: OverseerOrDepartment, now: NowDep) -> ItemView:
+    return await items.get_item(ctx, item_id, principal, now)
 
 
 @router.post(
@@ -167,8 +165,8 @@ async def get_item(item_id: str, ctx: Ctx, principal: Reader, now: Now) -> ItemV
         "仅限该会办单位本身。"
     ),
 )
-async def acknowledge(item_id: str, ctx: Ctx, principal: Department, now: Now) -> ItemView:
-    return await matters.acknowledge(ctx, item_id, principal, now)
+async def acknowledge(item_id: str, ctx: CtxDep, principal: Department, now: NowDep) -> ItemView:
+    return await items.acknowledge(ctx, item_id, principal, now)
 
 
 @router.post(
@@ -184,11 +182,10 @@ async def acknowledge(item_id: str, ctx: Ctx, principal: Department, now: Now) -
     ),
 )
 async def submit_feedback(
-    item_id: str, body: FeedbackCreate, ctx: Ctx, response: Response, principal: Department, now: Now
+    item_id: str, body: FeedbackCreate, ctx: CtxDep, response: Response, principal: Department, now: NowDep
 ) -> ItemView:
-    view = await matters.submit_feedback(ctx, item_id, body, principal, now)
-    response.headers["Location"] = f"/v1/joint-items/{item_id}"
-    return view
+    view = await items.submit_feedback(ctx, item_id, body, principal, now)
+    return created(response, f"/v1/joint-items/{item_id}", view)
 
 
 @router.post(
@@ -201,8 +198,7 @@ async def submit_feedback(
     ),
 )
 async def correct_feedback(
-    item_id: str, body: CorrectionCreate, ctx: Ctx, response: Response, principal: Department, now: Now
+    item_id: str, body: CorrectionCreate, ctx: CtxDep, response: Response, principal: Department, now: NowDep
 ) -> ItemView:
-    view = await matters.correct_feedback(ctx, item_id, body, principal, now)
-    response.headers["Location"] = f"/v1/joint-items/{item_id}"
-    return view
+    view = await items.correct_feedback(ctx, item_id, body, principal, now)
+    return created(response, f"/v1/joint-items/{item_id}", view)

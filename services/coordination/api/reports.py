@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from services.coordination import rendering
-from services.coordination.api.deps import Ctx, Leader, Now, Overseer, Reader
 from services.coordination.schemas import LateRanking, OverdueTable, ReviewCreate
 from services.coordination.service import reports
+from shared.deps import CtxDep, Leader, NowDep, Overseer, OverseerOrDepartment
 
 router = APIRouter(prefix="/v1", tags=["超期统计 overdue reports"])
 
 PeriodPath = Annotated[
     str, Path(description="期别：月 2018-06、季 2018-Q2 或年 2018（按办结时限的最后一日归期）")
 ]
-Contact = Annotated[str | None, Query(max_length=64, description="填报联系人")]
-Phone = Annotated[str | None, Query(max_length=32, description="填报联系电话")]
 
 TABLE = (
     "附件3《部门会办事项超期办理反馈情况统计表》：主办单位在"
@@ -28,23 +26,30 @@ TABLE = (
 )
 
 
+async def _overdue_table(
+    lead_department: str,
+    period: PeriodPath,
+    ctx: CtxDep,
+    principal: OverseerOrDepartment,
+    now: NowDep,
+    contact_person: Annotated[str | None, Query(max_length=64, description="填报联系人")] = None,
+    phone: Annotated[str | None, Query(max_length=32, description="填报联系电话")] = None,
+) -> OverdueTable:
+    return await reports.overdue_table(
+        ctx, lead_department, period, principal, now, contact_person=contact_person, phone=phone
+    )
+
+
+Table = Annotated[OverdueTable, Depends(_overdue_table)]
+
+
 @router.get(
     "/overdue-tables/{lead_department}/{period}",
     summary="超期办理反馈情况统计表（JSON）",
     description=TABLE + " columns 为表头，rows 与之一一对应；items 为结构化数据。",
 )
-async def overdue_table(
-    lead_department: str,
-    period: PeriodPath,
-    ctx: Ctx,
-    principal: Reader,
-    now: Now,
-    contact_person: Contact = None,
-    phone: Phone = None,
-) -> OverdueTable:
-    return await reports.overdue_table(
-        ctx, lead_department, period, principal, now, contact_person=contact_person, phone=phone
-    )
+async def overdue_table(table: Table) -> OverdueTable:
+    return table
 
 
 @router.get(
@@ -54,18 +59,7 @@ async def overdue_table(
     response_class=Response,
     responses={200: {"content": {rendering.XLSX_MEDIA_TYPE: {}}, "description": "附件3 工作簿"}},
 )
-async def overdue_table_xlsx(
-    lead_department: str,
-    period: PeriodPath,
-    ctx: Ctx,
-    principal: Reader,
-    now: Now,
-    contact_person: Contact = None,
-    phone: Phone = None,
-) -> Response:
-    table = await reports.overdue_table(
-        ctx, lead_department, period, principal, now, contact_person=contact_person, phone=phone
-    )
+async def overdue_table_xlsx(table: Table) -> Response:
     filename = f"overdue-{table.lead_department}-{table.period}.xlsx"
     return Response(
         rendering.overdue_table_xlsx(table),
@@ -83,7 +77,7 @@ async def overdue_table_xlsx(
     ),
 )
 async def review(
-    lead_department: str, period: PeriodPath, body: ReviewCreate, ctx: Ctx, principal: Leader, now: Now
+    lead_department: str, period: PeriodPath, body: ReviewCreate, ctx: CtxDep, principal: Leader, now: NowDep
 ) -> OverdueTable:
     return await reports.review_overdue_table(ctx, lead_department, period, body, principal, now)
 
@@ -95,5 +89,5 @@ async def review(
         "该期内到期且未按时反馈的会办事项按会办单位计数，多者在前（并列同名次），供市政府办公室通报执行不力的部门（C6）。"
     ),
 )
-async def late_ranking(period: PeriodPath, ctx: Ctx, principal: Overseer, now: Now) -> LateRanking:
+async def late_ranking(period: PeriodPath, ctx: CtxDep, principal: Overseer, now: NowDep) -> LateRanking:
     return await reports.late_ranking(ctx, period, now)

@@ -3,10 +3,12 @@ charge of the late department verifies, then forwards to that department's vice-
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy import Row, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -14,20 +16,34 @@ from services.coordination import domain
 from services.coordination.schemas import (
     ChainLinkView,
     EscalationCreate,
-    EscalationPage,
     EscalationStepView,
     EscalationView,
     ForwardingCreate,
     VerificationCreate,
 )
-from services.coordination.service import common
-from services.coordination.service.matters import keyset, lock_item, next_cursor, settle
-from services.coordination.tables import escalation_steps, escalations, item_feedback
+from services.coordination.service import access
+from services.coordination.service.items import lock_item, settle
+from services.coordination.service.listing import applying, equal, page_of
+from services.coordination.tables import escalation_steps, escalations, item_feedback, new_id
+from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.events import EscalationRaised
-from shared.pagination import PageParams
+from shared.pagination import Keyset, Page, PageParams
 from shared.problems import Problem
+from shared.rules import Missing
+
+KEYSET = Keyset(escalations.c.raised_at, escalations.c.id)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One step of an escalation: who acted, to whom it went, with which note."""
+
+    step: str
+    actor: str
+    recipient: str | None
+    note: str | None
 
 
 async def raise_escalation(
@@ -35,33 +51,27 @@ async def raise_escalation(
 ) -> EscalationView:
     async with ctx.db.transaction() as session:
         row = await lock_item(session, item_id)
-        if not common.is_department(principal, row.lead_department):
+        if not access.is_department(principal, row.lead_department):
             raise Problem(
                 403,
                 f"只有主办单位 {row.lead_department} 可以报告该会办事项的逾期情况（C5）",
                 kind="forbidden",
             )
         state = await settle(ctx, session, row, now)
-        first_feedback = (
-            await session.execute(
-                select(func.min(item_feedback.c.submitted_at)).where(
-                    item_feedback.c.item_id == item_id, item_feedback.c.kind.in_(("answer", "late"))
-                )
-            )
-        ).scalar()
-        if not domain.is_late_item(row.deadline, state, first_feedback, now):
-            raise Problem(
-                409,
-                "该会办事项未逾期（未到时限或已按时反馈），无需报告（C5）",
-                kind="item-not-late",
-                rule="C5",
-            )
-        if (await session.execute(select(escalations.c.id).where(escalations.c.item_id == item_id))).first():
-            raise Problem(409, "该会办事项已报告过，请查看原报告", kind="already-escalated", rule="C5")
-        chain = domain.escalation_chain(
-            common.policy(ctx).escalation_chain, common.department(row.department, "department")
+        answered = select(func.min(item_feedback.c.submitted_at)).where(
+            item_feedback.c.item_id == item_id, item_feedback.c.kind.in_(("answer", "late"))
         )
-        escalation_id = common.new_id("esc")
+        reported = select(escalations.c.id).where(escalations.c.item_id == item_id)
+        domain.check_escalable(
+            row.deadline,
+            state,
+            (await session.execute(answered)).scalar(),
+            now,
+            already_escalated=(await session.execute(reported)).first() is not None,
+        )
+        late = reference.known_department(row.department, field="department")
+        chain = domain.escalation_chain(ctx.profile.coordination.escalation_chain, late)
+        escalation_id = new_id("esc")
         await session.execute(
             insert(escalations).values(
                 id=escalation_id,
@@ -77,78 +87,56 @@ async def raise_escalation(
                 raised_at=now,
             )
         )
-        await _record_step(
-            ctx,
-            session,
-            escalation=_Header(escalation_id, item_id, row.lead_department, row.department),
-            seq=1,
-            step="raised",
-            actor=row.lead_department,
-            principal=principal,
-            recipient=chain[0].leader,
-            note=cmd.reason,
-            now=now,
-        )
-        view = await _load(session, escalation_id)
-    return view
-
-
-class _Header:
-    def __init__(self, escalation_id: str, item_id: str, lead_department: str, department: str) -> None:
-        self.id = escalation_id
-        self.item_id = item_id
-        self.lead_department = lead_department
-        self.department = department
+        step = _Step("raised", row.lead_department, chain[0].leader, cmd.reason)
+        await _record_step(ctx, session, escalation_id, step, principal, now)
+        return await _load(session, escalation_id)
 
 
 async def _record_step(
     ctx: ServiceContext,
     session: AsyncSession,
-    *,
-    escalation: _Header | Row[Any],
-    seq: int,
-    step: str,
-    actor: str,
+    escalation_id: str,
+    step: _Step,
     principal: Principal,
-    recipient: str | None,
-    note: str | None,
     now: datetime,
 ) -> None:
     """Each step records actor and time; every step but a dismissal is announced."""
+    seq = select(func.coalesce(func.max(escalation_steps.c.seq), 0) + 1).where(
+        escalation_steps.c.escalation_id == escalation_id
+    )
     await session.execute(
         insert(escalation_steps).values(
-            escalation_id=escalation.id,
-            seq=seq,
-            step=step,
-            actor=actor,
+            escalation_id=escalation_id,
+            seq=seq.scalar_subquery(),
+            step=step.step,
+            actor=step.actor,
             actor_client=principal.client_id,
-            recipient=recipient,
-            note=note,
+            recipient=step.recipient,
+            note=step.note,
             at=now,
         )
     )
-    if step in ("raised", "verified", "forwarded"):
-        await common.emit(
-            ctx,
+    if step.step in ("raised", "verified", "forwarded"):
+        row = (await session.execute(select(escalations).where(escalations.c.id == escalation_id))).one()
+        await ctx.emit(
             session,
             EscalationRaised(
-                escalation_id=escalation.id,
-                task_id=escalation.item_id,
-                lead_department=escalation.lead_department,
-                department=escalation.department,
-                step=step,
-                actor=actor,
-                recipient=recipient,
+                escalation_id=escalation_id,
+                task_id=row.item_id,
+                lead_department=row.lead_department,
+                department=row.department,
+                step=step.step,
+                actor=step.actor,
+                recipient=step.recipient,
             ),
         )
 
 
 async def _lock(session: AsyncSession, escalation_id: str) -> Row[Any]:
-    row = (
-        await session.execute(select(escalations).where(escalations.c.id == escalation_id).with_for_update())
-    ).first()
+    query = select(escalations).where(escalations.c.id == escalation_id)
+    row = (await session.execute(query.with_for_update())).first()
     if row is None:
-        raise Problem(404, f"报告 {escalation_id} 不存在", kind="escalation-not-found")
+        raise Missing(f"报告 {escalation_id} 不存在", kind="escalation-not-found")
     return row
 
 
@@ -160,99 +148,64 @@ def _actor(principal: Principal, row: Row[Any]) -> str:
     """The leader acting: a leader principal's code; an admin acts for the current holder."""
     if "admin" in principal.roles:
         return str(row.holder)
-    code = common.leader_code(principal)
+    code = access.leader_code(principal)
     if code is None:
         raise Problem(403, "只有逐级报告链上的领导可以办理报告（C5）", kind="forbidden")
     return code
 
 
-def _refusal(exc: domain.RuleViolation) -> Problem:
-    return common.problem_of(exc, 403 if exc.kind == "not-escalation-holder" else 409)
-
-
-async def _next_seq(session: AsyncSession, escalation_id: str) -> int:
-    current = (
-        await session.execute(
-            select(func.max(escalation_steps.c.seq)).where(escalation_steps.c.escalation_id == escalation_id)
-        )
-    ).scalar()
-    return int(current or 0) + 1
-
-
 async def verify(
     ctx: ServiceContext, escalation_id: str, cmd: VerificationCreate, principal: Principal, now: datetime
 ) -> EscalationView:
-    async with ctx.db.transaction() as session:
-        row = await _lock(session, escalation_id)
-        actor = _actor(principal, row)
-        try:
-            moved = domain.verify_escalation(
-                domain.EscalationPosition(row.status, row.level), _chain(row), actor, confirmed=cmd.confirmed
-            )
-        except domain.RuleViolation as exc:
-            raise _refusal(exc) from exc
-        await session.execute(
-            update(escalations).where(escalations.c.id == escalation_id).values(status=moved.status)
-        )
-        await _record_step(
-            ctx,
-            session,
-            escalation=row,
-            seq=await _next_seq(session, escalation_id),
-            step="verified" if cmd.confirmed else "dismissed",
-            actor=actor,
-            principal=principal,
-            recipient=None,
-            note=cmd.note,
-            now=now,
-        )
-        view = await _load(session, escalation_id)
-    return view
+    def decide(position: domain.EscalationPosition, chain: list[domain.ChainLink], actor: str) -> _Moved:
+        moved = domain.verify_escalation(position, chain, actor, confirmed=cmd.confirmed)
+        return moved, _Step("verified" if cmd.confirmed else "dismissed", actor, None, cmd.note)
+
+    return await _advance(ctx, escalation_id, principal, now, decide)
 
 
 async def forward(
     ctx: ServiceContext, escalation_id: str, cmd: ForwardingCreate, principal: Principal, now: datetime
 ) -> EscalationView:
+    def decide(position: domain.EscalationPosition, chain: list[domain.ChainLink], actor: str) -> _Moved:
+        moved = domain.forward_escalation(position, chain, actor)
+        return moved, _Step("forwarded", actor, chain[moved.level].leader, cmd.note)
+
+    return await _advance(ctx, escalation_id, principal, now, decide)
+
+
+_Moved = tuple[domain.EscalationPosition, _Step]
+
+
+async def _advance(
+    ctx: ServiceContext,
+    escalation_id: str,
+    principal: Principal,
+    now: datetime,
+    decide: Callable[[domain.EscalationPosition, list[domain.ChainLink], str], _Moved],
+) -> EscalationView:
+    """The leader holding the escalation moves it on the chain (C5), as ``decide`` rules; the
+    escalation then sits with the leader at its new level."""
     async with ctx.db.transaction() as session:
         row = await _lock(session, escalation_id)
-        actor = _actor(principal, row)
         chain = _chain(row)
-        try:
-            moved = domain.forward_escalation(domain.EscalationPosition(row.status, row.level), chain, actor)
-        except domain.RuleViolation as exc:
-            raise _refusal(exc) from exc
-        recipient = chain[moved.level].leader
+        moved, step = decide(domain.EscalationPosition(row.status, row.level), chain, _actor(principal, row))
         await session.execute(
             update(escalations)
             .where(escalations.c.id == escalation_id)
-            .values(status=moved.status, level=moved.level, holder=recipient)
+            .values(status=moved.status, level=moved.level, holder=chain[moved.level].leader)
         )
-        await _record_step(
-            ctx,
-            session,
-            escalation=row,
-            seq=await _next_seq(session, escalation_id),
-            step="forwarded",
-            actor=actor,
-            principal=principal,
-            recipient=recipient,
-            note=cmd.note,
-            now=now,
-        )
-        view = await _load(session, escalation_id)
-    return view
+        await _record_step(ctx, session, escalation_id, step, principal, now)
+        return await _load(session, escalation_id)
 
 
 def _visible(principal: Principal) -> ColumnElement[bool] | None:
-    if common.sees_everything(principal):
+    if access.sees_everything(principal):
         return None
-    if "department" in principal.roles and principal.department:
-        return or_(
-            escalations.c.lead_department == principal.department,
-            escalations.c.department == principal.department,
-        )
-    if (code := common.leader_code(principal)) is not None:
-        return escalations.c.chain.contains([{"leader": code}])
+    if (code := access.own_department(principal)) is not None:
+        return or_(escalations.c.lead_department == code, escalations.c.department == code)
+    if (leader := access.leader_code(principal)) is not None:
+        return escalations.c.chain.contains([{"leader": leader}])
     return escalations.c.id.is_(None)
 
 
@@ -261,7 +214,7 @@ async def get_escalation(ctx: ServiceContext, escalation_id: str, principal: Pri
     async with ctx.db.reader() as session:
         query = select(escalations.c.id).where(escalations.c.id == escalation_id)
         if (await session.execute(query)).first() is None:
-            raise Problem(404, f"报告 {escalation_id} 不存在", kind="escalation-not-found")
+            raise Missing(f"报告 {escalation_id} 不存在", kind="escalation-not-found")
         if condition is not None and (await session.execute(query.where(condition))).first() is None:
             raise Problem(
                 403,
@@ -273,56 +226,22 @@ async def get_escalation(ctx: ServiceContext, escalation_id: str, principal: Pri
 
 async def list_escalations(
     ctx: ServiceContext, principal: Principal, page: PageParams, holder: str | None, status: str | None
-) -> EscalationPage:
+) -> Page[EscalationView]:
     e = escalations
-    conditions = [
-        c
-        for c in (
-            _visible(principal),
-            keyset(page, e.c.raised_at, e.c.id),
-            e.c.holder == holder if holder else None,
-            e.c.status == status if status else None,
-        )
-        if c is not None
-    ]
-    query = select(e.c.id, e.c.raised_at.label("created_at"))
-    if conditions:
-        query = query.where(and_(*conditions))
-    async with ctx.db.reader() as session:
-        rows = (
-            await session.execute(query.order_by(e.c.raised_at.desc(), e.c.id.desc()).limit(page.limit + 1))
-        ).all()
-        views = [await _load(session, r.id) for r in rows[: page.limit]]
-    return EscalationPage(items=views, next_cursor=next_cursor(rows, page.limit))
+    conditions = applying(_visible(principal), equal(e.c.holder, holder), equal(e.c.status, status))
+    query = select(e.c.id, e.c.raised_at).where(*conditions)
+    return await page_of(ctx, KEYSET, query, page, lambda session, row: _load(session, row.id))
 
 
 async def _load(session: AsyncSession, escalation_id: str) -> EscalationView:
     row = (await session.execute(select(escalations).where(escalations.c.id == escalation_id))).one()
-    steps = (
-        await session.execute(
-            select(escalation_steps)
-            .where(escalation_steps.c.escalation_id == escalation_id)
-            .order_by(escalation_steps.c.seq)
-        )
-    ).all()
-    return EscalationView(
-        id=row.id,
-        item_id=row.item_id,
-        matter_id=row.matter_id,
-        lead_department=row.lead_department,
-        department=row.department,
+    s = escalation_steps
+    steps = await session.execute(select(s).where(s.c.escalation_id == escalation_id).order_by(s.c.seq))
+    return EscalationView.of(
+        row,
         chain=[
-            ChainLinkView(step=link.step, leader=link.leader, title=common.leader_title(link.leader))
+            ChainLinkView(step=link.step, leader=link.leader, title=reference.leader_title(link.leader))
             for link in _chain(row)
         ],
-        holder=row.holder,
-        status=row.status,
-        reason=row.reason,
-        raised_at=row.raised_at,
-        steps=[
-            EscalationStepView(
-                seq=s.seq, step=s.step, actor=s.actor, recipient=s.recipient, note=s.note, at=s.at
-            )
-            for s in steps
-        ],
+        steps=[EscalationStepView.model_validate(step) for step in steps],
     )

@@ -29,9 +29,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from services.coordination import domain
-from services.coordination.service import common
+from services.coordination.service.sweeps import item_is_open
 from services.coordination.tables import instruction_assignments, instructions, joint_items, joint_matters
 from shared.app import ServiceContext
 from shared.calendar_store import CalendarChange
@@ -78,16 +79,19 @@ async def _recount(
     session: AsyncSession,
     change: CalendarChange,
     table: Table,
-    batch_of: Callable[[str], Select[Any]],
+    candidates: Select[Any],
     count: Callable[[Row[Any]], Counted | None],
     subject_kind: Literal["joint-item", "instruction"],
 ) -> list[DeadlineChanged]:
-    """Batch by batch (``batch_of(after_id)`` selects and locks the next rows by id): count each
-    row again, store what changed in one UPDATE per batch, announce each moved instant once."""
+    """Batch by batch (the next ``candidates`` by id, locked): count each row again, store what
+    changed in one UPDATE per batch, announce each moved instant once."""
     moved: list[DeadlineChanged] = []
     after = ""
     while True:
-        rows = (await session.execute(batch_of(after))).all()
+        batch = (
+            candidates.where(table.c.id > after).order_by(table.c.id).limit(BATCH).with_for_update(of=table)
+        )
+        rows = (await session.execute(batch)).all()
         recomputed: list[_Recomputed] = []
         for r in rows:
             counted = count(r)
@@ -117,32 +121,26 @@ async def _joint_items(
     ctx: ServiceContext, session: AsyncSession, change: CalendarChange, now: datetime
 ) -> list[DeadlineChanged]:
     i, m = joint_items, joint_matters
-    rollover = common.rollover(ctx)
-
-    def batch_of(after: str) -> Select[Any]:
-        return (
-            select(
-                i.c.id,
-                i.c.department,
-                i.c.tier,
-                i.c.feedback_days,
-                i.c.day_unit,
-                i.c.deadline,
-                i.c.deadline_provisional,
-                m.c.assigned_on,
-            )
-            .join(m, m.c.id == i.c.matter_id)
-            .where(
-                common.item_is_open(i.c.state),
-                i.c.deadline >= change.earliest_deadline,
-                i.c.deadline > now,
-                m.c.assigned_on <= change.latest_start,
-                i.c.id > after,
-            )
-            .order_by(i.c.id)
-            .limit(BATCH)
-            .with_for_update(of=i)
+    rollover = ctx.profile.calendar.civil_code_rollover
+    candidates = (
+        select(
+            i.c.id,
+            i.c.department,
+            i.c.tier,
+            i.c.feedback_days,
+            i.c.day_unit,
+            i.c.deadline,
+            i.c.deadline_provisional,
+            m.c.assigned_on,
         )
+        .join(m, m.c.id == i.c.matter_id)
+        .where(
+            item_is_open(i.c.state),
+            i.c.deadline >= change.earliest_deadline,
+            i.c.deadline > now,
+            m.c.assigned_on <= change.latest_start,
+        )
+    )
 
     def count(r: Row[Any]) -> Counted:
         # The period as stored with the item: the same limit domain.item_deadline counted.
@@ -150,7 +148,7 @@ async def _joint_items(
         new = domain.item_deadline(r.assigned_on, limit, change.after, roll_to_working_day=rollover)
         return new, is_provisional(r.assigned_on, new, change.after)
 
-    return await _recount(session, change, i, batch_of, count, "joint-item")
+    return await _recount(session, change, i, candidates, count, "joint-item")
 
 
 async def _assignments(
@@ -159,32 +157,21 @@ async def _assignments(
     """Assignments whose deadline was counted (the default 不过夜 limit from the day assigned);
     a limit the sheet stated is a date, which no holiday table moves."""
     a, ins = instruction_assignments, instructions
-    policy, rollover = common.policy(ctx), common.rollover(ctx)
-
-    def batch_of(after: str) -> Select[Any]:
-        return (
-            select(
-                a.c.id,
-                a.c.department,
-                a.c.assigned_at,
-                a.c.deadline,
-                a.c.deadline_provisional,
-                ins.c.category,
-            )
-            .join(ins, ins.c.id == a.c.instruction_id)
-            .where(
-                a.c.due_stated.is_(False),
-                a.c.feedback_at.is_(None),
-                a.c.overdue_at.is_(None),
-                a.c.deadline >= change.earliest_deadline,
-                a.c.deadline > now,
-                a.c.assigned_at < _first_instant_after(change.latest_start),
-                a.c.id > after,
-            )
-            .order_by(a.c.id)
-            .limit(BATCH)
-            .with_for_update(of=a)
+    policy, rollover = ctx.profile.coordination, ctx.profile.calendar.civil_code_rollover
+    candidates = (
+        select(
+            a.c.id, a.c.department, a.c.assigned_at, a.c.deadline, a.c.deadline_provisional, ins.c.category
         )
+        .join(ins, ins.c.id == a.c.instruction_id)
+        .where(
+            a.c.due_stated.is_(False),
+            a.c.feedback_at.is_(None),
+            a.c.overdue_at.is_(None),
+            a.c.deadline >= change.earliest_deadline,
+            a.c.deadline > now,
+            a.c.assigned_at < _first_instant_after(change.latest_start),
+        )
+    )
 
     def count(r: Row[Any]) -> Counted | None:
         if r.category not in domain.NOT_OVERNIGHT_CATEGORIES:
@@ -194,7 +181,7 @@ async def _assignments(
         )
         return new, is_provisional(r.assigned_at, new, change.after)
 
-    return await _recount(session, change, a, batch_of, count, "instruction")
+    return await _recount(session, change, a, candidates, count, "instruction")
 
 
 async def _assignment_due(
@@ -204,7 +191,7 @@ async def _assignment_due(
     for the instructions not yet assigned. It is the office's own limit, shown on the instruction
     and judged when it is assigned (held_overnight); no department is told of it, so no event."""
     ins = instructions
-    policy, rollover = common.policy(ctx), common.rollover(ctx)
+    policy, rollover = ctx.profile.coordination, ctx.profile.calendar.civil_code_rollover
     rows = (
         await session.execute(
             select(ins.c.id, ins.c.received_at, ins.c.category, ins.c.assignment_due)
@@ -228,15 +215,7 @@ async def _assignment_due(
         != r.assignment_due
     }
     if changed:
-        new = (
-            func.unnest(
-                bindparam("ids", list(changed), type_=ARRAY(String)),
-                bindparam("dues", list(changed.values()), type_=ARRAY(DateTime(timezone=True))),
-            )
-            .table_valued("id", "due")
-            .render_derived()
-            .alias("recomputed")
-        )
+        new = _recomputed(id=(list(changed), String()), due=(list(changed.values()), DateTime(timezone=True)))
         await session.execute(update(ins).where(ins.c.id == new.c.id).values(assignment_due=new.c.due))
 
 
@@ -244,19 +223,23 @@ async def _store(session: AsyncSession, table: Table, recomputed: Sequence[_Reco
     """One set-based UPDATE of a batch: deadline, its last day (due_on) and the provisional flag."""
     if not recomputed:
         return
-    new = (
-        func.unnest(
-            bindparam("ids", [r.id for r in recomputed], type_=ARRAY(String)),
-            bindparam("deadlines", [r.deadline for r in recomputed], type_=ARRAY(DateTime(timezone=True))),
-            bindparam("due_ons", [domain.last_day_of(r.deadline) for r in recomputed], type_=ARRAY(Date)),
-            bindparam("provisional", [r.provisional for r in recomputed], type_=ARRAY(Boolean)),
-        )
-        .table_valued("id", "deadline", "due_on", "provisional")
-        .render_derived()
-        .alias("recomputed")
+    new = _recomputed(
+        id=([r.id for r in recomputed], String()),
+        deadline=([r.deadline for r in recomputed], DateTime(timezone=True)),
+        due_on=([domain.last_day_of(r.deadline) for r in recomputed], Date()),
+        provisional=([r.provisional for r in recomputed], Boolean()),
     )
     await session.execute(
         update(table)
         .where(table.c.id == new.c.id)
         .values(deadline=new.c.deadline, due_on=new.c.due_on, deadline_provisional=new.c.provisional)
     )
+
+
+def _recomputed(**columns: tuple[list[Any], TypeEngine[Any]]) -> Any:
+    """A batch as the derived table ``recomputed`` of ``columns``, sent as one array per column:
+    a statement of constant shape, compiled and planned once."""
+    arrays = (
+        bindparam(f"recomputed_{name}", values, type_=ARRAY(kind)) for name, (values, kind) in columns.items()
+    )
+    return func.unnest(*arrays).table_valued(*columns).render_derived().alias("recomputed")

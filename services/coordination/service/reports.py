@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Row, Select, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,74 +20,59 @@ from services.coordination.schemas import (
     Reviewer,
     ReviewView,
 )
-from services.coordination.service import common
+from services.coordination.service import access
 from services.coordination.tables import item_feedback, joint_items, joint_matters, overdue_reviews
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.deadlines import local_date
 from shared.problems import Problem
-
-
-def _period(text: str) -> domain.ReportPeriod:
-    try:
-        return domain.parse_period(text)
-    except domain.RuleViolation as exc:
-        raise common.problem_of(exc) from exc
+from shared.reference import Department, department_name, known_department, leader_title
+from shared.rules import Conflict
 
 
 async def _item_facts(session: AsyncSession, query: Select[Any]) -> list[domain.ItemFacts]:
     rows = (await session.execute(query)).all()
-    ids = [r.id for r in rows]
-    first: dict[str, tuple[datetime, str | None]] = {}
-    if ids:
+    first: dict[str, Any] = {}
+    if rows:
         # The first answer or late feedback is the actual feedback time; corrections do not count.
-        for f in (
-            await session.execute(
-                select(item_feedback.c.item_id, item_feedback.c.submitted_at, item_feedback.c.delay_reason)
-                .where(item_feedback.c.item_id.in_(ids), item_feedback.c.kind.in_(("answer", "late")))
-                .order_by(item_feedback.c.seq)
-            )
-        ).all():
-            first.setdefault(f.item_id, (f.submitted_at, f.delay_reason))
-    return [
-        domain.ItemFacts(
-            item_id=r.id,
-            matter_id=r.matter_id,
-            assigned_on=r.assigned_on,
-            seq=r.seq,
-            content=r.content,
-            department=r.department,
-            department_name=common.department_name(r.department),
-            due_on=r.due_on,
-            deadline=r.deadline,
-            state=r.state,
-            first_feedback_at=first[r.id][0] if r.id in first else None,
-            delay_reason=first[r.id][1] if r.id in first else None,
+        f = item_feedback
+        feedback = (
+            select(f.c.item_id, f.c.submitted_at, f.c.delay_reason)
+            .where(f.c.item_id.in_([r.item_id for r in rows]), f.c.kind.in_(("answer", "late")))
+            .order_by(f.c.seq)
         )
-        for r in rows
-    ]
+        for answer in (await session.execute(feedback)).all():
+            first.setdefault(answer.item_id, answer)
+    return [_facts(r, first.get(r.item_id)) for r in rows]
 
 
-def _items_due(period: domain.ReportPeriod) -> Select[Any]:
-    return (
-        select(
-            joint_items.c.id,
-            joint_items.c.matter_id,
-            joint_matters.c.assigned_on,
-            joint_items.c.seq,
-            joint_items.c.content,
-            joint_items.c.department,
-            joint_items.c.due_on,
-            joint_items.c.deadline,
-            joint_items.c.state,
-        )
-        .join(joint_matters, joint_matters.c.id == joint_items.c.matter_id)
-        .where(joint_items.c.due_on.between(period.start, period.end))
+def _facts(row: Row[Any], answer: Row[Any] | None) -> domain.ItemFacts:
+    return domain.ItemFacts(
+        **row._mapping,
+        department_name=department_name(row.department),
+        first_feedback_at=None if answer is None else answer.submitted_at,
+        delay_reason=None if answer is None else answer.delay_reason,
     )
 
 
-def _may_read_table(principal: Principal, lead: str) -> bool:
-    return principal.has_any("office", "supervisor", "leader") or common.is_department(principal, lead)
+def _items_due(period: domain.ReportPeriod) -> Select[Any]:
+    """The facts (``ItemFacts``) of the items whose last day falls in ``period``."""
+    i = joint_items
+    return (
+        select(
+            i.c.id.label("item_id"),
+            i.c.matter_id,
+            joint_matters.c.assigned_on,
+            i.c.seq,
+            i.c.content,
+            i.c.department,
+            i.c.due_on,
+            i.c.deadline,
+            i.c.state,
+        )
+        .join(joint_matters, joint_matters.c.id == i.c.matter_id)
+        .where(i.c.due_on.between(period.start, period.end))
+    )
 
 
 async def overdue_table(
@@ -100,20 +85,19 @@ async def overdue_table(
     contact_person: str | None = None,
     phone: str | None = None,
 ) -> OverdueTable:
-    lead = common.department(lead_department, "lead_department")
-    if not _may_read_table(principal, lead.code):
+    lead = known_department(lead_department, field="lead_department")
+    if not (
+        principal.has_any("office", "supervisor", "leader") or access.is_department(principal, lead.code)
+    ):
         raise Problem(403, "只有主办单位本身、市政府办公室、督查室和市领导可以查看该统计表", kind="forbidden")
-    period = _period(period_text)
+    period = domain.parse_period(period_text)
     query = _items_due(period).where(joint_matters.c.lead_department == lead.code)
+    reviewed = select(overdue_reviews).where(
+        overdue_reviews.c.lead_department == lead.code, overdue_reviews.c.period == period.label
+    )
     async with ctx.db.reader() as session:
         facts = await _item_facts(session, query)
-        review = (
-            await session.execute(
-                select(overdue_reviews).where(
-                    overdue_reviews.c.lead_department == lead.code, overdue_reviews.c.period == period.label
-                )
-            )
-        ).first()
+        review = (await session.execute(reviewed)).first()
     rows = domain.overdue_rows(facts, period, now)
     return OverdueTable(
         title=domain.OVERDUE_TABLE_TITLE,
@@ -127,39 +111,28 @@ async def overdue_table(
         phone=phone,
         columns=list(domain.OVERDUE_HEADERS),
         rows=[[str(c) if not isinstance(c, int) else c for c in r.cells()] for r in rows],
-        items=[
-            OverdueItem(
-                seq=r.seq,
-                item_id=r.item.item_id,
-                matter_id=r.item.matter_id,
-                content=r.item.content,
-                department=r.item.department,
-                department_name=r.item.department_name,
-                due_on=r.item.due_on,
-                deadline_text=r.deadline_text,
-                feedback_at=r.item.first_feedback_at,
-                actual_feedback_text=r.actual_text,
-                reason=r.reason,
-                state=r.item.state,
-            )
-            for r in rows
-        ],
-        reviewer=Reviewer(
-            code=lead.deputy_secretary_general,
-            title=common.leader_title(lead.deputy_secretary_general),
-            review=(
-                ReviewView(
-                    reviewed_by=review.reviewer,
-                    reviewed_at=review.reviewed_at,
-                    rows=review.rows,
-                    note=review.note,
-                )
-                if review is not None
-                else None
-            ),
-        ),
+        items=[_overdue_item(r) for r in rows],
+        reviewer=_reviewer(lead, review),
         note=domain.OVERDUE_NOTE,
     )
+
+
+def _overdue_item(row: domain.OverdueRow) -> OverdueItem:
+    return OverdueItem.of(
+        row.item,
+        seq=row.seq,
+        deadline_text=row.deadline_text,
+        feedback_at=row.item.first_feedback_at,
+        actual_feedback_text=row.actual_text,
+        reason=row.reason,
+    )
+
+
+def _reviewer(lead: Department, review: Any) -> Reviewer:
+    """附件3 注: the deputy secretary-general in charge of the filing unit, and the review if done."""
+    code = lead.deputy_secretary_general
+    done = None if review is None else ReviewView.of(review, reviewed_by=review.reviewer)
+    return Reviewer(code=code, title=leader_title(code), review=done)
 
 
 async def review_overdue_table(
@@ -171,9 +144,9 @@ async def review_overdue_table(
     now: datetime,
 ) -> OverdueTable:
     """附件3 注: the table is reviewed by the deputy secretary-general in charge of the filing unit."""
-    lead = common.department(lead_department, "lead_department")
+    lead = known_department(lead_department, field="lead_department")
     reviewer = lead.deputy_secretary_general
-    if not common.is_leader(principal, reviewer):
+    if not access.is_leader(principal, reviewer):
         raise Problem(
             403,
             f"该统计表由 {lead.short_name} 的分管秘书长 {reviewer} 审核（C6）",
@@ -195,15 +168,13 @@ async def review_overdue_table(
                 )
             )
     except IntegrityError as exc:
-        raise Problem(
-            409, f"{lead.short_name} {table.period} 的统计表已审核", kind="already-reviewed"
-        ) from exc
+        raise Conflict(f"{lead.short_name} {table.period} 的统计表已审核", kind="already-reviewed") from exc
     return await overdue_table(ctx, lead.code, period_text, principal, now)
 
 
 async def late_ranking(ctx: ServiceContext, period_text: str, now: datetime) -> LateRanking:
     """C6: the departments with late items in the period, most first, for the office's bulletin."""
-    period = _period(period_text)
+    period = domain.parse_period(period_text)
     async with ctx.db.reader() as session:
         facts = await _item_facts(session, _items_due(period))
     ranked = domain.rank_by_late_items(domain.late_counts(facts, period, now))
@@ -213,16 +184,7 @@ async def late_ranking(ctx: ServiceContext, period_text: str, now: datetime) -> 
         period_end=period.end,
         as_of=now,
         entries=[
-            LateRankingEntry(
-                rank=r.rank,
-                department=r.count.department,
-                department_name=common.department_name(r.count.department),
-                late=r.count.late,
-                deemed_consent=r.count.deemed_consent,
-                deemed_agreed_to_handle=r.count.deemed_agreed_to_handle,
-                answered_late=r.count.answered_late,
-                unanswered=r.count.unanswered,
-            )
+            LateRankingEntry.of(r.count, rank=r.rank, department_name=department_name(r.count.department))
             for r in ranked
         ],
     )

@@ -3,6 +3,6 @@ catalogue (no token, D5) and statistics."""
 
 from services.disclosure.api import catalogue, documents, statistics
 
-routers = (documents.router, catalogue.router, statistics.router)
+ROUTERS = (documents.router, catalogue.router, statistics.router)
 
-__all__ = ["routers"]
+__all__ = ["ROUTERS"]

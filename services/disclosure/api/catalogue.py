@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from services.disclosure import service
 from services.disclosure.domain import DisclosureMode, Validity
-from services.disclosure.schemas import CatalogueDocument, CataloguePage
-from shared.pagination import PageParams, page_params, set_link_header
+from services.disclosure.schemas import CatalogueDocument, CatalogueEntry
+from shared.deps import CtxDep, PageDep
+from shared.pagination import Page, set_link_header
 
 router = APIRouter(prefix="/v1/catalogue", tags=["政府信息公开目录 public catalogue"])
 
@@ -28,20 +29,21 @@ ATOM_MEDIA_TYPE = "application/atom+xml"
     ),
 )
 async def list_catalogue(
+    ctx: CtxDep,
     request: Request,
     response: Response,
-    page: Annotated[PageParams, Depends(page_params)],
+    page: PageDep,
     q: Annotated[str | None, Query(max_length=100, description="检索词", examples=["营商环境"])] = None,
     department: Annotated[str | None, Query(description="起草部门代码", examples=["fgw"])] = None,
     year: Annotated[int | None, Query(ge=1949, le=9999, description="发文年份", examples=[2018])] = None,
     subject: Annotated[str | None, Query(max_length=20, description="主题词", examples=["营商环境"])] = None,
     validity: Annotated[Validity | None, Query(description="时效性：valid 有效、expired 失效")] = None,
     mode: Annotated[DisclosureMode | None, Query(description="公开方式")] = None,
-) -> CataloguePage:
+) -> Page[CatalogueEntry]:
     filters = service.CatalogueFilter(
         department=department, year=year, subject=subject, validity=validity, mode=mode, q=q
     )
-    result = await service.list_catalogue(request.app.state.ctx, filters, page)
+    result = await service.list_catalogue(ctx, filters, page)
     set_link_header(request, response, result.next_cursor)
     return result
 
@@ -54,10 +56,10 @@ async def list_catalogue(
     responses={200: {"content": {ATOM_MEDIA_TYPE: {}}, "description": "Atom 1.0 feed"}},
 )
 async def feed(
-    request: Request,
+    ctx: CtxDep,
     limit: Annotated[int, Query(ge=1, le=100, description="条数")] = 20,
 ) -> Response:
-    body = await service.atom_feed(request.app.state.ctx, limit)
+    body = await service.atom_feed(ctx, limit)
     return Response(body, media_type=f"{ATOM_MEDIA_TYPE}; charset=utf-8")
 
 
@@ -66,5 +68,5 @@ async def feed(
     summary="公开目录：查看文件",
     description="已公开文件的目录信息、正文和附件元数据（最新公开的版本）；未公开的文件返回 404。无需令牌。",
 )
-async def get_published(document_id: str, request: Request) -> CatalogueDocument:
-    return await service.get_published(request.app.state.ctx, document_id)
+async def get_published(document_id: str, ctx: CtxDep) -> CatalogueDocument:
+    return await service.get_published(ctx, document_id)

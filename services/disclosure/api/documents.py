@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from services.disclosure import service
 from services.disclosure.domain import VersionStatus
 from services.disclosure.schemas import (
     DocumentCreate,
-    DocumentPage,
+    DocumentSummary,
     DocumentView,
     ExemptionDecisionCreate,
     PublicationCreate,
     VersionCreate,
 )
-from shared.auth import Principal, require_roles
-from shared.pagination import PageParams, page_params, set_link_header
+from shared.deps import CtxDep, Drafter, Leader, Office, OverseerOrDepartment, PageDep
+from shared.pagination import Page, set_link_header
 
 router = APIRouter(prefix="/v1/documents", tags=["政务公开 disclosure"])
 
-Drafter = Annotated[Principal, require_roles("department", "office")]
-Reader = Annotated[Principal, require_roles("department", "office", "supervisor", "leader")]
-Leader = Annotated[Principal, require_roles("leader")]
-Office = Annotated[Principal, require_roles("office")]
 # The largest PostgreSQL ``integer``: no stored version has a higher number.
 Version = Annotated[int, Path(ge=1, le=2_147_483_647, description="版本号，1 为形成，每次变更加 1")]
 
@@ -52,9 +48,9 @@ def _located(response: Response, view: DocumentView) -> DocumentView:
     ),
 )
 async def register_document(
-    body: DocumentCreate, request: Request, response: Response, principal: Drafter
+    body: DocumentCreate, ctx: CtxDep, response: Response, principal: Drafter
 ) -> DocumentView:
-    return _located(response, await service.register_document(request.app.state.ctx, body, principal))
+    return _located(response, await service.register_document(ctx, body, principal))
 
 
 @router.get(
@@ -63,14 +59,15 @@ async def register_document(
     description="按登记时间倒序列出文件及其当前版本状态，可按起草部门和状态筛选；游标分页。",
 )
 async def list_documents(
+    ctx: CtxDep,
     request: Request,
     response: Response,
-    principal: Reader,
-    page: Annotated[PageParams, Depends(page_params)],
+    principal: OverseerOrDepartment,
+    page: PageDep,
     department: Annotated[str | None, Query(description="起草部门代码", examples=["fgw"])] = None,
     status: Annotated[VersionStatus | None, Query(description="当前版本状态", examples=["overdue"])] = None,
-) -> DocumentPage:
-    result = await service.list_documents(request.app.state.ctx, page, department=department, status=status)
+) -> Page[DocumentSummary]:
+    result = await service.list_documents(ctx, page, department=department, status=status)
     set_link_header(request, response, result.next_cursor)
     return result
 
@@ -83,9 +80,9 @@ async def list_documents(
     ),
 )
 async def get_document(
-    document_id: str, request: Request, response: Response, principal: Reader
+    document_id: str, ctx: CtxDep, response: Response, principal: OverseerOrDepartment
 ) -> DocumentView:
-    view = await service.get_document(request.app.state.ctx, document_id)
+    view = await service.get_document(ctx, document_id)
     response.headers["ETag"] = service.etag(view)
     return view
 
@@ -103,12 +100,12 @@ async def get_document(
 async def change_document(
     document_id: str,
     body: VersionCreate,
-    request: Request,
+    ctx: CtxDep,
     response: Response,
     principal: Drafter,
     if_match: Annotated[str | None, Header(description="上次读取文件时的 ETag")] = None,
 ) -> DocumentView:
-    view = await service.change_document(request.app.state.ctx, document_id, body, principal, if_match)
+    view = await service.change_document(ctx, document_id, body, principal, if_match)
     return _located(response, view)
 
 
@@ -129,11 +126,11 @@ async def decide_exemption(
     document_id: str,
     version: Version,
     body: ExemptionDecisionCreate,
-    request: Request,
+    ctx: CtxDep,
     response: Response,
     principal: Leader,
 ) -> DocumentView:
-    view = await service.decide_exemption(request.app.state.ctx, document_id, version, body, principal)
+    view = await service.decide_exemption(ctx, document_id, version, body, principal)
     return _located(response, view)
 
 
@@ -152,9 +149,9 @@ async def publish_version(
     document_id: str,
     version: Version,
     body: PublicationCreate,
-    request: Request,
+    ctx: CtxDep,
     response: Response,
     principal: Office,
 ) -> DocumentView:
-    view = await service.publish_version(request.app.state.ctx, document_id, version, body, principal)
+    view = await service.publish_version(ctx, document_id, version, body, principal)
     return _located(response, view)

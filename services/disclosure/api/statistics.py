@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from services.disclosure import service
 from services.disclosure.schemas import StatisticsReport
-from shared.auth import Principal, require_roles
+from shared.deps import AnyOfficial, CtxDep
 
 router = APIRouter(prefix="/v1/statistics", tags=["政务公开统计 disclosure statistics"])
-
-Reader = Annotated[Principal, require_roles("office", "supervisor", "leader", "evaluator", "department")]
 
 
 @router.get(
@@ -34,13 +32,13 @@ Reader = Annotated[Principal, require_roles("office", "supervisor", "leader", "e
     },
 )
 async def statistics(
-    request: Request,
-    principal: Reader,
+    ctx: CtxDep,
+    principal: AnyOfficial,
     period: Annotated[str, Query(description="期间", examples=["2018-Q2"])],
     department: Annotated[str | None, Query(description="部门代码；省略为全部部门", examples=["fgw"])] = None,
     format: Annotated[Literal["json", "csv", "xlsx"], Query(description="输出格式")] = "json",
 ) -> Any:
-    report = await service.statistics(request.app.state.ctx, period, department)
+    report = await service.statistics(ctx, period, department)
     if format == "json":
         return report
     name = f"disclosure-statistics-{report.period}.{format}"

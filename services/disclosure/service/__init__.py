@@ -4,14 +4,12 @@ from services.disclosure.service.catalogue import CatalogueFilter, atom_feed, ge
 from services.disclosure.service.documents import (
     change_document,
     decide_exemption,
-    etag,
-    get_document,
-    list_documents,
     publish_version,
     register_document,
 )
 from services.disclosure.service.recompute import recompute_deadlines
 from services.disclosure.service.statistics import XLSX_MEDIA_TYPE, statistics, to_csv, to_xlsx
+from services.disclosure.service.views import etag, get_document, list_documents
 
 __all__ = [
     "XLSX_MEDIA_TYPE",

@@ -23,12 +23,13 @@ from sqlalchemy import ColumnElement, Row, Select, exists, func, select, tuple_,
 
 from services.disclosure import domain, search
 from services.disclosure.domain import DisclosureMode, IssuingOrgan, Validity
-from services.disclosure.schemas import CatalogueDocument, CatalogueEntry, CataloguePage
-from services.disclosure.service import common
+from services.disclosure.schemas import CatalogueDocument, CatalogueEntry
+from services.disclosure.settings import disclosure_settings
 from services.disclosure.tables import catalogue
+from shared import reference
 from shared.app import ServiceContext
-from shared.pagination import PageParams, encode_cursor
-from shared.problems import Problem
+from shared.deadlines import local
+from shared.pagination import Keyset, Page, PageParams
 
 ATOM = "http://www.w3.org/2005/Atom"
 # An empty feed still needs an <updated>; nothing was published before this.
@@ -37,6 +38,8 @@ _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 _ENTRY_COLUMNS = [c for c in catalogue.c if c.name not in ("body", "attachments", "search")]
+# Newest publications first.
+PUBLISHED = Keyset(catalogue.c.published_at, catalogue.c.document_id)
 
 # How many of the newest rows (after the cursor, within the other filters) a word query walks in
 # date order before it turns to the GIN index. Words that fill a page within the window cost at
@@ -61,7 +64,7 @@ async def _conditions(f: CatalogueFilter) -> tuple[list[ColumnElement[bool]], st
     c = catalogue.c
     where: list[ColumnElement[bool]] = []
     if f.department is not None:
-        common.department(f.department, field="department")
+        reference.known_department(f.department, field="department")
         where.append(c.department == f.department)
     if f.year is not None:
         where.append(c.year == f.year)
@@ -97,24 +100,11 @@ def _number_condition(q: str) -> ColumnElement[bool] | None:
 
 async def _words(q: str) -> str:
     """Anything but a document number matches by its words."""
-    words = await asyncio.to_thread(search.query_words, q)
-    if not words:
-        raise Problem(422, f"检索词 {q!r} 不含可检索的字词", kind="empty-query", rule="D5", field="q")
-    return " ".join(words)
+    return domain.search_words(q, await asyncio.to_thread(search.query_words, q))
 
 
 def _match(column: ColumnElement[Any], words: str) -> ColumnElement[bool]:
     return column.bool_op("@@")(func.plainto_tsquery(search.SIMPLE, words))
-
-
-def _after_cursor(page: PageParams) -> list[ColumnElement[bool]]:
-    if page.cursor is None:
-        return []
-    try:
-        at, last_id = datetime.fromisoformat(str(page.cursor[0])), str(page.cursor[1])
-    except (IndexError, TypeError, ValueError) as exc:
-        raise Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor") from exc
-    return [tuple_(catalogue.c.published_at, catalogue.c.document_id) < tuple_(at, last_id)]
 
 
 def _newest(query: Select[Any], columns: Any, limit: int) -> Select[Any]:
@@ -140,15 +130,8 @@ def _searched(where: list[ColumnElement[bool]], words: str, limit: int) -> Selec
     entry = [window.c[col.name] for col in _ENTRY_COLUMNS]
     recent = _newest(select(*entry).where(_match(window.c.search, words)), window.c, limit).cte("recent")
     recent = recent.prefix_with("MATERIALIZED")
-    edge = (
-        select(c.published_at, c.document_id)
-        .where(*where)
-        .order_by(c.published_at.desc(), c.document_id.desc())
-        .offset(RECENT_WINDOW - 1)
-        .limit(1)
-        .cte("edge")
-        .prefix_with("MATERIALIZED")
-    )
+    last = _newest(select(c.published_at, c.document_id).where(*where), c, 1).offset(RECENT_WINDOW - 1)
+    edge = last.cte("edge").prefix_with("MATERIALIZED")
     # The edge is applied to the materialised matches, not inside: as an index condition on
     # ix_catalogue_published it would invite a scan of every older row.
     older = select(*_ENTRY_COLUMNS).where(*where, _match(c.search, words)).cte("older")
@@ -172,69 +155,54 @@ def _searched(where: list[ColumnElement[bool]], words: str, limit: int) -> Selec
 async def catalogue_query(f: CatalogueFilter, page: PageParams) -> Select[Any]:
     """One page of published documents matching ``f``, newest first (one row more, to see if more)."""
     where, words = await _conditions(f)
-    where += _after_cursor(page)
-    if words is not None:
-        return _searched(where, words, page.limit + 1)
-    return _newest(select(*_ENTRY_COLUMNS).where(*where), catalogue.c, page.limit + 1)
+    if words is None:
+        return PUBLISHED.apply(select(*_ENTRY_COLUMNS).where(*where), page)
+    if (after := PUBLISHED.after(page)) is not None:
+        where.append(after)
+    return _searched(where, words, page.limit + 1)
 
 
-async def list_catalogue(ctx: ServiceContext, f: CatalogueFilter, page: PageParams) -> CataloguePage:
+async def list_catalogue(ctx: ServiceContext, f: CatalogueFilter, page: PageParams) -> Page[CatalogueEntry]:
     query = await catalogue_query(f, page)
     async with ctx.db.reader() as session:
         rows = (await session.execute(query)).all()
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return CataloguePage(
-        items=[_entry(r) for r in rows],
-        next_cursor=(
-            encode_cursor([rows[-1].published_at.isoformat(), rows[-1].document_id]) if more else None
-        ),
-    )
+    return PUBLISHED.page(rows, page, _entry)
 
 
 async def get_published(ctx: ServiceContext, document_id: str) -> CatalogueDocument:
     async with ctx.db.reader() as session:
         row = (await session.execute(select(catalogue).where(catalogue.c.document_id == document_id))).first()
     if row is None:
-        raise Problem(404, f"文件 {document_id} 不存在或尚未公开", kind="document-not-found", rule="D5")
-    return CatalogueDocument(**_entry(row).model_dump(), body=row.body, attachments=row.attachments)
+        raise domain.unpublished(document_id)
+    return CatalogueDocument.of(row, **_names(row))
 
 
 def _entry(row: Row[Any]) -> CatalogueEntry:
-    return CatalogueEntry(
-        id=row.document_id,
-        index_number=row.index_number,
-        document_number=row.document_number,
-        title=row.title,
-        issuing_organ=row.issuing_organ,
-        issuing_organ_name=IssuingOrgan(row.issuing_organ).label,
-        department=row.department,
-        department_name=common.department_name(row.department),
-        formed_on=row.formed_on,
-        subject_words=row.subject_words,
-        disclosure_mode=row.disclosure_mode,
-        disclosure_mode_name=DisclosureMode(row.disclosure_mode).label,
-        scope=row.scope,
-        validity=row.validity,
-        validity_name=Validity(row.validity).label,
-        version=row.version,
-        url=row.url,
-        published_at=common.local(row.published_at),
-    )
+    return CatalogueEntry.of(row, **_names(row))
+
+
+def _names(row: Row[Any]) -> dict[str, str]:
+    """What an entry shows beside the row: its id, and the names of its codes."""
+    return {
+        "id": row.document_id,
+        "issuing_organ_name": IssuingOrgan(row.issuing_organ).label,
+        "department_name": reference.department_name(row.department),
+        "disclosure_mode_name": DisclosureMode(row.disclosure_mode).label,
+        "validity_name": Validity(row.validity).label,
+    }
 
 
 async def atom_feed(ctx: ServiceContext, limit: int) -> bytes:
     """The latest publications as an Atom 1.0 feed (RFC 4287), newest first."""
-    query = select(*_ENTRY_COLUMNS).order_by(catalogue.c.published_at.desc(), catalogue.c.document_id.desc())
     async with ctx.db.reader() as session:
-        rows = (await session.execute(query.limit(limit))).all()
-    organisation = common.settings(ctx).organisation_code
+        rows = (await session.execute(_newest(select(*_ENTRY_COLUMNS), catalogue.c, limit))).all()
+    organisation = disclosure_settings(ctx.settings).organisation_code
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "zh-CN"})
     _text(feed, "id", f"urn:xiaoneng:disclosure:{organisation}:latest")
     _text(feed, "title", "政府信息公开 · 最新发布")
     _text(feed, "subtitle", "市政府及市政府办公室文件在门户网站公开的最新记录")
-    _text(feed, "updated", common.local(rows[0].published_at if rows else _EPOCH).isoformat())
+    _text(feed, "updated", local(rows[0].published_at if rows else _EPOCH).isoformat())
     ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "href": "feed.atom"})
     for row in rows:
         entry = _entry(row)

@@ -1,19 +1,20 @@
-"""Document use cases: register, change, decide an exemption, publish; and the internal reads.
+"""Document commands: register, change, decide an exemption, publish.
 
-Each command runs in one transaction with its outbox rows. Commands on an existing document lock
-its ``documents`` row first and its version row second, the order the sweeper never inverts (it
-locks version rows only), so they serialise per document without deadlocks.
+Each command runs in one transaction with its outbox rows: guard (the rules of ``domain``) →
+decision → persist → announce. Commands on an existing document lock its ``documents`` row first
+and its version row second, the order the sweeper never inverts (it locks version rows only), so
+they serialise per document without deadlocks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import asdict
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, func, insert, select, tuple_, update
+from sqlalchemy import Row, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,66 +24,94 @@ from services.disclosure.domain import DisclosureMode, ExemptionDecision, Versio
 from services.disclosure.schemas import (
     Attachment,
     DocumentCreate,
-    DocumentPage,
-    DocumentSummary,
     DocumentView,
     ExemptionDecisionCreate,
-    ExemptionRequest,
-    ExemptionView,
     PublicationCreate,
-    PublicationView,
     VersionCreate,
-    VersionView,
 )
-from services.disclosure.service import common
+from services.disclosure.service.views import etag, load, not_found, version_key
+from services.disclosure.settings import disclosure_settings
 from services.disclosure.tables import catalogue, document_versions, documents, exemptions, index_counters
+from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
+from shared.deadlines import local
 from shared.events import DocumentFormed, DocumentPublished, ExemptionDecided
-from shared.messaging import outbox
-from shared.pagination import PageParams, encode_cursor
 from shared.problems import Problem
-
-# A publication time a little ahead of the server clock is a clock difference, not the future.
-_CLOCK_SKEW = timedelta(minutes=5)
+from shared.rules import Conflict, Missing
 
 
-def _version_key(document_id: str, version: int) -> ColumnElement[bool]:
-    return (document_versions.c.document_id == document_id) & (document_versions.c.version == version)
+def require_drafter(principal: Principal, department_code: str) -> None:
+    """The drafting department registers and changes its documents; the office may act for it."""
+    if not principal.has_any("office") and principal.department != department_code:
+        raise Problem(403, "只有起草部门或市政府办公室可以登记或变更该文件", kind="forbidden")
 
 
-def _parse_number(text: str) -> domain.DocumentNumber:
+def leader_code(principal: Principal) -> str:
+    """Which leader a ``leader`` token speaks for: its ``department`` claim, else its client id.
+
+    A vice-mayor's client is registered with ``--roles leader --department vm-executive``.
+    """
+    return principal.department or principal.client_id
+
+
+async def register_document(ctx: ServiceContext, cmd: DocumentCreate, principal: Principal) -> DocumentView:
+    number = domain.parse_document_number(cmd.document_number)
+    reference.known_department(cmd.drafting_department, field="drafting_department")
+    require_drafter(principal, cmd.drafting_department)
+    requested = domain.requested_exemption(cmd.disclosure_mode, cmd.exemption)
+    document_id = f"doc-{uuid.uuid4().hex[:12]}"
     try:
-        return domain.parse_document_number(text)
-    except domain.InvalidDocumentNumber as exc:
-        raise Problem(
-            422, str(exc), kind="invalid-document-number", rule="D4", field="document_number"
+        async with ctx.db.transaction() as session:
+            # The calendar lock before any row lock, as the calendar consumer takes them.
+            cal = await ctx.calendar.current(session)
+            due = domain.new_version_due(
+                ctx.profile, cmd.formed_on, cal, today=ctx.today(), field="formed_on"
+            )
+            await _insert_document(ctx, session, document_id, number, cmd, principal)
+            version = _version_values(cmd, cmd.formed_on, due, principal)
+            await _insert_version(session, document_id, 1, version, requested, principal)
+            await _announce_formed(
+                ctx, session, document_id, 1, version, cmd.drafting_department, str(number)
+            )
+            return await _shown(session, document_id)
+    except IntegrityError as exc:
+        if "document_number" not in str(exc.orig):
+            raise
+        raise Conflict(
+            f"文号 {number} 已登记", kind="duplicate-document-number", field="document_number"
         ) from exc
 
 
-def _exemption_request(
-    mode: DisclosureMode, request: ExemptionRequest | None
-) -> tuple[domain.ExemptionGround, str] | None:
-    """D2: withholding needs an enumerated ground and a written reason; proactive needs neither."""
-    if not mode.needs_exemption:
-        if request is not None:
-            raise Problem(
-                422,
-                "主动公开的文件不需要不予公开申请；如不宜公开，请将公开方式设为 on-request 或 withheld",
-                kind="exemption-not-applicable",
-                rule="D2",
-                field="exemption",
-            )
-        return None
-    if request is None or not (request.reason or "").strip():
-        raise Problem(
-            422,
-            f"公开方式为{mode.label}的文件须由起草部门书面说明不予公开的原因（D2），否则必须公开",
-            kind="exemption-reason-required",
-            rule="D2",
-            field="exemption.reason",
+async def _insert_document(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    document_id: str,
+    number: domain.DocumentNumber,
+    cmd: DocumentCreate,
+    principal: Principal,
+) -> None:
+    """The document row with its D4 index number: the next serial of the year it was formed."""
+    settings = disclosure_settings(ctx.settings)
+    year = cmd.formed_on.year
+    serial = await _next_serial(session, year)
+    index_number = domain.format_index_number(
+        settings.index_number_pattern, organisation=settings.organisation_code, year=year, serial=serial
+    )
+    await session.execute(
+        insert(documents).values(
+            id=document_id,
+            document_number=str(number),
+            title=cmd.title,
+            drafting_department=cmd.drafting_department,
+            current_version=1,
+            registered_by=principal.client_id,
+            index_number=index_number,
+            index_year=year,
+            index_serial=serial,
+            issuing_organ=cmd.issuing_organ or domain.issuing_organ_of(number),
         )
-    return request.ground, (request.reason or "").strip()
+    )
 
 
 async def _next_serial(session: AsyncSession, year: int) -> int:
@@ -102,73 +131,83 @@ async def _next_serial(session: AsyncSession, year: int) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
+# What a version holds of its document's content (a change carries the fields it omits over).
+_CONTENT = ("title", "body", "subject_words", "disclosure_mode", "scope", "validity", "attachments")
+
+
+def _version_values(
+    cmd: DocumentCreate | VersionCreate,
+    formed_on: date,
+    due: domain.Due,
+    principal: Principal,
+    previous: Row[Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of a new version: ``cmd``'s content, else ``previous``'s, and its clock."""
+    content = {name: getattr(cmd, name) for name in _CONTENT}
+    if content["attachments"] is not None:
+        content["attachments"] = _attachments(content["attachments"])
+    if previous is not None:
+        content = {k: getattr(previous, k) if v is None else v for k, v in content.items()}
+    return {
+        **content,
+        "formed_on": formed_on,
+        "deadline": due.at,
+        "deadline_provisional": due.provisional,
+        "formed_by": principal.client_id,
+        "status": VersionStatus.OPEN,
+    }
+
+
 def _attachments(items: list[Attachment]) -> list[dict[str, Any]]:
     return [a.model_dump(mode="json") for a in items]
 
 
-async def register_document(ctx: ServiceContext, cmd: DocumentCreate, principal: Principal) -> DocumentView:
-    number = _parse_number(cmd.document_number)
-    common.department(cmd.drafting_department, field="drafting_department")
-    common.require_drafter(principal, cmd.drafting_department)
-    requested = _exemption_request(cmd.disclosure_mode, cmd.exemption)
-    settings = common.settings(ctx)
-    document_id = f"doc-{uuid.uuid4().hex[:12]}"
-    try:
-        async with ctx.db.transaction() as session:
-            # The calendar lock before any row lock, as the calendar consumer takes them.
-            cal = await ctx.calendar.current(session)
-            due = common.clock_deadline(ctx, cal, cmd.formed_on, field="formed_on")
-            year = cmd.formed_on.year
-            serial = await _next_serial(session, year)
-            await session.execute(
-                insert(documents).values(
-                    id=document_id,
-                    document_number=str(number),
-                    title=cmd.title,
-                    drafting_department=cmd.drafting_department,
-                    current_version=1,
-                    registered_by=principal.client_id,
-                    index_number=domain.format_index_number(
-                        settings.index_number_pattern,
-                        organisation=settings.organisation_code,
-                        year=year,
-                        serial=serial,
-                    ),
-                    index_year=year,
-                    index_serial=serial,
-                    issuing_organ=cmd.issuing_organ or domain.issuing_organ_of(number),
-                )
+async def _insert_version(
+    session: AsyncSession,
+    document_id: str,
+    version: int,
+    values: dict[str, Any],
+    requested: domain.RequestedExemption | None,
+    principal: Principal,
+) -> None:
+    """The version row, and the exemption request (D2) recorded with it at drafting time."""
+    await session.execute(
+        insert(document_versions).values(document_id=document_id, version=version, **values)
+    )
+    if requested is not None:
+        await session.execute(
+            insert(exemptions).values(
+                document_id=document_id,
+                version=version,
+                **asdict(requested),
+                requested_by=principal.client_id,
+                decision=ExemptionDecision.PENDING,
             )
-            await session.execute(
-                insert(document_versions).values(
-                    document_id=document_id,
-                    version=1,
-                    formed_on=cmd.formed_on,
-                    deadline=due.at,
-                    deadline_provisional=due.provisional,
-                    title=cmd.title,
-                    body=cmd.body,
-                    subject_words=cmd.subject_words,
-                    disclosure_mode=cmd.disclosure_mode,
-                    scope=cmd.scope,
-                    validity=cmd.validity,
-                    attachments=_attachments(cmd.attachments),
-                    formed_by=principal.client_id,
-                    status=VersionStatus.OPEN,
-                )
-            )
-            if requested is not None:
-                await _insert_exemption(session, document_id, 1, requested, principal)
-            await _record_formed(ctx, session, document_id, 1, cmd.drafting_department, str(number))
-            view = await _load(session, document_id)
-    except IntegrityError as exc:
-        if "document_number" not in str(exc.orig):
-            raise
-        raise Problem(
-            409, f"文号 {number} 已登记", kind="duplicate-document-number", field="document_number"
-        ) from exc
-    assert view is not None
-    return view
+        )
+
+
+async def _announce_formed(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    document_id: str,
+    version: int,
+    values: dict[str, Any],
+    department: str,
+    number: str,
+) -> None:
+    await ctx.emit(
+        session,
+        DocumentFormed(
+            document_id=document_id,
+            version=version,
+            department=department,
+            document_number=number,
+            title=values["title"],
+            formed_on=values["formed_on"],
+            deadline=local(values["deadline"]),
+            deadline_provisional=values["deadline_provisional"],
+        ),
+    )
 
 
 async def change_document(
@@ -183,81 +222,56 @@ async def change_document(
         # The calendar lock before the row locks, as the calendar consumer takes them.
         cal = await ctx.calendar.current(session)
         doc = await _lock_document(session, document_id)
-        common.require_drafter(principal, doc.drafting_department)
+        require_drafter(principal, doc.drafting_department)
         if if_match is not None:
-            current = await _load(session, document_id)
-            assert current is not None
-            if if_match.strip() != etag(current):
-                raise Problem(
-                    412, "文件已被他人修改，请重新读取后再变更", kind="precondition-failed", field="If-Match"
-                )
+            await _check_unchanged(session, document_id, if_match)
         previous = await _lock_version(session, document_id, doc.current_version)
-        if cmd.changed_on < previous.formed_on:
-            raise Problem(
-                422,
-                f"变更日期 {cmd.changed_on} 早于上一版本的形成日期 {previous.formed_on}",
-                kind="change-before-formation",
-                rule="D1",
-                field="changed_on",
-            )
+        domain.check_change(cmd.changed_on, previous.formed_on)
         # The mode carries over like the other fields; an exemption request does not, because
         # D2 wants reason and signature for the version that is withheld.
         mode = cmd.disclosure_mode or DisclosureMode(previous.disclosure_mode)
-        requested = _exemption_request(mode, cmd.exemption)
-        due = common.clock_deadline(
-            ctx,
-            cal,
-            cmd.changed_on,
-            field="changed_on",
-            previous=common.Previous(previous.deadline, previous.deadline_provisional),
+        requested = domain.requested_exemption(mode, cmd.exemption)
+        clock = domain.Due(previous.deadline, previous.deadline_provisional)
+        due = domain.new_version_due(
+            ctx.profile, cmd.changed_on, cal, today=ctx.today(), field="changed_on", previous=clock
         )
         version = doc.current_version + 1
-        title = cmd.title if cmd.title is not None else previous.title
-        await session.execute(
-            insert(document_versions).values(
-                document_id=document_id,
-                version=version,
-                formed_on=cmd.changed_on,
-                deadline=due.at,
-                deadline_provisional=due.provisional,
-                title=title,
-                body=cmd.body if cmd.body is not None else previous.body,
-                subject_words=cmd.subject_words if cmd.subject_words is not None else previous.subject_words,
-                disclosure_mode=mode,
-                scope=cmd.scope if cmd.scope is not None else previous.scope,
-                validity=cmd.validity if cmd.validity is not None else previous.validity,
-                attachments=(
-                    _attachments(cmd.attachments) if cmd.attachments is not None else previous.attachments
-                ),
-                change_reason=cmd.change_reason,
-                formed_by=principal.client_id,
-                status=VersionStatus.OPEN,
-            )
-        )
-        # The old version's clock stops unless it already ran out (an overdue stays on record).
-        superseded = ctx.now()
-        await session.execute(
-            update(document_versions)
-            .where(_version_key(document_id, previous.version))
-            .values(
-                superseded_at=superseded,
-                status=case(
-                    (document_versions.c.status == VersionStatus.OPEN, VersionStatus.SUPERSEDED),
-                    else_=document_versions.c.status,
-                ),
-            )
-        )
+        values = _version_values(cmd, cmd.changed_on, due, principal, previous)
+        values["change_reason"] = cmd.change_reason
+        await _insert_version(session, document_id, version, values, requested, principal)
+        await _supersede(session, document_id, previous.version, ctx.now())
         await session.execute(
             update(documents)
             .where(documents.c.id == document_id)
-            .values(current_version=version, title=title)
+            .values(current_version=version, title=values["title"])
         )
-        if requested is not None:
-            await _insert_exemption(session, document_id, version, requested, principal)
-        await _record_formed(ctx, session, document_id, version, doc.drafting_department, doc.document_number)
-        view = await _load(session, document_id)
-    assert view is not None
-    return view
+        await _announce_formed(
+            ctx, session, document_id, version, values, doc.drafting_department, doc.document_number
+        )
+        return await _shown(session, document_id)
+
+
+async def _check_unchanged(session: AsyncSession, document_id: str, if_match: str) -> None:
+    """``If-Match``: the change is made to the document as its author last read it."""
+    current = await load(session, document_id)
+    assert current is not None
+    if if_match.strip() != etag(current):
+        raise Problem(
+            412, "文件已被他人修改，请重新读取后再变更", kind="precondition-failed", field="If-Match"
+        )
+
+
+async def _supersede(session: AsyncSession, document_id: str, version: int, at: datetime) -> None:
+    """The replaced version's clock stops, unless it already ran out (an overdue stays on record)."""
+    status = document_versions.c.status
+    await session.execute(
+        update(document_versions)
+        .where(version_key(document_id, version))
+        .values(
+            superseded_at=at,
+            status=case((status == VersionStatus.OPEN, VersionStatus.SUPERSEDED), else_=status),
+        )
+    )
 
 
 async def decide_exemption(
@@ -267,49 +281,21 @@ async def decide_exemption(
     async with ctx.db.transaction() as session:
         doc = await _lock_document(session, document_id)
         row = await _lock_version(session, document_id, version)
-        request = (
-            await session.execute(
-                select(exemptions)
-                .where((exemptions.c.document_id == document_id) & (exemptions.c.version == version))
-                .with_for_update()
-            )
-        ).first()
-        if request is None:
-            raise Problem(
-                404,
-                f"文件 {document_id} 第{version}版没有不予公开申请",
-                kind="exemption-not-found",
-                rule="D2",
-                field="version",
-            )
-        drafting = common.department(doc.drafting_department, field="drafting_department")
-        signer = common.leader_code(principal)
-        if not domain.may_sign_exemption(drafting, signer):
-            required = domain.vice_mayor_in_charge(drafting)
-            raise Problem(
-                403,
-                f"不予公开须经起草部门{drafting.short_name}的分管市长（{required}）签字，{signer} 无权签字",
-                kind="signer-not-in-charge",
-                rule="D2",
-                field="signer",
-                signer=signer,
-                required_signer=required,
-            )
-        if request.decision != ExemptionDecision.PENDING:
-            raise Problem(409, "该不予公开申请已有签字意见", kind="exemption-already-decided", rule="D2")
-        if row.status not in domain.PUBLISHABLE or version != doc.current_version:
-            raise Problem(
-                409,
-                f"第{version}版已{'公开' if row.status == VersionStatus.PUBLISHED else '被新版本取代'}，"
-                "不能再决定是否公开",
-                kind="version-closed",
-                rule="D2",
-                field="version",
-            )
+        key = (exemptions.c.document_id == document_id) & (exemptions.c.version == version)
+        request = (await session.execute(select(exemptions).where(key).with_for_update())).first()
+        signer = leader_code(principal)
+        domain.check_exemption_decision(
+            _stored(doc, row),
+            None if request is None else ExemptionDecision(request.decision),
+            document_id=document_id,
+            drafting=reference.known_department(doc.drafting_department, field="drafting_department"),
+            signer=signer,
+        )
+        assert request is not None
         decided = ExemptionDecision.GRANTED if cmd.granted else ExemptionDecision.REFUSED
         await session.execute(
             update(exemptions)
-            .where((exemptions.c.document_id == document_id) & (exemptions.c.version == version))
+            .where(key)
             .values(
                 decision=decided,
                 signed_by=signer,
@@ -318,15 +304,11 @@ async def decide_exemption(
                 comment=cmd.comment,
             )
         )
-        # Granted: the version owes no publication. Refused: it must be published by the
-        # original deadline, proactively (Without both, the document must be published).
-        changes: dict[str, Any] = (
-            {"status": VersionStatus.EXEMPT} if cmd.granted else {"disclosure_mode": DisclosureMode.PROACTIVE}
-        )
+        changes = domain.version_after_decision(cmd.granted)
         await session.execute(
-            update(document_versions).where(_version_key(document_id, version)).values(**changes)
+            update(document_versions).where(version_key(document_id, version)).values(**changes)
         )
-        await outbox.record(
+        await ctx.emit(
             session,
             ExemptionDecided(
                 document_id=document_id,
@@ -336,12 +318,8 @@ async def decide_exemption(
                 granted=cmd.granted,
                 signed_by=signer,
             ),
-            source=ctx.source,
-            topic_prefix=ctx.common.topic_prefix,
         )
-        view = await _load(session, document_id)
-    assert view is not None
-    return view
+        return await _shown(session, document_id)
 
 
 async def publish_version(
@@ -350,50 +328,15 @@ async def publish_version(
     """D1: the office publishes the current version on the portal; on time or late against its deadline."""
     now = ctx.now()
     published_at = cmd.published_at or now
-    if published_at > now + _CLOCK_SKEW:
-        raise Problem(
-            422, "发布时刻晚于当前时刻", kind="publication-in-future", rule="D1", field="published_at"
-        )
+    domain.check_publication_time(published_at, now)
     async with ctx.db.transaction() as session:
         doc = await _lock_document(session, document_id)
         row = await _lock_version(session, document_id, version)
-        if row.status == VersionStatus.PUBLISHED:
-            raise Problem(
-                409,
-                f"文件 {doc.document_number} 第{version}版已于 {row.published_at.isoformat()} 公开，"
-                "不能重复公开",
-                kind="already-published",
-                rule="D1",
-                field="version",
-            )
-        if row.status == VersionStatus.EXEMPT:
-            raise Problem(
-                409,
-                f"第{version}版已经分管市长签字同意不予公开",
-                kind="version-exempt",
-                rule="D2",
-                field="version",
-            )
-        if version != doc.current_version:
-            raise Problem(
-                409,
-                f"第{version}版已被第{doc.current_version}版取代，请公开当前版本",
-                kind="version-superseded",
-                rule="D1",
-                field="version",
-            )
-        if domain.published_before_formation(row.formed_on, published_at):
-            raise Problem(
-                422,
-                f"发布时刻 {published_at.isoformat()} 早于该版本的形成日期 {row.formed_on}",
-                kind="publication-before-formation",
-                rule="D1",
-                field="published_at",
-            )
+        domain.check_publishable(_stored(doc, row), published_at)
         on_time = domain.published_on_time(row.deadline, published_at)
         await session.execute(
             update(document_versions)
-            .where(_version_key(document_id, version))
+            .where(version_key(document_id, version))
             .values(
                 status=VersionStatus.PUBLISHED,
                 published_at=published_at,
@@ -403,24 +346,20 @@ async def publish_version(
             )
         )
         await _catalogue(session, doc, row, cmd.url, published_at)
-        await outbox.record(
+        await ctx.emit(
             session,
             DocumentPublished(
                 document_id=document_id,
                 version=version,
                 department=doc.drafting_department,
                 published_at=published_at,
-                deadline=common.local(row.deadline),
+                deadline=local(row.deadline),
                 deadline_provisional=row.deadline_provisional,
                 on_time=on_time,
                 url=cmd.url,
             ),
-            source=ctx.source,
-            topic_prefix=ctx.common.topic_prefix,
         )
-        view = await _load(session, document_id)
-    assert view is not None
-    return view
+        return await _shown(session, document_id)
 
 
 async def _catalogue(
@@ -428,28 +367,19 @@ async def _catalogue(
 ) -> None:
     """D5: the published version becomes the document's public catalogue entry."""
     number = domain.parse_document_number(doc.document_number)
-    drafting = common.department(doc.drafting_department, field="drafting_department")
+    drafting = reference.known_department(doc.drafting_department, field="drafting_department")
     text = await asyncio.to_thread(
         search.index_text, doc.document_number, row.title, drafting.short_name, drafting.name, row.body
     )
+    copied = ("version", "title", "formed_on", "subject_words", "disclosure_mode", "scope", "validity")
     values = {
-        "version": row.version,
-        "index_number": doc.index_number,
-        "document_number": doc.document_number,
+        **{name: getattr(row, name) for name in (*copied, "body", "attachments")},
+        **{name: getattr(doc, name) for name in ("index_number", "document_number", "issuing_organ")},
         "number_prefix": number.prefix,
         "number_year": number.year,
         "number_serial": number.serial,
-        "title": row.title,
-        "issuing_organ": doc.issuing_organ,
         "department": doc.drafting_department,
-        "formed_on": row.formed_on,
         "year": row.formed_on.year,
-        "subject_words": row.subject_words,
-        "disclosure_mode": row.disclosure_mode,
-        "scope": row.scope,
-        "validity": row.validity,
-        "body": row.body,
-        "attachments": row.attachments,
         "url": url,
         "published_at": published_at,
         "search": func.to_tsvector(search.SIMPLE, text),
@@ -458,53 +388,14 @@ async def _catalogue(
     await session.execute(stmt.on_conflict_do_update(index_elements=[catalogue.c.document_id], set_=values))
 
 
-async def _insert_exemption(
-    session: AsyncSession,
-    document_id: str,
-    version: int,
-    requested: tuple[domain.ExemptionGround, str],
-    principal: Principal,
-) -> None:
-    ground, reason = requested
-    await session.execute(
-        insert(exemptions).values(
-            document_id=document_id,
-            version=version,
-            ground=ground,
-            reason=reason,
-            requested_by=principal.client_id,
-            decision=ExemptionDecision.PENDING,
-        )
-    )
-
-
-async def _record_formed(
-    ctx: ServiceContext, session: AsyncSession, document_id: str, version: int, department: str, number: str
-) -> None:
-    row = (
-        await session.execute(
-            select(
-                document_versions.c.title,
-                document_versions.c.formed_on,
-                document_versions.c.deadline,
-                document_versions.c.deadline_provisional,
-            ).where(_version_key(document_id, version))
-        )
-    ).one()
-    await outbox.record(
-        session,
-        DocumentFormed(
-            document_id=document_id,
-            version=version,
-            department=department,
-            document_number=number,
-            title=row.title,
-            formed_on=row.formed_on,
-            deadline=common.local(row.deadline),
-            deadline_provisional=row.deadline_provisional,
-        ),
-        source=ctx.source,
-        topic_prefix=ctx.common.topic_prefix,
+def _stored(doc: Row[Any], row: Row[Any]) -> domain.StoredVersion:
+    return domain.StoredVersion(
+        document_number=doc.document_number,
+        version=row.version,
+        current_version=doc.current_version,
+        status=VersionStatus(row.status),
+        formed_on=row.formed_on,
+        published_at=row.published_at,
     )
 
 
@@ -513,169 +404,23 @@ async def _lock_document(session: AsyncSession, document_id: str) -> Row[Any]:
         await session.execute(select(documents).where(documents.c.id == document_id).with_for_update())
     ).first()
     if doc is None:
-        raise common.not_found(document_id)
+        raise not_found(document_id)
     return doc
 
 
 async def _lock_version(session: AsyncSession, document_id: str, version: int) -> Row[Any]:
     row = (
         await session.execute(
-            select(document_versions).where(_version_key(document_id, version)).with_for_update()
+            select(document_versions).where(version_key(document_id, version)).with_for_update()
         )
     ).first()
     if row is None:
-        raise Problem(404, f"文件 {document_id} 没有第{version}版", kind="version-not-found", field="version")
+        raise Missing(f"文件 {document_id} 没有第{version}版", kind="version-not-found", field="version")
     return row
 
 
-def etag(view: DocumentView) -> str:
-    """A strong validator of the document as shown; changes whenever anything shown changes."""
-    return '"' + hashlib.sha256(view.model_dump_json().encode()).hexdigest()[:24] + '"'
-
-
-async def get_document(ctx: ServiceContext, document_id: str) -> DocumentView:
-    async with ctx.db.reader() as session:
-        view = await _load(session, document_id)
-    if view is None:
-        raise common.not_found(document_id)
+async def _shown(session: AsyncSession, document_id: str) -> DocumentView:
+    """The document as the command leaves it, read in its transaction."""
+    view = await load(session, document_id)
+    assert view is not None
     return view
-
-
-async def _load(session: AsyncSession, document_id: str) -> DocumentView | None:
-    doc = (await session.execute(select(documents).where(documents.c.id == document_id))).first()
-    if doc is None:
-        return None
-    rows = (
-        await session.execute(
-            select(document_versions)
-            .where(document_versions.c.document_id == document_id)
-            .order_by(document_versions.c.version)
-        )
-    ).all()
-    requests = {
-        r.version: r
-        for r in (
-            await session.execute(select(exemptions).where(exemptions.c.document_id == document_id))
-        ).all()
-    }
-    required = domain.vice_mayor_in_charge(common.department(doc.drafting_department, field="department"))
-    versions = [_version_view(r, requests.get(r.version), required) for r in rows]
-    current = versions[doc.current_version - 1]
-    return DocumentView(
-        id=doc.id,
-        index_number=doc.index_number,
-        document_number=doc.document_number,
-        title=doc.title,
-        issuing_organ=doc.issuing_organ,
-        drafting_department=doc.drafting_department,
-        version=current.version,
-        formed_on=current.formed_on,
-        deadline=current.deadline,
-        deadline_provisional=current.deadline_provisional,
-        status=current.status,
-        versions=versions,
-    )
-
-
-def _version_view(row: Row[Any], request: Row[Any] | None, required_signer: str) -> VersionView:
-    publication = (
-        PublicationView(
-            url=row.publication_url,
-            published_at=common.local(row.published_at),
-            on_time=row.published_on_time,
-            published_by=row.published_by,
-        )
-        if row.published_at is not None
-        else None
-    )
-    exemption = (
-        ExemptionView(
-            ground=request.ground,
-            ground_name=domain.ExemptionGround(request.ground).label,
-            reason=request.reason,
-            requested_by=request.requested_by,
-            requested_at=common.local(request.requested_at),
-            decision=request.decision,
-            required_signer=required_signer,
-            signed_by=request.signed_by,
-            decided_at=common.maybe_local(request.decided_at),
-            comment=request.comment,
-        )
-        if request is not None
-        else None
-    )
-    return VersionView(
-        version=row.version,
-        formed_on=row.formed_on,
-        deadline=common.local(row.deadline),
-        deadline_provisional=row.deadline_provisional,
-        status=row.status,
-        title=row.title,
-        body=row.body,
-        subject_words=row.subject_words,
-        disclosure_mode=row.disclosure_mode,
-        scope=row.scope,
-        validity=row.validity,
-        attachments=row.attachments,
-        change_reason=row.change_reason,
-        formed_by=row.formed_by,
-        overdue_at=common.maybe_local(row.overdue_at),
-        superseded_at=common.maybe_local(row.superseded_at),
-        publication=publication,
-        exemption=exemption,
-    )
-
-
-async def list_documents(
-    ctx: ServiceContext, page: PageParams, *, department: str | None, status: VersionStatus | None
-) -> DocumentPage:
-    """Newest registrations first; filtered by drafting department and the current version's status."""
-    d, v = documents, document_versions
-    query = select(
-        d.c.id,
-        d.c.index_number,
-        d.c.document_number,
-        d.c.title,
-        d.c.drafting_department,
-        d.c.current_version,
-        d.c.created_at,
-        v.c.formed_on,
-        v.c.deadline,
-        v.c.deadline_provisional,
-        v.c.status,
-    ).join(v, (v.c.document_id == d.c.id) & (v.c.version == d.c.current_version))
-    if department is not None:
-        common.department(department, field="department")
-        query = query.where(d.c.drafting_department == department)
-    if status is not None:
-        query = query.where(v.c.status == status)
-    if page.cursor is not None:
-        try:
-            at, last_id = datetime.fromisoformat(str(page.cursor[0])), str(page.cursor[1])
-        except (IndexError, TypeError, ValueError) as exc:
-            raise Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor") from exc
-        query = query.where(tuple_(d.c.created_at, d.c.id) < tuple_(at, last_id))
-    async with ctx.db.reader() as session:
-        rows = (
-            await session.execute(query.order_by(d.c.created_at.desc(), d.c.id.desc()).limit(page.limit + 1))
-        ).all()
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return DocumentPage(
-        items=[
-            DocumentSummary(
-                id=r.id,
-                index_number=r.index_number,
-                document_number=r.document_number,
-                title=r.title,
-                drafting_department=r.drafting_department,
-                version=r.current_version,
-                formed_on=r.formed_on,
-                deadline=common.local(r.deadline),
-                deadline_provisional=r.deadline_provisional,
-                status=r.status,
-            )
-            for r in rows
-        ],
-        next_cursor=encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id]) if more else None,
-    )

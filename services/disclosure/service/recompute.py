@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disclosure.service import common
-from services.disclosure.sweeper import is_open
-from services.disclosure.tables import document_versions, documents
+from services.disclosure import domain
+from services.disclosure.sweeper import is_open, subject_id, version_clocks
+from services.disclosure.tables import document_versions
 from shared.app import ServiceContext
 from shared.calendar_store import CalendarChange
 from shared.events import DeadlineChanged
@@ -26,48 +26,20 @@ async def recompute_deadlines(
     """Count every open version the year can move again on ``change.after``, as when it was
     formed or changed (a change that keeps the clock reads the previous version's stored deadline);
     store the new deadline and flag, and announce each moved deadline once (deadline-changed)."""
-    rules = common.profile(ctx)
-    v = document_versions
-    previous = document_versions.alias("previous")
-    rows = (
-        await session.execute(
-            select(
-                v.c.document_id,
-                v.c.version,
-                v.c.formed_on,
-                v.c.deadline,
-                v.c.deadline_provisional,
-                documents.c.drafting_department,
-                previous.c.deadline.label("previous_deadline"),
-                previous.c.deadline_provisional.label("previous_provisional"),
-            )
-            .join(documents, documents.c.id == v.c.document_id)
-            .outerjoin(
-                previous,
-                (previous.c.document_id == v.c.document_id) & (previous.c.version == v.c.version - 1),
-            )
-            # The partial index on open versions serves deadline >= the year's first possible one.
-            .where(is_open(), v.c.deadline >= change.earliest_deadline, v.c.formed_on <= change.latest_start)
-            .order_by(v.c.deadline, v.c.document_id, v.c.version)
-            .with_for_update(of=v)
-        )
-    ).all()
     moved: list[DeadlineChanged] = []
     updates: list[dict[str, Any]] = []
-    for row in rows:
-        before = (
-            None
-            if row.previous_deadline is None
-            else common.Previous(row.previous_deadline, row.previous_provisional)
-        )
-        due = common.version_due(rules, row.formed_on, change.after, before)
+    for row in await _movable(session, change):
+        before = None
+        if row.previous_deadline is not None:
+            before = domain.Due(row.previous_deadline, row.previous_provisional)
+        due = domain.version_due(ctx.profile, row.formed_on, change.after, before)
         if due.at != row.deadline or due.provisional != row.deadline_provisional:
             updates.append(
                 {"doc": row.document_id, "ver": row.version, "due": due.at, "provisional": due.provisional}
             )
         announced = change.moved(
             subject_kind="document-version",
-            subject_id=f"{row.document_id}@{row.version}",
+            subject_id=subject_id(row),
             department=row.drafting_department,
             old=row.deadline,
             new=due.at,
@@ -76,6 +48,7 @@ async def recompute_deadlines(
         if announced is not None:
             moved.append(announced)
     if updates:
+        v = document_versions
         # One executemany for every changed version.
         await session.execute(
             update(v)
@@ -84,3 +57,24 @@ async def recompute_deadlines(
             updates,
         )
     return moved
+
+
+async def _movable(session: AsyncSession, change: CalendarChange) -> list[Row[Any]]:
+    """The open versions ``change`` can move, locked, with the clock of the version each replaced."""
+    v = document_versions
+    previous = document_versions.alias("previous")
+    query = (
+        version_clocks(
+            v.c.formed_on,
+            previous.c.deadline.label("previous_deadline"),
+            previous.c.deadline_provisional.label("previous_provisional"),
+        )
+        .outerjoin(
+            previous, (previous.c.document_id == v.c.document_id) & (previous.c.version == v.c.version - 1)
+        )
+        # The partial index on open versions serves deadline >= the year's first possible one.
+        .where(is_open(), v.c.deadline >= change.earliest_deadline, v.c.formed_on <= change.latest_start)
+        .order_by(v.c.deadline, v.c.document_id, v.c.version)
+        .with_for_update(of=v)
+    )
+    return list((await session.execute(query)).all())

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from services.disclosure import domain
 from services.disclosure.domain import VersionStatus
 from services.disclosure.schemas import DepartmentStatistics, StatisticsReport
-from services.disclosure.service import common
 from services.disclosure.tables import document_versions, documents
 from shared import reference
 from shared.app import ServiceContext
-from shared.problems import Problem
+from shared.periods import ReportPeriod
 
 HEADERS = (
     ("department", "部门代码"),
@@ -42,75 +42,55 @@ def _counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 async def statistics(ctx: ServiceContext, period: str, department: str | None) -> StatisticsReport:
-    try:
-        span = domain.parse_period(period)
-    except domain.InvalidPeriod as exc:
-        raise Problem(422, str(exc), kind="invalid-period", field="period") from exc
+    span = domain.statistics_period(period)
     if department is not None:
-        common.department(department, field="department")
+        reference.known_department(department, field="department")
+    async with ctx.db.reader() as session:
+        found = {
+            r.department: domain.Outcomes(**{k: n for k, n in r._mapping.items() if k != "department"})
+            for r in (await session.execute(_outcomes(span, department))).all()
+        }
+    if department is not None:
+        found.setdefault(department, domain.Outcomes())
+    order = {x.code: i for i, x in enumerate(reference.departments())}
+    rows = [_row(code, found[code]) for code in sorted(found, key=lambda c: (order.get(c, len(order)), c))]
+    return StatisticsReport(
+        period=str(span),
+        start=span.first_day,
+        end=span.end,
+        departments=rows,
+        total=_row("all", domain.Outcomes.combined(found.values()), name="合计"),
+    )
+
+
+def _outcomes(span: ReportPeriod, department: str | None) -> Select[Any]:
+    """The outcomes of the versions formed in ``span``, per drafting department."""
     v, d = document_versions, documents
     status = v.c.status
+    published = status == VersionStatus.PUBLISHED
     query = (
         select(
             d.c.drafting_department.label("department"),
             func.count().label("formed"),
-            _counted(and_(status == VersionStatus.PUBLISHED, v.c.published_on_time.is_(True))).label(
-                "published_on_time"
-            ),
-            _counted(and_(status == VersionStatus.PUBLISHED, v.c.published_on_time.is_(False))).label(
-                "published_late"
-            ),
+            _counted(and_(published, v.c.published_on_time.is_(True))).label("published_on_time"),
+            _counted(and_(published, v.c.published_on_time.is_(False))).label("published_late"),
             _counted(status == VersionStatus.OVERDUE).label("overdue_unpublished"),
             _counted(status == VersionStatus.EXEMPT).label("exempt"),
             _counted(status == VersionStatus.OPEN).label("open"),
             _counted(status == VersionStatus.SUPERSEDED).label("superseded"),
         )
         .join(d, d.c.id == v.c.document_id)
-        .where(v.c.formed_on >= span.start, v.c.formed_on < span.end)
+        .where(v.c.formed_on >= span.first_day, v.c.formed_on < span.end)
         .group_by(d.c.drafting_department)
     )
     if department is not None:
         query = query.where(d.c.drafting_department == department)
-    async with ctx.db.reader() as session:
-        found = {
-            r.department: domain.Outcomes(**{k: n for k, n in r._mapping.items() if k != "department"})
-            for r in (await session.execute(query)).all()
-        }
-    if department is not None:
-        found.setdefault(department, domain.Outcomes())
-    order = {x.code: i for i, x in enumerate(reference.departments())}
-    rows = [_row(code, found[code]) for code in sorted(found, key=lambda c: (order.get(c, len(order)), c))]
-    total = domain.Outcomes(
-        **{
-            name: sum(getattr(o, name) for o in found.values())
-            for name in domain.Outcomes.__dataclass_fields__
-        }
-    )
-    return StatisticsReport(
-        period=span.label,
-        start=span.start,
-        end=span.end,
-        departments=rows,
-        total=DepartmentStatistics(department="all", department_name="合计", **_counts(total)),
-    )
+    return query
 
 
-def _counts(o: domain.Outcomes) -> dict[str, int | float | None]:
-    return {
-        "formed": o.formed,
-        "published_on_time": o.published_on_time,
-        "published_late": o.published_late,
-        "overdue_unpublished": o.overdue_unpublished,
-        "exempt": o.exempt,
-        "open": o.open,
-        "superseded": o.superseded,
-        "on_time_rate": o.on_time_rate,
-    }
-
-
-def _row(code: str, outcomes: domain.Outcomes) -> DepartmentStatistics:
-    name = common.department_name(code)
-    return DepartmentStatistics(department=code, department_name=name, **_counts(outcomes))
+def _row(code: str, outcomes: domain.Outcomes, *, name: str | None = None) -> DepartmentStatistics:
+    department_name = name or reference.department_name(code)
+    return DepartmentStatistics.of(outcomes, department=code, department_name=department_name)
 
 
 def _table(report: StatisticsReport) -> list[DepartmentStatistics]:

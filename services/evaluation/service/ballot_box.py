@@ -63,31 +63,31 @@ from services.evaluation.schemas import (
     BallotIn,
     BallotPage,
     BallotReceipt,
-    ChoiceOut,
     ParticipationView,
     PublishedBallot,
 )
 from services.evaluation.service.common import (
     BALLOT_READER_ROLES,
+    admit_before_publication,
     load_round,
-    may,
-    policy,
-    rules,
     state_of,
 )
 from services.evaluation.tables import ballots, panel_entries, participations, rounds
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.events import VoteCast
-from shared.messaging import outbox
 from shared.observability import trace_context
-from shared.pagination import PageParams, encode_cursor
+from shared.pagination import Keyset, PageParams
 from shared.problems import Problem
 from shared.reference import consideration_factors
+from shared.rules import Missing
 
 log = logging.getLogger("xiaoneng.evaluation.ballots")
 
 _mixer = secrets.SystemRandom()
+
+# Published ballots in receipt order: random, so it says nothing of the voting order.
+BALLOT_ORDER = Keyset(ballots.c.receipt, descending=False)
 
 
 def _new_receipt(taken: set[str]) -> str:
@@ -104,71 +104,69 @@ async def cast_ballot(
     choices = [domain.Choice(c.department, tuple(c.factors), c.reason or None) for c in cmd.choices]
     try:
         async with ctx.db.transaction() as session:
-            row = await load_round(session, round_id, lock=True)
-            with rules():
-                domain.require_state(state_of(row), ("voting-open",), "投票")
-            entry_id = (
-                await session.execute(
-                    select(panel_entries.c.id).where(
-                        panel_entries.c.round_id == round_id, panel_entries.c.account == principal.client_id
-                    )
-                )
-            ).scalar_one_or_none()
-            if entry_id is None:
-                raise Problem(
-                    403,
-                    f"调用者不是{domain.Quarter.parse(round_id).label}的评定人员",
-                    kind="not-on-panel",
-                    rule="E1",
-                )
-            voters = set(
-                (
-                    await session.execute(
-                        select(participations.c.entry_id).where(participations.c.round_id == round_id)
-                    )
-                ).scalars()
-            )
-            if entry_id in voters:
-                raise Problem(409, "每名评定人员每轮只能投一票，您已投票", kind="already-voted", rule="E5")
-            with rules():
-                domain.check_ballot(choices, list(row.candidates), consideration_factors(), policy(ctx))
-            box: list[dict[str, Any]] = [
-                {"id": b.id, "round_id": round_id, "receipt": b.receipt, "choices": b.choices}
-                for b in await session.execute(
-                    select(ballots.c.id, ballots.c.receipt, ballots.c.choices).where(
-                        ballots.c.round_id == round_id
-                    )
-                )
-            ]
-            receipt = _new_receipt({b["receipt"] for b in box})
-            box.append(
-                {
-                    "id": secrets.token_hex(16),
-                    "round_id": round_id,
-                    "receipt": receipt,
-                    "choices": [
-                        {"department": c.department, "factors": list(c.factors), "reason": c.reason}
-                        for c in choices
-                    ],
-                }
-            )
-            voters.add(entry_id)
-            await _rewrite(session, round_id, voters, box)
-            turnout = len(voters)
-            await session.execute(update(rounds).where(rounds.c.id == round_id).values(turnout=turnout))
-            with trace_context(None):
-                await outbox.record(
-                    session,
-                    VoteCast(round_id=round_id, receipt=receipt, turnout=turnout),
-                    source=ctx.source,
-                    topic_prefix=ctx.common.topic_prefix,
-                )
+            receipt, turnout = await _vote(ctx, session, round_id, principal, choices)
     except SQLAlchemyError as exc:
         # The driver's message may quote the statement's parameters (entry id, choices): log the
         # class only, and chain nothing the problem handler could print.
         log.error("a ballot for round %s was not stored: %s", round_id, type(exc).__name__)
         raise Problem(503, "选票未能保存，请稍后重新提交", kind="ballot-not-stored") from None
     return BallotReceipt(round_id=round_id, receipt=receipt, turnout=turnout)
+
+
+async def _vote(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    round_id: str,
+    principal: Principal,
+    choices: list[domain.Choice],
+) -> tuple[str, int]:
+    """Steps 1–5 of the design above, in the caller's transaction; returns the receipt and the turnout."""
+    row = await load_round(session, round_id, lock=True)
+    domain.require_state(state_of(row), ("voting-open",), "投票")
+    entry_id = await _entry_of(session, round_id, principal)
+    voters = await _voters(session, round_id)
+    voter = domain.check_voter(domain.Quarter.parse(round_id), entry_id, voters)
+    domain.check_ballot(choices, list(row.candidates), consideration_factors(), ctx.profile.evaluation)
+    box = await _box(session, round_id)
+    receipt = _new_receipt({b["receipt"] for b in box})
+    box.append(
+        {"id": secrets.token_hex(16), "round_id": round_id, "receipt": receipt, "choices": _stored(choices)}
+    )
+    voters.add(voter)
+    await _rewrite(session, round_id, voters, box)
+    turnout = len(voters)
+    await session.execute(update(rounds).where(rounds.c.id == round_id).values(turnout=turnout))
+    with trace_context(None):
+        await ctx.emit(session, VoteCast(round_id=round_id, receipt=receipt, turnout=turnout))
+    return receipt, turnout
+
+
+async def _entry_of(session: AsyncSession, round_id: str, principal: Principal) -> str | None:
+    """The caller's panel entry in the round: the one their account votes with."""
+    query = select(panel_entries.c.id).where(
+        panel_entries.c.round_id == round_id, panel_entries.c.account == principal.client_id
+    )
+    entry_id: str | None = (await session.execute(query)).scalar_one_or_none()
+    return entry_id
+
+
+async def _voters(session: AsyncSession, round_id: str) -> set[str]:
+    """The entries that have voted in the round."""
+    query = select(participations.c.entry_id).where(participations.c.round_id == round_id)
+    return set((await session.execute(query)).scalars())
+
+
+async def _box(session: AsyncSession, round_id: str) -> list[dict[str, Any]]:
+    """The round's whole ballot box, as rows to insert again."""
+    query = select(ballots.c.id, ballots.c.receipt, ballots.c.choices).where(ballots.c.round_id == round_id)
+    return [
+        {"id": b.id, "round_id": round_id, "receipt": b.receipt, "choices": b.choices}
+        for b in await session.execute(query)
+    ]
+
+
+def _stored(choices: list[domain.Choice]) -> list[dict[str, Any]]:
+    return [{"department": c.department, "factors": list(c.factors), "reason": c.reason} for c in choices]
 
 
 async def _rewrite(session: AsyncSession, round_id: str, voters: set[str], box: list[dict[str, Any]]) -> None:
@@ -188,13 +186,7 @@ async def participation_of(ctx: ServiceContext, round_id: str, principal: Princi
     """Whether the caller is on the panel and has voted: only ever about the caller."""
     async with ctx.db.reader() as session:
         await load_round(session, round_id)
-        entry_id = (
-            await session.execute(
-                select(panel_entries.c.id).where(
-                    panel_entries.c.round_id == round_id, panel_entries.c.account == principal.client_id
-                )
-            )
-        ).scalar_one_or_none()
+        entry_id = await _entry_of(session, round_id, principal)
         voted = (
             entry_id is not None
             and (
@@ -209,47 +201,25 @@ async def participation_of(ctx: ServiceContext, round_id: str, principal: Princi
     return ParticipationView(round_id=round_id, on_panel=entry_id is not None, voted=voted)
 
 
-def _published(row: Any) -> PublishedBallot:
-    return PublishedBallot(receipt=row.receipt, choices=[ChoiceOut.model_validate(c) for c in row.choices])
-
-
 async def _require_visible(session: AsyncSession, round_id: str, principal: Principal | None) -> None:
-    row = await load_round(session, round_id)
-    state = state_of(row)
-    if state not in domain.BALLOTS_VISIBLE:
-        raise Problem(409, "投票截止后才公布选票", kind="ballots-not-published", rule="E5")
-    if state != "results-published" and not may(principal, BALLOT_READER_ROLES):
-        if principal is None:
-            raise Problem(
-                401,
-                "结果公布前，选票仅供评定人员、领导和组织者核对，请提供访问令牌",
-                kind="unauthorized",
-                headers={"WWW-Authenticate": 'Bearer realm="xiaoneng"'},
-            )
-        raise Problem(403, "结果公布前，选票仅供评定人员、领导和组织者核对", kind="forbidden")
+    state = state_of(await load_round(session, round_id))
+    domain.require_ballots_visible(state)
+    admit_before_publication(
+        state, principal, BALLOT_READER_ROLES, "结果公布前，选票仅供评定人员、领导和组织者核对"
+    )
 
 
 async def published_ballots(
     ctx: ServiceContext, round_id: str, page: PageParams, principal: Principal | None
 ) -> BallotPage:
     """The anonymised ballots after the close, by receipt, so anyone entitled can recount (E3, E5)."""
-    query = (
-        select(ballots.c.receipt, ballots.c.choices)
-        .where(ballots.c.round_id == round_id)
-        .order_by(ballots.c.receipt)
-        .limit(page.limit + 1)
-    )
-    if page.cursor:
-        query = query.where(ballots.c.receipt > str(page.cursor[0]))
+    query = select(ballots.c.receipt, ballots.c.choices).where(ballots.c.round_id == round_id)
     async with ctx.db.reader() as session:
         await _require_visible(session, round_id, principal)
-        rows = (await session.execute(query)).all()
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+        rows = (await session.execute(BALLOT_ORDER.apply(query, page))).all()
+    shown, cursor = BALLOT_ORDER.cut(rows, page)
     return BallotPage(
-        round_id=round_id,
-        items=[_published(r) for r in rows],
-        next_cursor=encode_cursor([rows[-1].receipt]) if more else None,
+        round_id=round_id, items=[PublishedBallot.model_validate(r) for r in shown], next_cursor=cursor
     )
 
 
@@ -266,5 +236,5 @@ async def ballot_by_receipt(
             )
         ).first()
     if row is None:
-        raise Problem(404, f"本轮没有回执为 {receipt} 的选票", kind="ballot-not-found")
-    return _published(row)
+        raise Missing(f"本轮没有回执为 {receipt} 的选票", kind="ballot-not-found")
+    return PublishedBallot.model_validate(row)

@@ -1,10 +1,13 @@
-"""What the evaluation use cases share: the profile, loading a round, rule errors."""
+"""What the evaluation use cases share: loading a round, and who may read what before publication.
+
+Results, ballots and designations become public when the results are published; before that
+only some roles read them, with or without a token (``api.Anyone``). The roles are those of the
+``shared.deps`` aliases, so that "leaders and organizers" means the same here as in a route.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 from sqlalchemy import select
 from sqlalchemy.engine import Row
@@ -12,45 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation import domain
 from services.evaluation.tables import rounds
-from shared import reference
-from shared.app import ServiceContext
-from shared.auth import Principal
-from shared.policy import EvaluationPolicy, PolicyProfile, load_profile
+from shared.auth import REALM, Principal
+from shared.deps import Organizer, Overseer, OverseerOrEvaluator
 from shared.problems import Problem
-
-ORGANIZER_ROLES = ("office", "supervisor")
-RESULT_READER_ROLES = ("office", "supervisor", "leader")
-BALLOT_READER_ROLES = ("office", "supervisor", "leader", "evaluator")
-
-_STATUS: dict[type[domain.RuleViolation], int] = {
-    domain.InvalidRoundState: 409,
-    domain.PanelOverlap: 409,
-    domain.PanelIncomplete: 409,
-}
+from shared.rules import Missing
 
 
-def profile(ctx: ServiceContext) -> PolicyProfile:
-    return load_profile(ctx.common.policy_profile)
+def roles_of(alias: Any) -> tuple[str, ...]:
+    """The roles a ``shared.deps`` role alias admits (the scopes of its security requirement)."""
+    return tuple(get_args(alias)[1].scopes)
 
 
-def policy(ctx: ServiceContext) -> EvaluationPolicy:
-    return profile(ctx).evaluation
-
-
-def problem_of(exc: domain.RuleViolation) -> Problem:
-    extra: dict[str, Any] = dict(exc.extra)
-    return Problem(
-        _STATUS.get(type(exc), 422), exc.detail, kind=exc.kind, rule=exc.rule, field=exc.field, **extra
-    )
-
-
-@contextmanager
-def rules() -> Iterator[None]:
-    """Turn a broken rule into its problem details."""
-    try:
-        yield
-    except domain.RuleViolation as exc:
-        raise problem_of(exc) from exc
+ORGANIZER_ROLES = roles_of(Organizer)
+# The gateway's webhook visibility repeats this one (a service may not import another).
+RESULT_READER_ROLES = roles_of(Overseer)
+BALLOT_READER_ROLES = roles_of(OverseerOrEvaluator)
 
 
 async def load_round(session: AsyncSession, round_id: str, *, lock: bool = False) -> Row[Any]:
@@ -59,7 +38,7 @@ async def load_round(session: AsyncSession, round_id: str, *, lock: bool = False
         query = query.with_for_update()
     row = (await session.execute(query)).first()
     if row is None:
-        raise Problem(404, f"评定轮次 {round_id} 不存在", kind="round-not-found")
+        raise Missing(f"评定轮次 {round_id} 不存在", kind="round-not-found")
     return row
 
 
@@ -67,12 +46,17 @@ def state_of(row: Row[Any]) -> domain.RoundState:
     return cast(domain.RoundState, row.state)
 
 
-def department_name(code: str) -> str:
-    try:
-        return reference.department(code).short_name
-    except reference.UnknownReference:
-        return code
-
-
 def may(principal: Principal | None, roles: tuple[str, ...]) -> bool:
     return principal is not None and principal.has_any(*roles)
+
+
+def admit_before_publication(
+    state: domain.RoundState, principal: Principal | None, roles: tuple[str, ...], refusal: str
+) -> None:
+    """Anyone reads once the results are published; before, only ``roles`` do (``refusal`` says who)."""
+    if state == "results-published" or may(principal, roles):
+        return
+    if principal is None:
+        challenge = {"WWW-Authenticate": REALM}
+        raise Problem(401, f"{refusal}，请提供访问令牌", kind="unauthorized", headers=challenge)
+    raise Problem(403, refusal, kind="forbidden")

@@ -27,21 +27,13 @@ from services.evaluation.schemas import (
     RankingItem,
     ReferencePack,
 )
-from services.evaluation.service.common import (
-    ORGANIZER_ROLES,
-    department_name,
-    load_round,
-    may,
-    profile,
-    rules,
-    state_of,
-)
+from services.evaluation.service.common import ORGANIZER_ROLES, load_round, may, state_of
 from services.evaluation.tables import department_facts, reference_packs, rounds
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.deadlines import SHANGHAI
-from shared.problems import Problem
+from shared.reference import department_name
 
 # Facts a reader of the pack should notice, with their Chinese labels ({floor}: the rank below
 # which a department reports, I4, from the policy profile).
@@ -59,6 +51,26 @@ NOTABLE: dict[str, str] = {
     "document-version-overdue": "文件逾期未公开",
 }
 
+RANKINGS = ("ranking-published", "ranking-worse-than-threshold")
+
+# Each count of a department's pack and the kinds of fact it adds up.
+COUNTED: dict[str, tuple[str, ...]] = {
+    "rankings_published": RANKINGS,
+    "rankings_worse_than_threshold": ("ranking-worse-than-threshold",),
+    "reports_due": ("ranking-worse-than-threshold",),
+    "reports_overdue": ("report-duty-overdue",),
+    "joint_items_assigned": ("joint-item-assigned",),
+    "joint_items_answered_late": ("joint-item-answered-late",),
+    "joint_items_deemed_consent": ("joint-item-deemed-consent", "joint-item-deemed-agreed-to-handle"),
+    "joint_items_escalated": ("joint-item-escalated",),
+    "instructions_assigned": ("instruction-assigned",),
+    "instructions_answered_late": ("instruction-answered-late",),
+    "instructions_overdue": ("instruction-overdue",),
+    "documents_formed": ("document-formed",),
+    "documents_published_late": ("document-published-late",),
+    "documents_overdue": ("document-version-overdue",),
+}
+
 
 def _indicator_name(code: str) -> str | None:
     try:
@@ -67,66 +79,46 @@ def _indicator_name(code: str) -> str | None:
         return None
 
 
+def _ranking(fact: Any) -> RankingItem:
+    detail, indicator = fact.detail, str(fact.detail.get("indicator", ""))
+    return RankingItem(
+        indicator=indicator,
+        indicator_name=_indicator_name(indicator),
+        period=str(detail.get("period", "")),
+        rank=detail.get("rank"),
+        grade=detail.get("grade"),
+        cities=detail.get("cities"),
+        worse_than_threshold=fact.kind == "ranking-worse-than-threshold",
+    )
+
+
+def _interview(fact: Any) -> InterviewItem:
+    return InterviewItem(
+        interview_id=fact.subject_id,
+        reason=str(fact.detail.get("reason", "")),
+        period=fact.detail.get("period"),
+        interviewers=list(fact.detail.get("interviewers", [])),
+    )
+
+
+def _notable(fact: Any, floor: int) -> NotableItem:
+    label = NOTABLE[fact.kind].format(floor=floor)
+    return NotableItem(kind=fact.kind, label=label, subject_id=fact.subject_id, on=fact.effective_on)
+
+
 def _department_pack(code: str, facts: list[Any], floor: int) -> DepartmentPack:
-    counts: Counter[str] = Counter()
-    rankings: list[RankingItem] = []
-    interviews: list[InterviewItem] = []
-    notable: list[NotableItem] = []
-    for fact in facts:
-        counts[fact.kind] += 1
-        detail = fact.detail
-        if fact.kind in ("ranking-published", "ranking-worse-than-threshold"):
-            rankings.append(
-                RankingItem(
-                    indicator=str(detail.get("indicator", "")),
-                    indicator_name=_indicator_name(str(detail.get("indicator", ""))),
-                    period=str(detail.get("period", "")),
-                    rank=detail.get("rank"),
-                    grade=detail.get("grade"),
-                    cities=detail.get("cities"),
-                    worse_than_threshold=fact.kind == "ranking-worse-than-threshold",
-                )
-            )
-        if fact.kind == "interview-required":
-            interviews.append(
-                InterviewItem(
-                    interview_id=fact.subject_id,
-                    reason=str(detail.get("reason", "")),
-                    period=detail.get("period"),
-                    interviewers=list(detail.get("interviewers", [])),
-                )
-            )
-        if fact.kind in NOTABLE:
-            notable.append(
-                NotableItem(
-                    kind=fact.kind,
-                    label=NOTABLE[fact.kind].format(floor=floor),
-                    subject_id=fact.subject_id,
-                    on=fact.effective_on,
-                )
-            )
-    c = counts
-    return DepartmentPack(
-        code=code,
-        name=department_name(code),
-        rankings_published=c["ranking-published"] + c["ranking-worse-than-threshold"],
-        rankings_worse_than_threshold=c["ranking-worse-than-threshold"],
-        rankings=rankings,
-        reports_due=c["ranking-worse-than-threshold"],
-        reports_overdue=c["report-duty-overdue"],
-        interviews_required=interviews,
-        joint_items_assigned=c["joint-item-assigned"],
-        joint_items_answered_late=c["joint-item-answered-late"],
-        joint_items_deemed_consent=c["joint-item-deemed-consent"] + c["joint-item-deemed-agreed-to-handle"],
-        joint_items_escalated=c["joint-item-escalated"],
-        instructions_assigned=c["instruction-assigned"],
-        instructions_answered_late=c["instruction-answered-late"],
-        instructions_overdue=c["instruction-overdue"],
-        documents_formed=c["document-formed"],
-        documents_published_late=c["document-published-late"],
-        documents_overdue=c["document-version-overdue"],
-        notable=sorted(notable, key=lambda n: (n.on or date.min, n.kind, n.subject_id)),
-        counts=dict(sorted(counts.items())),
+    counts = Counter(fact.kind for fact in facts)
+    notable = [_notable(f, floor) for f in facts if f.kind in NOTABLE]
+    return DepartmentPack.model_validate(
+        {
+            "code": code,
+            "name": department_name(code),
+            "rankings": [_ranking(f) for f in facts if f.kind in RANKINGS],
+            "interviews_required": [_interview(f) for f in facts if f.kind == "interview-required"],
+            "notable": sorted(notable, key=lambda n: (n.on or date.min, n.kind, n.subject_id)),
+            "counts": dict(sorted(counts.items())),
+        }
+        | {field: sum(counts[kind] for kind in kinds) for field, kinds in COUNTED.items()}
     )
 
 
@@ -164,8 +156,7 @@ async def build_pack(
 async def publish_pack(ctx: ServiceContext, round_id: str, principal: Principal) -> ReferencePack:
     async with ctx.db.transaction() as session:
         row = await load_round(session, round_id, lock=True)
-        with rules():
-            target = domain.next_state(state_of(row), "publish-reference-pack")
+        target = domain.next_state(state_of(row), "publish-reference-pack")
         pack = await build_pack(session, row, rank_floor(ctx), ctx.now())
         published_at = (
             await session.execute(
@@ -197,22 +188,49 @@ async def get_pack(ctx: ServiceContext, round_id: str, principal: Principal) -> 
         ).scalar_one_or_none()
         if stored is not None:
             return ReferencePack.model_validate(stored)
-        if not may(principal, ORGANIZER_ROLES):
-            raise Problem(
-                409,
-                f"{domain.Quarter.parse(round_id).label}的参考材料尚未印发",
-                kind="pack-not-published",
-                rule="E2",
-            )
+        domain.require_preview(domain.Quarter.parse(round_id), organizer=may(principal, ORGANIZER_ROLES))
         return await build_pack(session, row, rank_floor(ctx), ctx.now())
 
 
 def rank_floor(ctx: ServiceContext) -> int:
-    return profile(ctx).indicators.report_when_rank_worse_than
+    return ctx.profile.indicators.report_when_rank_worse_than
 
 
 def _cell(value: object) -> str:
     return html.escape(str(value))
+
+
+def _summary_row(d: DepartmentPack) -> str:
+    cells = (
+        d.name,
+        d.rankings_published,
+        d.rankings_worse_than_threshold,
+        d.reports_due,
+        len(d.interviews_required),
+        d.joint_items_answered_late,
+        d.joint_items_deemed_consent,
+        d.instructions_answered_late + d.instructions_overdue,
+        d.documents_published_late,
+        d.documents_overdue,
+    )
+    return "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in cells) + "</tr>"
+
+
+def _section(d: DepartmentPack, floor: int) -> str:
+    """A department's rankings and notable facts; empty when it has none."""
+    if not (d.notable or d.rankings):
+        return ""
+    items = "".join(
+        f"<li>{_cell(r.indicator_name or r.indicator)}（{_cell(r.period)}）："
+        f"全省第 {_cell(r.rank if r.rank is not None else r.grade or '—')} 位"
+        f"{f'，第{floor}位以后' if r.worse_than_threshold else ''}</li>"
+        for r in d.rankings
+    ) + "".join(
+        f"<li>{_cell(n.on or '')} {_cell(n.label)}：{_cell(n.subject_id)}</li>"
+        for n in d.notable
+        if n.kind not in ("ranking-worse-than-threshold",)
+    )
+    return f"<section><h2>{_cell(d.name)}</h2><ul>{items}</ul></section>"
 
 
 def render_html(pack: ReferencePack) -> str:
@@ -226,41 +244,8 @@ def render_html(pack: ReferencePack) -> str:
         f"<tr><th>部门</th><th>排名通报</th><th>第{pack.rank_floor}位以后</th><th>须汇报说明</th><th>需约谈</th>"
         "<th>会办逾期反馈</th><th>会办视作同意</th><th>批示逾期</th><th>文件逾期公开</th><th>文件逾期未公开</th></tr>"
     )
-    rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{_cell(v)}</td>"
-            for v in (
-                d.name,
-                d.rankings_published,
-                d.rankings_worse_than_threshold,
-                d.reports_due,
-                len(d.interviews_required),
-                d.joint_items_answered_late,
-                d.joint_items_deemed_consent,
-                d.instructions_answered_late + d.instructions_overdue,
-                d.documents_published_late,
-                d.documents_overdue,
-            )
-        )
-        + "</tr>"
-        for d in pack.departments
-    )
-    sections = []
-    for d in pack.departments:
-        if not (d.notable or d.rankings):
-            continue
-        items = "".join(
-            f"<li>{_cell(r.indicator_name or r.indicator)}（{_cell(r.period)}）："
-            f"全省第 {_cell(r.rank if r.rank is not None else r.grade or '—')} 位"
-            f"{f'，第{pack.rank_floor}位以后' if r.worse_than_threshold else ''}</li>"
-            for r in d.rankings
-        ) + "".join(
-            f"<li>{_cell(n.on or '')} {_cell(n.label)}：{_cell(n.subject_id)}</li>"
-            for n in d.notable
-            if n.kind not in ("ranking-worse-than-threshold",)
-        )
-        sections.append(f"<section><h2>{_cell(d.name)}</h2><ul>{items}</ul></section>")
+    rows = "".join(_summary_row(d) for d in pack.departments)
+    sections = "".join(_section(d, pack.rank_floor) for d in pack.departments)
     title = f"{pack.quarter_label}“低效能”部门预评参考材料"
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
@@ -273,5 +258,5 @@ def render_html(pack: ReferencePack) -> str:
         "</style></head><body>"
         f"<h1>{_cell(title)}</h1>"
         f"<p>统计期间：{_cell(pack.period_from)} 至 {_cell(pack.period_to)}　{_cell(status)}</p>"
-        f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>" + "".join(sections) + "</body></html>"
+        f"<table><thead>{head}</thead><tbody>{rows}</tbody></table>{sections}</body></html>"
     )

@@ -8,6 +8,7 @@ belongs to one entry, so a token identifies at most one panel entry of a round.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from typing import Any
 
@@ -24,25 +25,19 @@ from services.evaluation.schemas import (
     PanelEntryView,
     PanelView,
 )
-from services.evaluation.service.common import load_round, policy, rules, state_of
+from services.evaluation.service.common import load_round, state_of
 from services.evaluation.tables import panel_entries
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.calendar import CalendarError
-from shared.problems import Problem
 from shared.reference import districts, panel_categories
+from shared.rules import Missing
+
+# What the rules see of an entry, named alike in a request entry and in a row.
+_RULED = tuple(f.name for f in dataclasses.fields(domain.PanelMember) if f.name != "entry_id")
 
 
-def _member(row: Row[Any]) -> domain.PanelMember:
-    return domain.PanelMember(
-        entry_id=row.id,
-        person_id=row.person_id,
-        name=row.name,
-        category=row.category,
-        district=row.district,
-        account=row.account,
-        named_on=row.named_on,
-    )
+def _member(entry_id: str, entry: Any) -> domain.PanelMember:
+    return domain.PanelMember(entry_id=entry_id, **{name: getattr(entry, name) for name in _RULED})
 
 
 async def entry_rows(session: AsyncSession, round_id: str) -> list[Row[Any]]:
@@ -55,23 +50,12 @@ async def entry_rows(session: AsyncSession, round_id: str) -> list[Row[Any]]:
 
 
 async def members(session: AsyncSession, round_id: str) -> list[domain.PanelMember]:
-    return [_member(r) for r in await entry_rows(session, round_id)]
+    return [_member(r.id, r) for r in await entry_rows(session, round_id)]
 
 
 def _entry_view(row: Row[Any]) -> PanelEntryView:
     names = {c.code: c.name for c in panel_categories()}
-    return PanelEntryView(
-        id=row.id,
-        person_id=row.person_id,
-        name=row.name,
-        category=row.category,
-        category_name=names.get(row.category, row.category),
-        district=row.district,
-        organization=row.organization,
-        account=row.account,
-        named_on=row.named_on,
-        added_at=row.added_at,
-    )
+    return PanelEntryView.of(row, category_name=names.get(row.category, row.category))
 
 
 def composition_view(panel: domain.Composition) -> CompositionView:
@@ -97,63 +81,39 @@ def composition_view(panel: domain.Composition) -> CompositionView:
     )
 
 
+async def _editable_round(session: AsyncSession, round_id: str) -> Row[Any]:
+    """The round, locked, while its panel may still change (until the vote opens)."""
+    row = await load_round(session, round_id, lock=True)
+    domain.require_state(state_of(row), domain.PANEL_EDITABLE, "调整评定人员")
+    return row
+
+
 async def add_entries(
     ctx: ServiceContext, round_id: str, cmd: PanelEntriesCreate, principal: Principal
 ) -> list[PanelEntryView]:
     """Add entries all or none; each is checked against the panel as it stands with the earlier ones."""
-    evaluation = policy(ctx)
-    categories = panel_categories()
+    categories, evaluation = panel_categories(), ctx.profile.evaluation
     async with ctx.db.transaction() as session:
-        row = await load_round(session, round_id, lock=True)
-        with rules():
-            domain.require_state(state_of(row), domain.PANEL_EDITABLE, "调整评定人员")
+        row = await _editable_round(session, round_id)
         panel = await members(session, round_id)
         # The check stores no deadline, so no calendar lock: the copy as it stands.
         cal = await ctx.calendar.read(session)
         values: list[dict[str, Any]] = []
         for entry in cmd.entries:
-            new = domain.PanelMember(
-                entry_id=f"pe-{secrets.token_hex(8)}",
-                person_id=entry.person_id,
-                name=entry.name,
-                category=entry.category,
-                district=entry.district,
-                account=entry.account,
-                named_on=entry.named_on,
+            new = _member(f"pe-{secrets.token_hex(8)}", entry)
+            domain.check_addition(
+                panel, new, categories, vote_on=row.vote_on, policy=evaluation, calendar=cal
             )
-            with rules():
-                try:
-                    domain.check_addition(
-                        panel, new, categories, vote_on=row.vote_on, policy=evaluation, calendar=cal
-                    )
-                except CalendarError as exc:
-                    raise Problem(
-                        422, str(exc), kind="calendar-out-of-range", rule="E1", field="named_on"
-                    ) from exc
             panel.append(new)
-            values.append(
-                {
-                    "id": new.entry_id,
-                    "round_id": round_id,
-                    "person_id": new.person_id,
-                    "name": new.name,
-                    "category": new.category,
-                    "district": new.district,
-                    "organization": entry.organization,
-                    "account": new.account,
-                    "named_on": new.named_on,
-                    "added_by": principal.client_id,
-                }
-            )
+            stored = {"id": new.entry_id, "round_id": round_id, "added_by": principal.client_id}
+            values.append(entry.model_dump() | stored)
         rows = (await session.execute(insert(panel_entries).values(values).returning(panel_entries))).all()
     return [_entry_view(r) for r in rows]
 
 
 async def remove_entry(ctx: ServiceContext, round_id: str, entry_id: str) -> None:
     async with ctx.db.transaction() as session:
-        row = await load_round(session, round_id, lock=True)
-        with rules():
-            domain.require_state(state_of(row), domain.PANEL_EDITABLE, "调整评定人员")
+        await _editable_round(session, round_id)
         removed = (
             await session.execute(
                 delete(panel_entries)
@@ -162,14 +122,14 @@ async def remove_entry(ctx: ServiceContext, round_id: str, entry_id: str) -> Non
             )
         ).first()
     if removed is None:
-        raise Problem(404, f"评定轮次 {round_id} 中没有条目 {entry_id}", kind="panel-entry-not-found")
+        raise Missing(f"评定轮次 {round_id} 中没有条目 {entry_id}", kind="panel-entry-not-found")
 
 
 async def get_panel(ctx: ServiceContext, round_id: str) -> PanelView:
     async with ctx.db.reader() as session:
         await load_round(session, round_id)
         rows = await entry_rows(session, round_id)
-    panel = domain.composition([_member(r) for r in rows], panel_categories(), policy(ctx))
+    panel = domain.composition([_member(r.id, r) for r in rows], panel_categories(), ctx.profile.evaluation)
     return PanelView(
         round_id=round_id, entries=[_entry_view(r) for r in rows], composition=composition_view(panel)
     )

@@ -13,122 +13,76 @@ everyone once published.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import column, func, insert, select, true, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.evaluation import domain
 from services.evaluation.schemas import DesignationPage, DesignationView, ResultsView, StandingView
 from services.evaluation.service.common import (
     RESULT_READER_ROLES,
-    department_name,
+    admit_before_publication,
     load_round,
     may,
-    policy,
-    rules,
     state_of,
 )
 from services.evaluation.tables import ballots, designations, round_results, rounds
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.deadlines import local_date
-from shared.events import DepartmentDesignated, InterviewRequired, RoundTallied
-from shared.messaging import outbox
-from shared.pagination import PageParams, encode_cursor
+from shared.events import DepartmentDesignated, EventData, InterviewRequired, RoundTallied
+from shared.pagination import Keyset, PageParams
 from shared.policy import EvaluationPolicy
-from shared.problems import Problem
+from shared.reference import department_name
+from shared.rules import Missing
 
 
 def _city_name() -> str:
     return reference.city(reference.reference_data().departments.city).name
 
 
-async def tally_round(
-    ctx: ServiceContext, round_id: str, principal: Principal, now: datetime | None = None
-) -> ResultsView:
+async def tally_round(ctx: ServiceContext, round_id: str, principal: Principal) -> ResultsView:
     """Count a closed round, record the results and their consequences, and announce them."""
-    now = now or ctx.now()
-    evaluation = policy(ctx)
+    evaluation, today = ctx.profile.evaluation, ctx.today()
     async with ctx.db.transaction() as session:
         row = await load_round(session, round_id, lock=True)
-        with rules():
-            target = domain.next_state(state_of(row), "tally")
+        target = domain.next_state(state_of(row), "tally")
         quarter = domain.Quarter.parse(round_id)
-        previous = str(quarter.previous())
-        previous_state = (
-            await session.execute(select(rounds.c.state).where(rounds.c.id == previous))
-        ).scalar_one_or_none()
-        if previous_state is not None and previous_state not in domain.RESULTS_VISIBLE:
-            raise Problem(
-                409,
-                f"{quarter.previous().label}的评定尚未计票，须按季度顺序计票（连续季度的认定依赖上一季度结果）",
-                kind="previous-round-not-tallied",
-                rule="E4",
-            )
-        previous_runs = {
-            r.department: r.consecutive_quarters
-            for r in await session.execute(
-                select(round_results.c.department, round_results.c.consecutive_quarters).where(
-                    round_results.c.round_id == previous
-                )
-            )
-        }
+        previous_runs = await _previous_runs(session, quarter)
         cast_ballots, counts = await _count_box(session, round_id)
         result = domain.tally_counts(cast_ballots, counts, list(row.candidates), evaluation)
-        rows: list[dict[str, Any]] = []
-        events: list[Any] = [
-            RoundTallied(
-                round_id=round_id,
-                ballots=result.ballots,
-                votes={d: v for d, v in result.votes.items() if v > 0},
-                selected=result.selected,
-            )
+        rulings = domain.rulings(result, previous_runs, evaluation)
+        await session.execute(insert(round_results).values([_result(round_id, r) for r in rulings]))
+        bulletins = [
+            _designation(quarter, r.standing.department, r.run, today, evaluation)
+            for r in rulings
+            if "designated" in r.consequences
         ]
-        bulletins: list[dict[str, Any]] = []
-        for standing in result.standings:
-            run = domain.run_length(standing.selected, previous_runs.get(standing.department, 0))
-            consequences = domain.consequences(run, evaluation)
-            rows.append(
-                {
-                    "round_id": round_id,
-                    "department": standing.department,
-                    "votes": standing.votes,
-                    "rank": standing.rank,
-                    "selected": standing.selected,
-                    "consecutive_quarters": run,
-                    "consequences": list(consequences),
-                }
-            )
-            if "vice-mayor-interview" in consequences:
-                events.append(
-                    _vice_mayor_interview(round_id, standing.department, run, evaluation.selected_top)
-                )
-            if "designated" in consequences:
-                bulletins.append(_designation(quarter, standing.department, run, now, evaluation))
-                events.append(
-                    DepartmentDesignated(
-                        round_id=round_id, department=standing.department, consecutive_quarters=run
-                    )
-                )
-        await session.execute(insert(round_results).values(rows))
         if bulletins:
             await session.execute(insert(designations).values(bulletins))
-        row = (
-            await session.execute(
-                update(rounds)
-                .where(rounds.c.id == round_id)
-                .values(state=target, tallied_at=func.now())
-                .returning(rounds)
-            )
-        ).one()
-        for event in events:
-            await outbox.record(session, event, source=ctx.source, topic_prefix=ctx.common.topic_prefix)
+        query = update(rounds).where(rounds.c.id == round_id).values(state=target, tallied_at=func.now())
+        row = (await session.execute(query.returning(rounds))).one()
+        await ctx.emit_many(session, _announcements(round_id, result, rulings, evaluation))
         return await _results_view(session, row, evaluation.panel_size)
+
+
+async def _previous_runs(session: AsyncSession, quarter: domain.Quarter) -> dict[str, int]:
+    """The runs of selected quarters the round continues: those of the previous quarter's round,
+    which must be tallied (E4); none when that quarter had no round."""
+    previous = str(quarter.previous())
+    state = (
+        await session.execute(select(rounds.c.state).where(rounds.c.id == previous))
+    ).scalar_one_or_none()
+    domain.require_previous_tallied(quarter, state)
+    query = select(round_results.c.department, round_results.c.consecutive_quarters).where(
+        round_results.c.round_id == previous
+    )
+    return {r.department: r.consecutive_quarters for r in await session.execute(query)}
 
 
 async def _count_box(session: AsyncSession, round_id: str) -> tuple[int, dict[str, int]]:
@@ -152,6 +106,38 @@ async def _count_box(session: AsyncSession, round_id: str) -> tuple[int, dict[st
     return cast_ballots, counts
 
 
+def _result(round_id: str, ruling: domain.Ruling) -> dict[str, Any]:
+    standing = ruling.standing
+    return {
+        "round_id": round_id,
+        "department": standing.department,
+        "votes": standing.votes,
+        "rank": standing.rank,
+        "selected": standing.selected,
+        "consecutive_quarters": ruling.run,
+        "consequences": list(ruling.consequences),
+    }
+
+
+def _announcements(
+    round_id: str, result: domain.Tally, rulings: tuple[domain.Ruling, ...], evaluation: EvaluationPolicy
+) -> list[EventData]:
+    """round-tallied, then per department in standing order its interview or its designation (E4)."""
+    votes = {d: v for d, v in result.votes.items() if v > 0}
+    events: list[EventData] = [
+        RoundTallied(round_id=round_id, ballots=result.ballots, votes=votes, selected=result.selected)
+    ]
+    for ruling in rulings:
+        department, run = ruling.standing.department, ruling.run
+        if "vice-mayor-interview" in ruling.consequences:
+            events.append(_vice_mayor_interview(round_id, department, run, evaluation.selected_top))
+        if "designated" in ruling.consequences:
+            events.append(
+                DepartmentDesignated(round_id=round_id, department=department, consecutive_quarters=run)
+            )
+    return events
+
+
 def _vice_mayor_interview(round_id: str, department: str, run: int, top: int) -> InterviewRequired:
     return InterviewRequired(
         interview_id=f"iv-{round_id}-{department}",
@@ -164,17 +150,15 @@ def _vice_mayor_interview(round_id: str, department: str, run: int, top: int) ->
 
 
 def _designation(
-    quarter: domain.Quarter, department: str, run: int, now: datetime, evaluation: EvaluationPolicy
+    quarter: domain.Quarter, department: str, run: int, issued_on: date, evaluation: EvaluationPolicy
 ) -> dict[str, Any]:
-    quarters = [quarter]
-    while len(quarters) < run:
-        quarters.insert(0, quarters[0].previous())
+    quarters = domain.run_quarters(quarter, run)
     bulletin = domain.designation_bulletin(
         city=_city_name(),
         department=department_name(department),
         quarters=quarters,
         recipients=[r.name for r in reference.designation_recipients()],
-        issued_on=local_date(now),
+        issued_on=issued_on,
         policy=evaluation,
     )
     return {
@@ -213,43 +197,26 @@ async def _results_view(session: AsyncSession, row: Row[Any], panel_size: int) -
         ballots=ballots_counted,
         turnout=row.turnout,
         panel_size=panel_size,
-        standings=[
-            StandingView(
-                department=s.department,
-                name=department_name(s.department),
-                votes=s.votes,
-                rank=s.rank,
-                selected=s.selected,
-                consecutive_quarters=s.consecutive_quarters,
-                consequences=list(s.consequences),
-                consequence_labels=[domain.CONSEQUENCE_LABELS[c] for c in s.consequences],
-            )
-            for s in standings
-        ],
+        standings=[_standing(s) for s in standings],
         selected=[s.department for s in standings if s.selected],
         designations=list(designated),
     )
 
 
-def _require_readable(state: domain.RoundState, principal: Principal | None, what: str) -> None:
-    if state not in domain.RESULTS_VISIBLE:
-        raise Problem(409, f"本轮尚未计票，暂无{what}", kind="results-not-available", rule="E3")
-    if state != "results-published" and not may(principal, RESULT_READER_ROLES):
-        if principal is None:
-            raise Problem(
-                401,
-                f"{what}公布前仅供市政府领导和组织者查阅，请提供访问令牌",
-                kind="unauthorized",
-                headers={"WWW-Authenticate": 'Bearer realm="xiaoneng"'},
-            )
-        raise Problem(403, f"{what}公布前仅供市政府领导和组织者查阅", kind="forbidden")
+def _standing(row: Row[Any]) -> StandingView:
+    labels = [domain.CONSEQUENCE_LABELS[c] for c in row.consequences]
+    return StandingView.of(row, name=department_name(row.department), consequence_labels=labels)
 
 
 async def get_results(ctx: ServiceContext, round_id: str, principal: Principal | None) -> ResultsView:
     async with ctx.db.reader() as session:
         row = await load_round(session, round_id)
-        _require_readable(state_of(row), principal, "评定结果")
-        return await _results_view(session, row, policy(ctx).panel_size)
+        state = state_of(row)
+        domain.require_results(state)
+        admit_before_publication(
+            state, principal, RESULT_READER_ROLES, "评定结果公布前仅供市政府领导和组织者查阅"
+        )
+        return await _results_view(session, row, ctx.profile.evaluation.panel_size)
 
 
 def _designation_view(row: Row[Any]) -> DesignationView:
@@ -260,20 +227,21 @@ def _designation_view(row: Row[Any]) -> DesignationView:
         issuer=row.issuer,
         issued_on=row.issued_on,
     )
-    return DesignationView(
-        id=row.id,
-        round_id=row.round_id,
-        department=row.department,
-        department_name=department_name(row.department),
-        consecutive_quarters=row.consecutive_quarters,
-        quarters=list(row.quarters),
-        title=row.title,
-        addressed_to=list(row.addressed_to),
-        body=row.body,
-        issuer=row.issuer,
-        issued_on=row.issued_on,
-        text=bulletin.text,
-    )
+    return DesignationView.of(row, department_name=department_name(row.department), text=bulletin.text)
+
+
+# Newest round first, departments in code order within a round. ``Keyset`` pages in one direction
+# only, so it reads the cursor and cuts the page, and ``_after`` compares in this mixed order.
+DESIGNATION_ORDER = Keyset(designations.c.round_id, designations.c.department)
+
+
+def _after(page: PageParams) -> ColumnElement[bool] | None:
+    """The designations after the cursor's (a bad cursor is the shared invalid-cursor problem)."""
+    if page.cursor is None or DESIGNATION_ORDER.after(page) is None:
+        return None
+    round_id, department = (str(value) for value in page.cursor)
+    d = designations
+    return (d.c.round_id < round_id) | ((d.c.round_id == round_id) & (d.c.department > department))
 
 
 async def list_designations(
@@ -281,32 +249,18 @@ async def list_designations(
 ) -> DesignationPage:
     """Designations newest round first; the public sees those of rounds whose results are published."""
     d = designations
-    query = (
-        select(d)
-        .join(rounds, rounds.c.id == d.c.round_id)
-        .order_by(d.c.round_id.desc(), d.c.department)
-        .limit(page.limit + 1)
-    )
+    query = select(d).join(rounds, rounds.c.id == d.c.round_id)
     if not may(principal, RESULT_READER_ROLES):
         query = query.where(rounds.c.state == "results-published")
     if department is not None:
         query = query.where(d.c.department == department)
-    if page.cursor:
-        try:
-            round_id, dept = str(page.cursor[0]), str(page.cursor[1])
-        except IndexError as exc:
-            raise Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor") from exc
-        query = query.where(
-            (d.c.round_id < round_id) | ((d.c.round_id == round_id) & (d.c.department > dept))
-        )
+    if (after := _after(page)) is not None:
+        query = query.where(after)
+    query = query.order_by(d.c.round_id.desc(), d.c.department).limit(page.limit + 1)
     async with ctx.db.reader() as session:
         rows = (await session.execute(query)).all()
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return DesignationPage(
-        items=[_designation_view(r) for r in rows],
-        next_cursor=encode_cursor([rows[-1].round_id, rows[-1].department]) if more else None,
-    )
+    shown, cursor = DESIGNATION_ORDER.cut(rows, page)
+    return DesignationPage(items=[_designation_view(r) for r in shown], next_cursor=cursor)
 
 
 async def get_designation(
@@ -321,5 +275,5 @@ async def get_designation(
             )
         ).first()
     if row is None or (row.state != "results-published" and not may(principal, RESULT_READER_ROLES)):
-        raise Problem(404, f"低效能部门通报 {designation_id} 不存在或尚未公布", kind="designation-not-found")
+        raise Missing(f"低效能部门通报 {designation_id} 不存在或尚未公布", kind="designation-not-found")
     return _designation_view(row)

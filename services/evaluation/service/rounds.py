@@ -7,102 +7,64 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation import domain
 from services.evaluation.schemas import Candidate, RoundCreate, RoundPage, RoundView, Schedule
-from services.evaluation.service.common import department_name, load_round, policy, profile, rules, state_of
+from services.evaluation.service.common import load_round, state_of
 from services.evaluation.service.panel import members
 from services.evaluation.tables import rounds
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.pagination import PageParams, encode_cursor
-from shared.problems import Problem
-from shared.reference import panel_categories
+from shared.pagination import Keyset, PageParams
+from shared.reference import department_name, panel_categories
+from shared.rules import Conflict
+
+# Newest quarter first: a round's id is its quarter, ``YYYY-Qn``, which sorts as text.
+ROUND_ORDER = Keyset(rounds.c.id)
 
 
 def view(row: Row[Any], ctx: ServiceContext) -> RoundView:
     quarter = domain.Quarter.parse(row.id)
     state = state_of(row)
-    evaluation = policy(ctx)
-    return RoundView(
-        id=row.id,
+    evaluation = ctx.profile.evaluation
+    return RoundView.of(
+        row,
         quarter_label=quarter.label,
-        state=state,
         state_label=domain.STATE_LABELS[state],
         period_from=quarter.first_day,
         period_to=quarter.last_day,
-        schedule=Schedule(
-            reference_pack_due=row.reference_pack_due, vote_on=row.vote_on, tally_due=row.tally_due
-        ),
+        schedule=Schedule.model_validate(row),
         candidates=[Candidate(code=c, name=department_name(c)) for c in row.candidates],
         panel_size=evaluation.panel_size,
         choices_per_ballot=evaluation.choices_per_ballot,
-        turnout=row.turnout,
-        created_at=row.created_at,
-        reference_published_at=row.reference_published_at,
-        voting_opened_at=row.voting_opened_at,
-        voting_closed_at=row.voting_closed_at,
-        tallied_at=row.tallied_at,
-        results_published_at=row.results_published_at,
     )
-
-
-def _check_candidates(codes: list[str], ctx: ServiceContext) -> list[str]:
-    unknown = []
-    for code in codes:
-        try:
-            if reference.department(code).kind == "office":
-                unknown.append(code)
-        except reference.UnknownReference:
-            unknown.append(code)
-    if unknown:
-        raise Problem(
-            422, f"不是可评定的部门代码：{', '.join(unknown)}", kind="unknown-department", field="candidates"
-        )
-    if len(set(codes)) != len(codes):
-        raise Problem(422, "备评部门重复", kind="repeated-candidate", field="candidates")
-    wanted = policy(ctx).choices_per_ballot
-    if len(codes) < wanted:
-        raise Problem(
-            422,
-            f"备评部门不能少于每张选票须填写的 {wanted} 个",
-            kind="too-few-candidates",
-            rule="E1",
-            field="candidates",
-        )
-    return codes
 
 
 async def create_round(ctx: ServiceContext, cmd: RoundCreate, principal: Principal) -> RoundView:
-    with rules():
-        quarter = domain.Quarter.parse(cmd.quarter)
-        schedule = domain.schedule_for(quarter, policy(ctx).schedule)
-        vote_on = cmd.vote_on or schedule.reference_pack_due
-        domain.check_vote_day(quarter, vote_on, schedule)
-    candidates = _check_candidates(
-        cmd.candidates if cmd.candidates is not None else [d.code for d in reference.evaluable_departments()],
-        ctx,
-    )
+    quarter = domain.Quarter.parse(cmd.quarter)
+    schedule = domain.schedule_for(quarter, ctx.profile.evaluation.schedule)
+    vote_on = cmd.vote_on or schedule.reference_pack_due
+    domain.check_vote_day(quarter, vote_on, schedule)
+    candidates = cmd.candidates
+    if candidates is None:
+        candidates = [d.code for d in reference.evaluable_departments()]
+    domain.check_candidates(candidates, reference.departments(), ctx.profile.evaluation)
+    values = {
+        "id": str(quarter),
+        "state": "draft",
+        "vote_on": vote_on,
+        "reference_pack_due": schedule.reference_pack_due,
+        "tally_due": schedule.tally_due,
+        "candidates": candidates,
+        "created_by": principal.client_id,
+    }
     try:
         async with ctx.db.transaction() as session:
-            row = (
-                await session.execute(
-                    insert(rounds)
-                    .values(
-                        id=str(quarter),
-                        state="draft",
-                        vote_on=vote_on,
-                        reference_pack_due=schedule.reference_pack_due,
-                        tally_due=schedule.tally_due,
-                        candidates=candidates,
-                        created_by=principal.client_id,
-                    )
-                    .returning(rounds)
-                )
-            ).one()
+            row = (await session.execute(insert(rounds).values(values).returning(rounds))).one()
     except IntegrityError as exc:
-        raise Problem(409, f"{quarter.label}的评定轮次已存在", kind="round-exists", rule="E1") from exc
+        raise Conflict(f"{quarter.label}的评定轮次已存在", kind="round-exists", rule="E1") from exc
     return view(row, ctx)
 
 
@@ -112,30 +74,18 @@ async def get_round(ctx: ServiceContext, round_id: str) -> RoundView:
 
 
 async def list_rounds(ctx: ServiceContext, page: PageParams) -> RoundPage:
-    query = select(rounds).order_by(rounds.c.id.desc()).limit(page.limit + 1)
-    if page.cursor:
-        query = query.where(rounds.c.id < str(page.cursor[0]))
     async with ctx.db.reader() as session:
-        rows = (await session.execute(query)).all()
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return RoundPage(
-        items=[view(r, ctx) for r in rows], next_cursor=encode_cursor([rows[-1].id]) if more else None
-    )
+        rows = (await session.execute(ROUND_ORDER.apply(select(rounds), page))).all()
+    shown, cursor = ROUND_ORDER.cut(rows, page)
+    return RoundPage(items=[view(r, ctx) for r in shown], next_cursor=cursor)
 
 
 async def set_candidates(ctx: ServiceContext, round_id: str, departments: list[str]) -> RoundView:
-    candidates = _check_candidates(departments, ctx)
+    domain.check_candidates(departments, reference.departments(), ctx.profile.evaluation)
     async with ctx.db.transaction() as session:
         row = await load_round(session, round_id, lock=True)
-        with rules():
-            domain.require_state(state_of(row), domain.CANDIDATES_EDITABLE, "调整备评部门")
-        row = (
-            await session.execute(
-                update(rounds).where(rounds.c.id == round_id).values(candidates=candidates).returning(rounds)
-            )
-        ).one()
-    return view(row, ctx)
+        domain.require_state(state_of(row), domain.CANDIDATES_EDITABLE, "调整备评部门")
+        return view(await _update(session, round_id, candidates=departments), ctx)
 
 
 _STAMPS: dict[domain.Action, str] = {
@@ -149,19 +99,15 @@ async def transition(ctx: ServiceContext, round_id: str, action: domain.Action) 
     """Open or close the vote, or publish the results; each a plain step of the state machine."""
     async with ctx.db.transaction() as session:
         row = await load_round(session, round_id, lock=True)
-        with rules():
-            target = domain.next_state(state_of(row), action)
-            if action == "open-voting":
-                panel = await members(session, round_id)
-                domain.require_complete(
-                    domain.composition(panel, panel_categories(), profile(ctx).evaluation)
-                )
-        row = (
-            await session.execute(
-                update(rounds)
-                .where(rounds.c.id == round_id)
-                .values({"state": target, _STAMPS[action]: func.now()})
-                .returning(rounds)
-            )
-        ).one()
-    return view(row, ctx)
+        target = domain.next_state(state_of(row), action)
+        if action == "open-voting":
+            panel = await members(session, round_id)
+            domain.require_complete(domain.composition(panel, panel_categories(), ctx.profile.evaluation))
+        return view(await _update(session, round_id, state=target, **{_STAMPS[action]: func.now()}), ctx)
+
+
+async def _update(session: AsyncSession, round_id: str, **values: Any) -> Row[Any]:
+    """Change the round and read it back."""
+    query = update(rounds).where(rounds.c.id == round_id).values(**values).returning(rounds)
+    row: Row[Any] = (await session.execute(query)).one()
+    return row

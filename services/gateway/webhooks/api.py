@@ -4,33 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from services.gateway.access import Caller
-from services.gateway.runtime import runtime_of
-from services.gateway.webhooks import service, visibility
+from services.gateway.runtime import RuntimeDep
+from services.gateway.webhooks import schemas, service, visibility
 from services.gateway.webhooks.events import webhook_event_types
-from services.gateway.webhooks.schemas import (
-    DeliveryDetail,
-    DeliveryPage,
-    DeliveryStatus,
-    DeliveryView,
-    EndpointCreate,
-    EndpointCreated,
-    EndpointPage,
-    EndpointUpdate,
-    EndpointView,
-    EventTypeView,
-    RecoverRequest,
-    RecoverResult,
-    SecretView,
-)
-from shared.pagination import PageParams, page_params, set_link_header
+from shared.deps import CurrentPrincipal, PageDep
+from shared.pagination import set_link_header
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["Webhook 订阅 webhooks"])
 
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="上次读取时的 ETag；不符返回 412")]
-Page = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get(
@@ -42,9 +26,9 @@ Page = Annotated[PageParams, Depends(page_params)]
     ),
     response_model_by_alias=True,
 )
-async def event_types() -> list[EventTypeView]:
+async def event_types() -> list[schemas.EventTypeView]:
     return [
-        EventTypeView(  # type: ignore[call-arg]
+        schemas.EventTypeView(  # type: ignore[call-arg]
             type=t.type, summary=t.summary, recipients=t.recipients, schema=t.data_schema
         )
         for t in webhook_event_types()
@@ -62,9 +46,9 @@ async def event_types() -> list[EventTypeView]:
     ),
 )
 async def create_endpoint(
-    body: EndpointCreate, request: Request, response: Response, caller: Caller
-) -> EndpointCreated:
-    created = await service.create_endpoint(runtime_of(request), body, caller)
+    body: schemas.EndpointCreate, rt: RuntimeDep, response: Response, caller: CurrentPrincipal
+) -> schemas.EndpointCreated:
+    created = await service.create_endpoint(rt, body, caller)
     response.headers["Location"] = f"/api/v1/webhooks/endpoints/{created.id}"
     response.headers["ETag"] = service.etag(1)
     return created
@@ -75,8 +59,10 @@ async def create_endpoint(
     summary="列出 webhook 端点",
     description="本客户端的端点（管理员可见全部），按创建时间排序。",
 )
-async def list_endpoints(request: Request, response: Response, caller: Caller, page: Page) -> EndpointPage:
-    result = await service.list_endpoints(runtime_of(request), caller, page)
+async def list_endpoints(
+    request: Request, rt: RuntimeDep, response: Response, caller: CurrentPrincipal, page: PageDep
+) -> schemas.EndpointPage:
+    result = await service.list_endpoints(rt, caller, page)
     set_link_header(request, response, result.next_cursor)
     return result
 
@@ -85,9 +71,9 @@ async def list_endpoints(request: Request, response: Response, caller: Caller, p
     "/endpoints/{endpoint_id}", summary="查看 webhook 端点", description="含停用原因与连续失败起始时刻。"
 )
 async def get_endpoint(
-    endpoint_id: str, request: Request, response: Response, caller: Caller
-) -> EndpointView:
-    view, tag = await service.get_endpoint(runtime_of(request), endpoint_id, caller)
+    endpoint_id: str, rt: RuntimeDep, response: Response, caller: CurrentPrincipal
+) -> schemas.EndpointView:
+    view, tag = await service.get_endpoint(rt, endpoint_id, caller)
     response.headers["ETag"] = tag
     return view
 
@@ -99,13 +85,13 @@ async def get_endpoint(
 )
 async def update_endpoint(
     endpoint_id: str,
-    body: EndpointUpdate,
-    request: Request,
+    body: schemas.EndpointUpdate,
+    rt: RuntimeDep,
     response: Response,
-    caller: Caller,
+    caller: CurrentPrincipal,
     if_match: IfMatch = None,
-) -> EndpointView:
-    view, tag = await service.update_endpoint(runtime_of(request), endpoint_id, body, caller, if_match)
+) -> schemas.EndpointView:
+    view, tag = await service.update_endpoint(rt, endpoint_id, body, caller, if_match)
     response.headers["ETag"] = tag
     return view
 
@@ -117,9 +103,9 @@ async def update_endpoint(
     description="连同其投递记录一并删除。支持 If-Match。",
 )
 async def delete_endpoint(
-    endpoint_id: str, request: Request, caller: Caller, if_match: IfMatch = None
+    endpoint_id: str, rt: RuntimeDep, caller: CurrentPrincipal, if_match: IfMatch = None
 ) -> Response:
-    await service.delete_endpoint(runtime_of(request), endpoint_id, caller, if_match)
+    await service.delete_endpoint(rt, endpoint_id, caller, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -128,8 +114,8 @@ async def delete_endpoint(
     summary="查看签名密钥",
     description="当前密钥；轮换后旧密钥的失效时刻。",
 )
-async def get_secret(endpoint_id: str, request: Request, caller: Caller) -> SecretView:
-    return await service.get_secret(runtime_of(request), endpoint_id, caller)
+async def get_secret(endpoint_id: str, rt: RuntimeDep, caller: CurrentPrincipal) -> schemas.SecretView:
+    return await service.get_secret(rt, endpoint_id, caller)
 
 
 @router.post(
@@ -137,8 +123,8 @@ async def get_secret(endpoint_id: str, request: Request, caller: Caller) -> Secr
     summary="轮换签名密钥",
     description="生成新密钥；旧密钥在重叠期（默认 24 小时）内继续签名，两个 v1 签名以空格分隔同时给出。",
 )
-async def rotate_secret(endpoint_id: str, request: Request, caller: Caller) -> SecretView:
-    return await service.rotate_secret(runtime_of(request), endpoint_id, caller)
+async def rotate_secret(endpoint_id: str, rt: RuntimeDep, caller: CurrentPrincipal) -> schemas.SecretView:
+    return await service.rotate_secret(rt, endpoint_id, caller)
 
 
 @router.get(
@@ -149,12 +135,15 @@ async def rotate_secret(endpoint_id: str, request: Request, caller: Caller) -> S
 async def list_deliveries(
     endpoint_id: str,
     request: Request,
+    rt: RuntimeDep,
     response: Response,
-    caller: Caller,
-    page: Page,
-    status_filter: Annotated[DeliveryStatus | None, Query(alias="status", description="按状态过滤")] = None,
-) -> DeliveryPage:
-    result = await service.list_deliveries(runtime_of(request), endpoint_id, caller, page, status_filter)
+    caller: CurrentPrincipal,
+    page: PageDep,
+    status_filter: Annotated[
+        schemas.DeliveryStatus | None, Query(alias="status", description="按状态过滤")
+    ] = None,
+) -> schemas.DeliveryPage:
+    result = await service.list_deliveries(rt, endpoint_id, caller, page, status_filter)
     set_link_header(request, response, result.next_cursor)
     return result
 
@@ -165,10 +154,10 @@ async def list_deliveries(
     summary="恢复失败的投递",
     description="把自 since 以来失败的投递重新排队（webhook-id 不变）。端点须已启用。",
 )
-async def recover(endpoint_id: str, body: RecoverRequest, request: Request, caller: Caller) -> RecoverResult:
-    return RecoverResult(
-        recovered=await service.recover(runtime_of(request), endpoint_id, body.since, caller)
-    )
+async def recover(
+    endpoint_id: str, body: schemas.RecoverRequest, rt: RuntimeDep, caller: CurrentPrincipal
+) -> schemas.RecoverResult:
+    return schemas.RecoverResult(recovered=await service.recover(rt, endpoint_id, body.since, caller))
 
 
 @router.get(
@@ -176,8 +165,8 @@ async def recover(endpoint_id: str, body: RecoverRequest, request: Request, call
     summary="查看投递与尝试记录",
     description="投递状态、消息体与每次尝试（时刻、状态码、错误、耗时、响应摘要）。",
 )
-async def get_delivery(delivery_id: str, request: Request, caller: Caller) -> DeliveryDetail:
-    return await service.get_delivery(runtime_of(request), delivery_id, caller)
+async def get_delivery(delivery_id: str, rt: RuntimeDep, caller: CurrentPrincipal) -> schemas.DeliveryDetail:
+    return await service.get_delivery(rt, delivery_id, caller)
 
 
 @router.post(
@@ -186,5 +175,5 @@ async def get_delivery(delivery_id: str, request: Request, caller: Caller) -> De
     summary="重发一条投递",
     description="立即重新投递（webhook-id 不变，重试计划从头开始）。仍在重试中的投递不能重发。",
 )
-async def resend(delivery_id: str, request: Request, caller: Caller) -> DeliveryView:
-    return await service.resend(runtime_of(request), delivery_id, caller)
+async def resend(delivery_id: str, rt: RuntimeDep, caller: CurrentPrincipal) -> schemas.DeliveryView:
+    return await service.resend(rt, delivery_id, caller)

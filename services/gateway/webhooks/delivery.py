@@ -20,18 +20,19 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import domain
 from services.gateway.runtime import GatewayRuntime
 from services.gateway.tables import webhook_attempts, webhook_deliveries, webhook_endpoints, webhook_messages
 from services.gateway.webhooks import targets
-from services.gateway.webhooks.service import DisableReason, active_secrets, disable_endpoint
+from services.gateway.webhooks.service import DisableReason, active_secrets, disable_endpoint, locked
 
 log = logging.getLogger("xiaoneng.gateway.webhooks")
 
@@ -67,6 +68,8 @@ class Outcome:
 
 
 class DeliveryWorker:
+    """Sends due deliveries until cancelled; it owns ``http`` and closes it as it stops."""
+
     def __init__(
         self, rt: GatewayRuntime, http: httpx.AsyncClient, *, rand: Callable[[], float] = random.random
     ) -> None:
@@ -78,9 +81,6 @@ class DeliveryWorker:
 
     def wake(self) -> None:
         self._wakeup.set()
-
-    def first_delay(self) -> float:
-        return self._rt.settings.webhook_retry_schedule_seconds[0]
 
     async def run(self) -> None:
         settings = self._rt.settings
@@ -114,6 +114,7 @@ class DeliveryWorker:
                 task.cancel()
             await asyncio.gather(*inflight, return_exceptions=True)
             await self._release(unfinished)
+            await self._http.aclose()
 
     async def claim(self, now: datetime, limit: int) -> list[Job]:
         """Lease up to ``limit`` due deliveries."""
@@ -221,87 +222,77 @@ class DeliveryWorker:
         return Outcome(response.status_code, None, excerpt, elapsed(), retry_after)
 
     async def record(self, job: Job, outcome: Outcome, now: datetime) -> None:
-        rt = self._rt
-        settings = rt.settings
-        async with rt.db.transaction() as session:
+        """Log the attempt, then settle the delivery and, on a failure, its endpoint's state."""
+        async with self._rt.db.transaction() as session:
             # Endpoint before delivery, the order every writer uses, so that disabling (which
             # touches the endpoint's other deliveries) cannot deadlock with a parallel attempt.
-            endpoint = (
-                await session.execute(select(E).where(E.c.id == job.endpoint_id).with_for_update())
-            ).first()
-            delivery = (
-                await session.execute(select(D).where(D.c.id == job.delivery_id).with_for_update())
-            ).first()
+            endpoint = await locked(session, E, job.endpoint_id)
+            delivery = await locked(session, D, job.delivery_id)
             if endpoint is None or delivery is None:
                 return  # the endpoint was deleted meanwhile
+            # The attempt log keeps the outcome as it is, but for the receiver's Retry-After.
+            logged = {k: v for k, v in asdict(outcome).items() if k != "retry_after"}
             await session.execute(
                 A.insert().values(
-                    delivery_id=job.delivery_id,
-                    attempted_at=now,
-                    trigger=job.trigger,
-                    status_code=outcome.status_code,
-                    error=outcome.error,
-                    response_body=outcome.response_body,
-                    duration_ms=outcome.duration_ms,
+                    delivery_id=job.delivery_id, attempted_at=now, trigger=job.trigger, **logged
                 )
             )
             if delivery.status != "pending" or delivery.next_attempt_at != job.lease_until:
                 return  # resent, recovered or failed by a disable while this attempt ran
-            common: dict[str, Any] = {
+            last = {
                 "last_attempt_at": now,
                 "last_status_code": outcome.status_code,
                 "last_error": outcome.error,
             }
-            mine = D.c.id == job.delivery_id
             if outcome.succeeded:
-                await session.execute(
-                    update(D)
-                    .where(mine)
-                    .values(status="succeeded", succeeded_at=now, next_attempt_at=None, **common)
-                )
+                done = {"status": "succeeded", "succeeded_at": now, "next_attempt_at": None}
+                await session.execute(update(D).where(D.c.id == job.delivery_id).values(**done, **last))
                 if endpoint.failing_since is not None:
                     await session.execute(update(E).where(E.c.id == endpoint.id).values(failing_since=None))
                 return
-            attempts = delivery.attempts + 1
-            delay = domain.next_attempt_delay(
-                settings.webhook_retry_schedule_seconds,
-                attempts,
-                jitter=settings.webhook_retry_jitter,
-                rand=self._rand(),
-                retry_after=outcome.retry_after,
+            await session.execute(
+                update(D)
+                .where(D.c.id == job.delivery_id)
+                .values(**self._retry(delivery, outcome, now), **last)
             )
-            if delay is None or outcome.status_code == 410:
-                await session.execute(
-                    update(D)
-                    .where(mine)
-                    .values(status="failed", attempts=attempts, failed_at=now, next_attempt_at=None, **common)
-                )
-            else:
-                await session.execute(
-                    update(D)
-                    .where(mine)
-                    .values(attempts=attempts, next_attempt_at=now + timedelta(seconds=delay), **common)
-                )
-            if not endpoint.enabled:
-                return
-            failing_since = endpoint.failing_since or now
-            sustained = now - failing_since >= timedelta(
-                seconds=settings.webhook_disable_after_failing_seconds
+            if endpoint.enabled:
+                await self._failing(session, endpoint, outcome, now)
+
+    def _retry(self, delivery: Row[Any], outcome: Outcome, now: datetime) -> dict[str, Any]:
+        """After a failed attempt: the next one on the retry schedule, or none (410, schedule spent)."""
+        settings = self._rt.settings
+        attempts = delivery.attempts + 1
+        delay = domain.next_attempt_delay(
+            settings.webhook_retry_schedule_seconds,
+            attempts,
+            jitter=settings.webhook_retry_jitter,
+            rand=self._rand(),
+            retry_after=outcome.retry_after,
+        )
+        if delay is None or outcome.status_code == 410:
+            return {"attempts": attempts, "status": "failed", "failed_at": now, "next_attempt_at": None}
+        return {"attempts": attempts, "next_attempt_at": now + timedelta(seconds=delay)}
+
+    async def _failing(
+        self, session: AsyncSession, endpoint: Row[Any], outcome: Outcome, now: datetime
+    ) -> None:
+        """An enabled endpoint failed: disabled when gone (410) or failing too long, else marked failing."""
+        failing_since = endpoint.failing_since or now
+        limit = timedelta(seconds=self._rt.settings.webhook_disable_after_failing_seconds)
+        if outcome.status_code == 410 or now - failing_since >= limit:
+            reason: DisableReason = "gone" if outcome.status_code == 410 else "sustained-failure"
+            log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
+            await disable_endpoint(
+                self._rt,
+                session,
+                endpoint,
+                reason,
+                now,
+                failing_since=failing_since,
+                last_status_code=outcome.status_code,
             )
-            if outcome.status_code == 410 or sustained:
-                reason: DisableReason = "gone" if outcome.status_code == 410 else "sustained-failure"
-                log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
-                await disable_endpoint(
-                    rt,
-                    session,
-                    endpoint,
-                    reason,
-                    now,
-                    failing_since=failing_since,
-                    last_status_code=outcome.status_code,
-                )
-            elif endpoint.failing_since is None:
-                await session.execute(update(E).where(E.c.id == endpoint.id).values(failing_since=now))
+        elif endpoint.failing_since is None:
+            await session.execute(update(E).where(E.c.id == endpoint.id).values(failing_since=now))
 
     async def _release(self, jobs: list[Job]) -> None:
         """Give leases of attempts cut short by a shutdown back at once."""

@@ -9,19 +9,18 @@ not read the event (``visibility``) gets no delivery at all, not even a failed o
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.gateway import domain
 from services.gateway.tables import webhook_deliveries, webhook_endpoints, webhook_messages
 from services.gateway.webhooks import visibility
-from services.gateway.webhooks.service import deliverable_to, owner_of
+from services.gateway.webhooks.service import deliverable_to, new_delivery, new_message, owner_of
+from shared.clock import Clock
 from shared.events import CONTRACTS, CloudEvent
 from shared.events.contracts import WebhookEndpointDisabled
 from shared.messaging.consumer import Subscription
@@ -40,17 +39,8 @@ async def queue_event(session: AsyncSession, event: CloudEvent, *, now: datetime
     brings what they missed. Endpoints whose owner may not read the event get none.
     """
     message_id = message_id_of(event)
-    await session.execute(
-        pg_insert(webhook_messages)
-        .values(
-            id=message_id,
-            event_type=event.type,
-            payload=domain.webhook_body(event.type, event.time, event.data),
-            occurred_at=event.time,
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-    )
+    message = new_message(message_id, event.type, event.time, event.data, now)
+    await session.execute(pg_insert(webhook_messages).values(message).on_conflict_do_nothing())
     # Announcements about an endpoint go to its owner only.
     owner = str(event.data.get("owner")) if event.type == WebhookEndpointDisabled.event_type() else None
     E = webhook_endpoints
@@ -65,28 +55,14 @@ async def queue_event(session: AsyncSession, event: CloudEvent, *, now: datetime
     if not endpoints:
         return 0
     rows = [
-        {
-            "id": f"dlv_{secrets.token_hex(8)}",
-            "endpoint_id": e.id,
-            "message_id": message_id,
-            "event_type": event.type,
-            "status": "pending" if e.enabled else "failed",
-            "attempts": 0,
-            "trigger": "event",
-            "next_attempt_at": now + timedelta(seconds=first_delay) if e.enabled else None,
-            "last_error": None if e.enabled else "endpoint disabled",
-            "failed_at": None if e.enabled else now,
-            "created_at": now,
-        }
+        new_delivery(e.id, message_id, event.type, now, first_delay=first_delay, enabled=e.enabled)
         for e in endpoints
     ]
     await session.execute(pg_insert(webhook_deliveries).values(rows).on_conflict_do_nothing())
     return sum(1 for e in endpoints if e.enabled)
 
 
-def subscription(
-    clock: Callable[[], datetime], first_delay: Callable[[], float], wake: Callable[[], None]
-) -> Subscription:
+def subscription(clock: Clock, first_delay: Callable[[], float], wake: Callable[[], None]) -> Subscription:
     async def deliver_to_webhooks(session: AsyncSession, event: CloudEvent) -> None:
         if await queue_event(session, event, now=clock(), first_delay=first_delay()):
             # Wake the delivery worker once the deliveries are committed, not before.

@@ -1,4 +1,4 @@
-"""HTTP contract of webhook endpoints and deliveries."""
+"""HTTP contract of webhook endpoints and deliveries; views are read from rows (``RowModel``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from shared.pagination import Page
+from shared.schemas import RowModel
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 
@@ -47,7 +50,7 @@ class EndpointUpdate(BaseModel):
     )
 
 
-class EndpointView(BaseModel):
+class EndpointView(RowModel):
     id: str = Field(examples=["ep_3f1c2a9d7b5e4c1a"])
     owner: str = Field(description="所有者（API 客户端编号）", examples=["city-portal"])
     owner_roles: list[str] = Field(
@@ -86,12 +89,11 @@ class SecretView(BaseModel):
     )
 
 
-class EndpointPage(BaseModel):
-    items: list[EndpointView]
-    next_cursor: str | None = None
+class EndpointPage(Page[EndpointView]):
+    """Endpoints, oldest first."""
 
 
-class AttemptView(BaseModel):
+class AttemptView(RowModel):
     attempted_at: datetime
     trigger: str = Field(description="event（事件）、resend（重发）或 recover（恢复）", examples=["event"])
     status_code: int | None = Field(default=None, examples=[503])
@@ -100,7 +102,7 @@ class AttemptView(BaseModel):
     duration_ms: int = Field(examples=[42])
 
 
-class DeliveryView(BaseModel):
+class DeliveryView(RowModel):
     id: str = Field(examples=["dlv_9a1b2c3d4e5f6a7b"])
     endpoint_id: str
     message_id: str = Field(description="即 webhook-id，重试时不变", examples=["msg_2f1c9a6e"])
@@ -120,9 +122,8 @@ class DeliveryDetail(DeliveryView):
     attempt_log: list[AttemptView] = Field(description="每次尝试的记录，按时间先后")
 
 
-class DeliveryPage(BaseModel):
-    items: list[DeliveryView]
-    next_cursor: str | None = None
+class DeliveryPage(Page[DeliveryView]):
+    """An endpoint's deliveries, oldest first."""
 
 
 class RecoverRequest(BaseModel):

@@ -11,107 +11,48 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Row, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import domain
 from services.gateway.runtime import GatewayRuntime
 from services.gateway.tables import webhook_attempts, webhook_deliveries, webhook_endpoints, webhook_messages
-from services.gateway.webhooks import targets
+from services.gateway.webhooks import schemas, targets
 from services.gateway.webhooks.events import PING_TYPE, Ping, subscribable_types
-from services.gateway.webhooks.schemas import (
-    AttemptView,
-    DeliveryDetail,
-    DeliveryPage,
-    DeliveryStatus,
-    DeliveryView,
-    EndpointCreate,
-    EndpointCreated,
-    EndpointPage,
-    EndpointUpdate,
-    EndpointView,
-    SecretView,
-)
 from shared.auth import Principal
 from shared.events.contracts import WebhookEndpointDisabled
-from shared.messaging import outbox
-from shared.pagination import PageParams, encode_cursor
+from shared.pagination import Keyset, PageParams
 from shared.problems import Problem
+from shared.rules import Missing, RuleViolation
 
 DisableReason = Literal["gone", "sustained-failure", "owner"]
 
 E, D, M, A = webhook_endpoints, webhook_deliveries, webhook_messages, webhook_attempts
+# Both lists page oldest first.
+ENDPOINT_ORDER = Keyset(E.c.created_at, E.c.id, descending=False)
+DELIVERY_ORDER = Keyset(D.c.created_at, D.c.id, descending=False)
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def endpoint_view(row: Row[Any]) -> EndpointView:
-    return EndpointView(
-        id=row.id,
-        owner=row.owner,
-        owner_roles=list(row.owner_roles),
-        owner_department=row.owner_department,
-        url=row.url,
-        description=row.description,
-        event_types=list(row.event_types),
-        enabled=row.enabled,
-        disabled_reason=row.disabled_reason,
-        disabled_at=row.disabled_at,
-        failing_since=row.failing_since,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def delivery_view(row: Row[Any]) -> DeliveryView:
-    return DeliveryView(
-        id=row.id,
-        endpoint_id=row.endpoint_id,
-        message_id=row.message_id,
-        event_type=row.event_type,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_status_code=row.last_status_code,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        succeeded_at=row.succeeded_at,
-        failed_at=row.failed_at,
-    )
-
-
 def _visible(principal: Principal) -> Any:
     return True if "admin" in principal.roles else E.c.owner == principal.client_id
-
-
-def _check_event_types(types: list[str]) -> list[str]:
-    unknown = sorted(set(types) - subscribable_types())
-    if unknown:
-        raise Problem(
-            422,
-            f"未知的事件类型: {', '.join(unknown)}；可用类型见 GET /api/v1/webhooks/event-types",
-            kind="unknown-event-type",
-            field="event_types",
-        )
-    return sorted(set(types))
 
 
 async def _check_target(rt: GatewayRuntime, url: str) -> None:
     reason = await targets.refusal(url, rt.settings, rt.common)
     if reason is not None:
-        raise Problem(422, f"不允许的 webhook 地址: {reason}", kind="webhook-target-refused", field="url")
+        raise RuleViolation(f"不允许的 webhook 地址: {reason}", kind="webhook-target-refused", field="url")
 
 
 def _check_if_match(if_match: str | None, version: int) -> None:
-    if if_match is None:
-        return
-    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
-    if "*" not in tags and etag(version) not in tags:
+    if if_match is not None and not domain.if_match_admits(if_match, etag(version)):
         raise Problem(412, "端点已被修改（ETag 不符），请重新读取后再提交", kind="precondition-failed")
 
 
@@ -127,63 +68,91 @@ def owner_of(row: Any) -> Principal:
     )
 
 
-def first_attempt_at(rt: GatewayRuntime, now: datetime) -> datetime:
-    return now + timedelta(seconds=rt.settings.webhook_retry_schedule_seconds[0])
+def new_message(
+    message_id: str, event_type: str, occurred_at: datetime, data: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """A webhook message: the body every delivery of it sends (and signs), serialised once."""
+    payload = domain.webhook_body(event_type, occurred_at, data)
+    return {
+        "id": message_id,
+        "event_type": event_type,
+        "payload": payload,
+        "occurred_at": occurred_at,
+        "created_at": now,
+    }
 
 
-async def create_endpoint(rt: GatewayRuntime, body: EndpointCreate, principal: Principal) -> EndpointCreated:
-    event_types = _check_event_types(body.event_types)
+def new_delivery(
+    endpoint_id: str,
+    message_id: str,
+    event_type: str,
+    now: datetime,
+    *,
+    first_delay: float,
+    enabled: bool = True,
+) -> dict[str, Any]:
+    """A delivery of a message to an endpoint, due after the schedule's first delay.
+
+    A disabled endpoint's delivery fails at once, so that recovering it once re-enabled brings
+    what it missed.
+    """
+    return {
+        "id": f"dlv_{secrets.token_hex(8)}",
+        "endpoint_id": endpoint_id,
+        "message_id": message_id,
+        "event_type": event_type,
+        "status": "pending" if enabled else "failed",
+        "attempts": 0,
+        "trigger": "event",
+        "next_attempt_at": now + timedelta(seconds=first_delay) if enabled else None,
+        "last_error": None if enabled else "endpoint disabled",
+        "failed_at": None if enabled else now,
+        "created_at": now,
+    }
+
+
+async def locked(session: AsyncSession, table: Table, row_id: str) -> Row[Any] | None:
+    """The row ``row_id`` of ``table``, locked for this transaction."""
+    return (await session.execute(select(table).where(table.c.id == row_id).with_for_update())).first()
+
+
+async def create_endpoint(
+    rt: GatewayRuntime, body: schemas.EndpointCreate, principal: Principal
+) -> schemas.EndpointCreated:
+    event_types = domain.subscribed_types(body.event_types, subscribable_types())
     await _check_target(rt, body.url)
     now = rt.clock()
-    endpoint_id = f"ep_{secrets.token_hex(8)}"
-    secret = domain.new_secret()
+    endpoint = {
+        "id": f"ep_{secrets.token_hex(8)}",
+        "owner": principal.client_id,
+        **owner_rights(principal),
+        "url": body.url,
+        "description": body.description,
+        "event_types": event_types,
+        "enabled": True,
+        "secret": domain.new_secret(),
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    async with rt.db.transaction() as session:
+        row = (await session.execute(insert(E).values(endpoint).returning(*E.c))).one()
+        await _queue_ping(rt, session, row.id, now)
+    rt.wake_worker()
+    return schemas.EndpointCreated.model_validate(row)
+
+
+async def _queue_ping(rt: GatewayRuntime, session: AsyncSession, endpoint_id: str, now: datetime) -> None:
+    """The first message of a new endpoint, so its owner sees signatures verify at once."""
     message_id = f"msg_{uuid.uuid4()}"
     ping = Ping(endpoint_id=endpoint_id, message="效能 Xiaoneng webhook 端点已创建")
-    async with rt.db.transaction() as session:
-        row = (
-            await session.execute(
-                insert(E)
-                .values(
-                    id=endpoint_id,
-                    owner=principal.client_id,
-                    **owner_rights(principal),
-                    url=body.url,
-                    description=body.description,
-                    event_types=event_types,
-                    enabled=True,
-                    secret=secret,
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(*E.c)
-            )
-        ).one()
-        await session.execute(
-            insert(M).values(
-                id=message_id,
-                event_type=PING_TYPE,
-                payload=domain.webhook_body(PING_TYPE, now, ping.model_dump(mode="json")),
-                occurred_at=now,
-                created_at=now,
-            )
-        )
-        await session.execute(
-            insert(D).values(
-                id=f"dlv_{secrets.token_hex(8)}",
-                endpoint_id=endpoint_id,
-                message_id=message_id,
-                event_type=PING_TYPE,
-                status="pending",
-                attempts=0,
-                trigger="event",
-                next_attempt_at=first_attempt_at(rt, now),
-                created_at=now,
-            )
-        )
-    if rt.worker is not None:
-        rt.worker.wake()
-    return EndpointCreated(**endpoint_view(row).model_dump(), secret=secret)
+    await session.execute(
+        insert(M).values(new_message(message_id, PING_TYPE, now, ping.model_dump(mode="json"), now))
+    )
+    first_delay = rt.settings.webhook_retry_schedule_seconds[0]
+    await session.execute(
+        insert(D).values(new_delivery(endpoint_id, message_id, PING_TYPE, now, first_delay=first_delay))
+    )
 
 
 async def _endpoint(
@@ -194,32 +163,25 @@ async def _endpoint(
         query = query.with_for_update()
     row = (await session.execute(query)).first()
     if row is None:
-        raise Problem(404, f"没有编号为 {endpoint_id} 的 webhook 端点", kind="not-found")
+        raise Missing(f"没有编号为 {endpoint_id} 的 webhook 端点")
     return row
 
 
 async def get_endpoint(
     rt: GatewayRuntime, endpoint_id: str, principal: Principal
-) -> tuple[EndpointView, str]:
+) -> tuple[schemas.EndpointView, str]:
     async with rt.db.reader() as session:
         row = await _endpoint(session, endpoint_id, principal)
-    return endpoint_view(row), etag(row.version)
+    return schemas.EndpointView.model_validate(row), etag(row.version)
 
 
-async def list_endpoints(rt: GatewayRuntime, principal: Principal, page: PageParams) -> EndpointPage:
-    query = select(E).where(_visible(principal))
-    if page.cursor is not None:
-        try:
-            at, last_id = datetime.fromisoformat(str(page.cursor[0])), str(page.cursor[1])
-        except (IndexError, ValueError) as exc:
-            raise Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor") from exc
-        query = query.where(tuple_(E.c.created_at, E.c.id) > tuple_(at, last_id))
+async def list_endpoints(rt: GatewayRuntime, principal: Principal, page: PageParams) -> schemas.EndpointPage:
+    query = ENDPOINT_ORDER.apply(select(E).where(_visible(principal)), page)
     async with rt.db.reader() as session:
-        rows = (await session.execute(query.order_by(E.c.created_at, E.c.id).limit(page.limit + 1))).all()
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    cursor = encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id]) if more else None
-    return EndpointPage(items=[endpoint_view(r) for r in rows], next_cursor=cursor)
+        rows, cursor = ENDPOINT_ORDER.cut((await session.execute(query)).all(), page)
+    return schemas.EndpointPage(
+        items=[schemas.EndpointView.model_validate(r) for r in rows], next_cursor=cursor
+    )
 
 
 async def disable_endpoint(
@@ -240,11 +202,7 @@ async def disable_endpoint(
         update(E)
         .where(E.c.id == endpoint.id)
         .values(
-            enabled=False,
-            disabled_reason=reason,
-            disabled_at=now,
-            version=E.c.version + 1,
-            updated_at=now,
+            enabled=False, disabled_reason=reason, disabled_at=now, version=E.c.version + 1, updated_at=now
         )
     )
     await session.execute(
@@ -256,33 +214,36 @@ async def disable_endpoint(
     )
     if reason != "owner":
         announced: Literal["gone", "sustained-failure"] = reason
-        await outbox.record(
-            session,
-            WebhookEndpointDisabled(
-                endpoint_id=endpoint.id,
-                owner=endpoint.owner,
-                url=endpoint.url,
-                reason=announced,
-                failing_since=failing_since or endpoint.failing_since,
-                disabled_at=now,
-                last_status_code=last_status_code,
-            ),
-            source="/xiaoneng/gateway",
-            topic_prefix=rt.common.topic_prefix,
+        disabled = WebhookEndpointDisabled(
+            endpoint_id=endpoint.id,
+            owner=endpoint.owner,
+            url=endpoint.url,
+            reason=announced,
+            failing_since=failing_since or endpoint.failing_since,
+            disabled_at=now,
+            last_status_code=last_status_code,
         )
+        await rt.ctx.emit(session, disabled)
+
+
+async def _changes(rt: GatewayRuntime, body: schemas.EndpointUpdate) -> dict[str, Any]:
+    """The endpoint's own fields the request changes, checked as on creation."""
+    changes = body.model_dump(include={"url", "description", "event_types"}, exclude_none=True)
+    if "url" in changes:
+        await _check_target(rt, changes["url"])
+    if "event_types" in changes:
+        changes["event_types"] = domain.subscribed_types(changes["event_types"], subscribable_types())
+    return changes
 
 
 async def update_endpoint(
-    rt: GatewayRuntime, endpoint_id: str, body: EndpointUpdate, principal: Principal, if_match: str | None
-) -> tuple[EndpointView, str]:
-    changes: dict[str, Any] = {}
-    if body.url is not None:
-        await _check_target(rt, body.url)
-        changes["url"] = body.url
-    if body.description is not None:
-        changes["description"] = body.description
-    if body.event_types is not None:
-        changes["event_types"] = _check_event_types(body.event_types)
+    rt: GatewayRuntime,
+    endpoint_id: str,
+    body: schemas.EndpointUpdate,
+    principal: Principal,
+    if_match: str | None,
+) -> tuple[schemas.EndpointView, str]:
+    changes = await _changes(rt, body)
     now = rt.clock()
     async with rt.db.transaction() as session:
         row = await _endpoint(session, endpoint_id, principal, lock=True)
@@ -290,10 +251,8 @@ async def update_endpoint(
         # The owner acts with its current rights; an admin changing someone's endpoint does not
         # lend it its own.
         rights = owner_rights(principal)
-        if principal.client_id == row.owner and (
-            list(row.owner_roles) != rights["owner_roles"]
-            or row.owner_department != rights["owner_department"]
-        ):
+        kept = {"owner_roles": list(row.owner_roles), "owner_department": row.owner_department}
+        if principal.client_id == row.owner and kept != rights:
             changes.update(rights)
         if body.enabled is False and row.enabled:
             await disable_endpoint(rt, session, row, "owner", now)
@@ -306,7 +265,7 @@ async def update_endpoint(
                 .values(**changes, version=E.c.version + 1, updated_at=now)
             )
         row = (await session.execute(select(E).where(E.c.id == endpoint_id))).one()
-    return endpoint_view(row), etag(row.version)
+    return schemas.EndpointView.model_validate(row), etag(row.version)
 
 
 async def delete_endpoint(
@@ -326,15 +285,15 @@ def active_secrets(row: Any, now: datetime) -> list[str]:
     return active
 
 
-async def get_secret(rt: GatewayRuntime, endpoint_id: str, principal: Principal) -> SecretView:
+async def get_secret(rt: GatewayRuntime, endpoint_id: str, principal: Principal) -> schemas.SecretView:
     now = rt.clock()
     async with rt.db.reader() as session:
         row = await _endpoint(session, endpoint_id, principal)
     overlap = row.previous_secret_expires_at if len(active_secrets(row, now)) > 1 else None
-    return SecretView(secret=row.secret, previous_secret_expires_at=overlap)
+    return schemas.SecretView(secret=row.secret, previous_secret_expires_at=overlap)
 
 
-async def rotate_secret(rt: GatewayRuntime, endpoint_id: str, principal: Principal) -> SecretView:
+async def rotate_secret(rt: GatewayRuntime, endpoint_id: str, principal: Principal) -> schemas.SecretView:
     now = rt.clock()
     overlap = timedelta(seconds=rt.settings.webhook_secret_overlap_seconds)
     secret = domain.new_secret()
@@ -352,7 +311,7 @@ async def rotate_secret(rt: GatewayRuntime, endpoint_id: str, principal: Princip
                 updated_at=now,
             )
         )
-    return SecretView(secret=secret, previous_secret_expires_at=expires)
+    return schemas.SecretView(secret=secret, previous_secret_expires_at=expires)
 
 
 async def list_deliveries(
@@ -360,24 +319,18 @@ async def list_deliveries(
     endpoint_id: str,
     principal: Principal,
     page: PageParams,
-    status: DeliveryStatus | None,
-) -> DeliveryPage:
+    status: schemas.DeliveryStatus | None,
+) -> schemas.DeliveryPage:
     query = select(D).where(D.c.endpoint_id == endpoint_id)
     if status is not None:
         query = query.where(D.c.status == status)
-    if page.cursor is not None:
-        try:
-            at, last_id = datetime.fromisoformat(str(page.cursor[0])), str(page.cursor[1])
-        except (IndexError, ValueError) as exc:
-            raise Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor") from exc
-        query = query.where(tuple_(D.c.created_at, D.c.id) > tuple_(at, last_id))
+    query = DELIVERY_ORDER.apply(query, page)
     async with rt.db.reader() as session:
         await _endpoint(session, endpoint_id, principal)
-        rows = (await session.execute(query.order_by(D.c.created_at, D.c.id).limit(page.limit + 1))).all()
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    cursor = encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id]) if more else None
-    return DeliveryPage(items=[delivery_view(r) for r in rows], next_cursor=cursor)
+        rows, cursor = DELIVERY_ORDER.cut((await session.execute(query)).all(), page)
+    return schemas.DeliveryPage(
+        items=[schemas.DeliveryView.model_validate(r) for r in rows], next_cursor=cursor
+    )
 
 
 async def _delivery(session: AsyncSession, delivery_id: str, principal: Principal) -> Row[Any]:
@@ -390,71 +343,56 @@ async def _delivery(session: AsyncSession, delivery_id: str, principal: Principa
         )
     ).first()
     if row is None:
-        raise Problem(404, f"没有编号为 {delivery_id} 的投递", kind="not-found")
+        raise Missing(f"没有编号为 {delivery_id} 的投递")
     return row
 
 
-async def get_delivery(rt: GatewayRuntime, delivery_id: str, principal: Principal) -> DeliveryDetail:
+async def get_delivery(rt: GatewayRuntime, delivery_id: str, principal: Principal) -> schemas.DeliveryDetail:
     async with rt.db.reader() as session:
         row = await _delivery(session, delivery_id, principal)
         attempts = (
             await session.execute(select(A).where(A.c.delivery_id == delivery_id).order_by(A.c.id))
         ).all()
-    return DeliveryDetail(
-        **delivery_view(row).model_dump(),
-        payload=row.payload,
-        attempt_log=[
-            AttemptView(
-                attempted_at=a.attempted_at,
-                trigger=a.trigger,
-                status_code=a.status_code,
-                error=a.error,
-                response_body=a.response_body,
-                duration_ms=a.duration_ms,
-            )
-            for a in attempts
-        ],
+    return schemas.DeliveryDetail.of(
+        row, attempt_log=[schemas.AttemptView.model_validate(a) for a in attempts]
     )
 
 
-async def resend(rt: GatewayRuntime, delivery_id: str, principal: Principal) -> DeliveryView:
+def _queued_again(trigger: Literal["resend", "recover"], now: datetime) -> dict[str, Any]:
+    """A delivery put back in the queue: due now, the retry schedule from the start, same webhook-id."""
+    return {"status": "pending", "attempts": 0, "trigger": trigger, "next_attempt_at": now, "failed_at": None}
+
+
+async def resend(rt: GatewayRuntime, delivery_id: str, principal: Principal) -> schemas.DeliveryView:
     now = rt.clock()
     async with rt.db.transaction() as session:
         found = await _delivery(session, delivery_id, principal)
-        endpoint = (
-            await session.execute(select(E).where(E.c.id == found.endpoint_id).with_for_update())
-        ).one()
-        if not endpoint.enabled:
-            raise Problem(409, "端点已停用；请先通过 PATCH 重新启用", kind="endpoint-disabled")
-        row = (await session.execute(select(D).where(D.c.id == delivery_id).with_for_update())).one()
-        if row.status == "pending":
-            raise Problem(409, "该投递仍在排队或重试中", kind="delivery-pending")
+        endpoint = await locked(session, E, found.endpoint_id)
+        current = await locked(session, D, delivery_id)
+        if endpoint is None or current is None:  # deleted with its endpoint since it was read
+            raise Missing(f"没有编号为 {delivery_id} 的投递")
+        domain.check_endpoint_enabled(endpoint.enabled)
+        domain.check_resendable(current.status)
         row = (
             await session.execute(
-                update(D)
-                .where(D.c.id == delivery_id)
-                .values(status="pending", attempts=0, trigger="resend", next_attempt_at=now, failed_at=None)
-                .returning(*D.c)
+                update(D).where(D.c.id == delivery_id).values(_queued_again("resend", now)).returning(*D.c)
             )
         ).one()
-    if rt.worker is not None:
-        rt.worker.wake()
-    return delivery_view(row)
+    rt.wake_worker()
+    return schemas.DeliveryView.model_validate(row)
 
 
 async def recover(rt: GatewayRuntime, endpoint_id: str, since: datetime, principal: Principal) -> int:
     now = rt.clock()
     async with rt.db.transaction() as session:
         endpoint = await _endpoint(session, endpoint_id, principal, lock=True)
-        if not endpoint.enabled:
-            raise Problem(409, "端点已停用；请先通过 PATCH 重新启用", kind="endpoint-disabled")
+        domain.check_endpoint_enabled(endpoint.enabled)
         result = await session.execute(
             update(D)
             .where(D.c.endpoint_id == endpoint_id, D.c.status == "failed", D.c.created_at >= since)
-            .values(status="pending", attempts=0, trigger="recover", next_attempt_at=now, failed_at=None)
+            .values(_queued_again("recover", now))
         )
-    if rt.worker is not None:
-        rt.worker.wake()
+    rt.wake_worker()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

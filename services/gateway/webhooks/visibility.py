@@ -36,23 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.auth import Principal
-from shared.events import (
-    CalendarYearPublished,
-    DeadlineChanged,
-    DeadlinePassed,
-    DepartmentDesignated,
-    DocumentFormed,
-    DocumentPublished,
-    EscalationRaised,
-    ExemptionDecided,
-    FeedbackSubmitted,
-    InterviewRequired,
-    RankingPublished,
-    RoundTallied,
-    TaskAssigned,
-    VoteCast,
-)
-from shared.events.contracts import WebhookEndpointDisabled
+from shared.events import contracts
 
 OVERSEER_ROLES = ("office", "supervisor")  # and admin, which passes every role check
 # The evaluation service's RESULT_READER_ROLES (services/evaluation/service/common.py); a
@@ -111,7 +95,7 @@ _SUBJECT_READERS = (
 )
 
 RULES: dict[str, tuple[Case, ...]] = {
-    DocumentFormed.event_type(): (
+    contracts.DocumentFormed.event_type(): (
         Case(
             Rule(
                 department_fields=("department",),
@@ -119,15 +103,15 @@ RULES: dict[str, tuple[Case, ...]] = {
             )
         ),
     ),
-    DocumentPublished.event_type(): (
+    contracts.DocumentPublished.event_type(): (
         Case(Rule(department_fields=("department",), public=True, note="已在门户网站公开的文件")),
     ),
-    ExemptionDecided.event_type(): (
+    contracts.ExemptionDecided.event_type(): (
         Case(
             Rule(department_fields=("department",), note="不予公开的文件只给办公室、督查室、管理员与起草部门")
         ),
     ),
-    TaskAssigned.event_type(): (
+    contracts.TaskAssigned.event_type(): (
         Case(
             Rule(
                 department_fields=("lead_department", "department"),
@@ -135,7 +119,7 @@ RULES: dict[str, tuple[Case, ...]] = {
             )
         ),
     ),
-    FeedbackSubmitted.event_type(): (
+    contracts.FeedbackSubmitted.event_type(): (
         Case(
             Rule(
                 department_fields=("department",),
@@ -143,15 +127,15 @@ RULES: dict[str, tuple[Case, ...]] = {
             )
         ),
     ),
-    EscalationRaised.event_type(): (
+    contracts.EscalationRaised.event_type(): (
         Case(Rule(department_fields=("lead_department", "department"), leader_fields=("actor", "recipient"))),
     ),
-    DeadlinePassed.event_type(): _SUBJECT_READERS,
-    DeadlineChanged.event_type(): _SUBJECT_READERS,
-    RankingPublished.event_type(): (
+    contracts.DeadlinePassed.event_type(): _SUBJECT_READERS,
+    contracts.DeadlineChanged.event_type(): _SUBJECT_READERS,
+    contracts.RankingPublished.event_type(): (
         Case(Rule(department_fields=("departments",), public=True, note="已公开发布的通报")),
     ),
-    InterviewRequired.event_type(): (
+    contracts.InterviewRequired.event_type(): (
         Case(
             Rule(department_fields=("department",), leaders=True, note="指标约谈各位市领导均可查阅"),
             when="indicator 不为空（保五争三指标约谈）时",
@@ -159,15 +143,15 @@ RULES: dict[str, tuple[Case, ...]] = {
         ),
         Case(_RESULTS, when="indicator 为空（低效能评定引起的约谈）时"),
     ),
-    VoteCast.event_type(): (
+    contracts.VoteCast.event_type(): (
         Case(Rule(note="投票进度只给组织评定的办公室、督查室与管理员；部门、领导与评议人不接收")),
     ),
-    RoundTallied.event_type(): (Case(_RESULTS),),
-    DepartmentDesignated.event_type(): (Case(_RESULTS),),
-    WebhookEndpointDisabled.event_type(): (
+    contracts.RoundTallied.event_type(): (Case(_RESULTS),),
+    contracts.DepartmentDesignated.event_type(): (Case(_RESULTS),),
+    contracts.WebhookEndpointDisabled.event_type(): (
         Case(Rule(overseers=False, owner_only=True, note="管理员也只收到自己端点的停用通知")),
     ),
-    CalendarYearPublished.event_type(): (Case(Rule(public=True, note="节假日安排公开")),),
+    contracts.CalendarYearPublished.event_type(): (Case(Rule(public=True, note="节假日安排公开")),),
 }
 
 # What an event type without a rule of its own gets: the overseers only, until someone decides.

@@ -32,7 +32,7 @@ from services.indicators.schemas import (
     PublishRequest,
     TrendPoint,
 )
-from services.indicators.service import common, releases
+from services.indicators.service import definitions, releases
 from services.indicators.tables import (
     bulletins,
     indicators,
@@ -44,14 +44,13 @@ from services.indicators.tables import releases as releases_table
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.calendar import CalendarError, HolidayCalendar
-from shared.deadlines import SHANGHAI, local_date
+from shared.deadlines import local_date
 from shared.events import InterviewRequired, RankingPublished
-from shared.messaging import outbox
-from shared.pagination import Page, PageParams, encode_cursor
-from shared.policy import IndicatorPolicy, PolicyProfile
-from shared.problems import Problem
+from shared.pagination import Keyset, Page, PageParams
+from shared.periods import ReportPeriod
+from shared.policy import IndicatorPolicy
 from shared.reference import Frequency
+from shared.rules import Conflict, Missing
 
 TREND_LENGTH = 12
 """Releases a rank-trend chart shows: a year of monthly releases (a presentation choice)."""
@@ -72,14 +71,30 @@ class _Release:
     new_in_edition: bool
 
 
-def _parse(text: str) -> domain.ReleasePeriod:
-    try:
-        return domain.ReleasePeriod.parse(text)
-    except domain.IndicatorRuleError as exc:
-        raise common.problem(exc) from exc
+@dataclass(frozen=True)
+class _Edition:
+    """What the next edition of a period's bulletin carries."""
+
+    period: ReportPeriod
+    number: int
+    entries: list[_Release]
+    histories: dict[str, list[domain.PublishedRank]]
+    """Our city's published standing in each indicator's releases, this edition's included."""
+    not_released: list[NotReleased]
 
 
-def bulletin_id(period: domain.ReleasePeriod, edition: int) -> str:
+@dataclass(frozen=True)
+class _Publication:
+    """The facts of one publication that its consequences are recorded with."""
+
+    bulletin_id: str
+    issued_on: date
+    due: domain.Due
+    now: datetime
+    policy: IndicatorPolicy
+
+
+def bulletin_id(period: ReportPeriod, edition: int) -> str:
     return f"bulletin-{period}-e{edition}"
 
 
@@ -91,88 +106,38 @@ async def publish(
     our_city: str,
     now: datetime,
 ) -> Bulletin:
-    period = _parse(period_text)
-    profile = common.profile(ctx)
-    policy = profile.indicators
-    today = local_date(now)
-    issued_on = cmd.issued_on or today
-    if issued_on > today:
-        raise Problem(422, "通报日期不能晚于今天", kind="issued-in-future", rule="I3", field="issued_on")
-    if issued_on < period.first_day:
-        raise Problem(
-            422,
-            f"通报日期不能早于期别 {period} 的第一天",
-            kind="issued-before-period",
-            rule="I3",
-            field="issued_on",
-        )
-
+    period = domain.parse_release_period(period_text)
+    issued_on = cmd.issued_on or local_date(now)
+    domain.check_issued_on(issued_on, local_date(now), period)
     async with ctx.db.transaction() as session:
-        await common.lock_publication(session)
+        await definitions.lock_publication(session)
         # Inside the transaction that stores the duties: a holiday table published meanwhile
         # either waits for this one (and then moves its duties) or is already seen here.
-        due = report_due(issued_on, profile, await ctx.calendar.current(session))
-        last = (
-            await session.execute(
-                select(bulletins)
-                .where(bulletins.c.period == str(period))
-                .order_by(bulletins.c.edition.desc())
-                .limit(1)
-            )
-        ).first()
-        previously = {e["indicator"]: e["revision"] for e in last.content["entries"]} if last else {}
-        rows = await _period_releases(session, period, for_update=True)
-        if not rows:
-            raise Problem(409, f"{period} 尚无任何指标发布，无法通报", kind="nothing-to-publish", rule="I3")
-        changed = {r.indicator for r in rows if previously.get(r.indicator) != r.current_revision}
-        if not changed:
-            raise Problem(
-                409,
-                f"{period} 的通报（第 {last.edition if last else 0} 版）之后没有新的发布或更正",
-                kind="bulletin-unchanged",
-                rule="I3",
-            )
-        edition = last.edition + 1 if last else 1
-        bid = bulletin_id(period, edition)
-        await session.execute(
-            update(releases_table)
-            .where(releases_table.c.period == str(period), releases_table.c.indicator.in_(changed))
-            .values(published_revision=releases_table.c.current_revision, published_edition=edition)
-        )
-        entries = await _gather(session, period, rows, changed)
-        histories = await _published_histories(session, [e.code for e in entries])
-        for entry in entries:
-            if not entry.new_in_edition:
-                continue
-            await outbox.record(
-                session,
-                _ranking_published(bid, period, entry, policy),
-                source=ctx.source,
-                topic_prefix=ctx.common.topic_prefix,
-            )
-            await _reconcile_report(session, entry, period, policy, bid, issued_on, due, now)
-            await _reconcile_interviews(ctx, session, entry, period, histories[entry.code], policy, bid, now)
-        duties, interviews_now = await _consequences(session, period, [e.code for e in entries])
+        due = domain.report_due_at_publication(issued_on, ctx.profile, await ctx.calendar.current(session))
+        edition = await _next_edition(session, period, draft=False)
+        pub = _Publication(bulletin_id(period, edition.number), issued_on, due, now, ctx.profile.indicators)
+        for entry in edition.entries:
+            if entry.new_in_edition:
+                await ctx.emit(session, _ranking_published(pub, period, entry))
+                await _reconcile_report(session, pub, period, entry)
+                await _reconcile_interviews(ctx, session, pub, period, entry, edition.histories[entry.code])
+        duties, interviews_now = await _consequences(session, period, [e.code for e in edition.entries])
         content = _build(
-            period,
-            edition=edition,
+            edition,
             draft=False,
             issued_on=issued_on,
             published_at=now,
             our_city=our_city,
-            policy=policy,
-            entries=entries,
-            histories=histories,
-            not_released=await _not_released(session, period, {e.code for e in entries}),
+            policy=pub.policy,
             duties=duties,
             interviews_now=interviews_now,
         )
         await session.execute(
             insert(bulletins).values(
-                id=bid,
+                id=pub.bulletin_id,
                 period=str(period),
                 frequency=period.frequency,
-                edition=edition,
+                edition=edition.number,
                 issued_on=issued_on,
                 published_at=now,
                 published_by=principal.client_id,
@@ -182,160 +147,142 @@ async def publish(
     return content
 
 
-def report_due(issued_on: date, profile: PolicyProfile, cal: HolidayCalendar) -> common.Due:
-    try:
-        return common.due_of(issued_on, profile, cal)
-    except CalendarError as exc:
-        raise Problem(422, str(exc), kind="calendar-out-of-range", rule="I4", field="issued_on") from exc
-
-
 async def preview(ctx: ServiceContext, period_text: str, our_city: str, now: datetime) -> Bulletin:
     """The bulletin as it would be published now, without publishing it (no duties, no events)."""
-    period = _parse(period_text)
-    policy = common.policy(ctx)
+    period = domain.parse_release_period(period_text)
     async with ctx.db.reader() as session:
-        last = (
-            await session.execute(
-                select(bulletins.c.edition, bulletins.c.content)
-                .where(bulletins.c.period == str(period))
-                .order_by(bulletins.c.edition.desc())
-                .limit(1)
-            )
-        ).first()
-        previously = {e["indicator"]: e["revision"] for e in last.content["entries"]} if last else {}
-        rows = await _period_releases(session, period, for_update=False)
-        if not rows:
-            raise Problem(404, f"{period} 尚无任何指标发布", kind="nothing-to-publish", rule="I3")
-        changed = {r.indicator for r in rows if previously.get(r.indicator) != r.current_revision}
-        entries = await _gather(session, period, rows, changed)
-        histories = await _published_histories(session, [e.code for e in entries])
-        for entry in entries:
-            mine = _published_rank(period, entry.revision)
-            histories[entry.code] = [h for h in histories[entry.code] if h.period != period] + [mine]
-            histories[entry.code].sort(key=lambda h: h.period.key)
-        return _build(
-            period,
-            edition=(last.edition + 1) if last else 1,
-            draft=True,
-            issued_on=local_date(now),
-            published_at=None,
-            our_city=our_city,
-            policy=policy,
-            entries=entries,
-            histories=histories,
-            not_released=await _not_released(session, period, {e.code for e in entries}),
-            duties={},
-            interviews_now={},
+        edition = await _next_edition(session, period, draft=True)
+    return _build(
+        edition,
+        draft=True,
+        issued_on=local_date(now),
+        published_at=None,
+        our_city=our_city,
+        policy=ctx.profile.indicators,
+        duties={},
+        interviews_now={},
+    )
+
+
+async def _next_edition(session: AsyncSession, period: ReportPeriod, *, draft: bool) -> _Edition:
+    """The next edition of ``period`` (I3). Publishing it locks the period's releases and marks
+    those new in the edition as published by it; a draft changes nothing."""
+    last = (
+        await session.execute(
+            select(bulletins.c.edition, bulletins.c.content)
+            .where(bulletins.c.period == str(period))
+            .order_by(bulletins.c.edition.desc())
+            .limit(1)
         )
-
-
-async def _period_releases(
-    session: AsyncSession, period: domain.ReleasePeriod, *, for_update: bool
-) -> list[Row[Any]]:
+    ).first()
+    previously = {e["indicator"]: e["revision"] for e in last.content["entries"]} if last else {}
     t = releases_table
     query = select(t).where(t.c.period == str(period)).order_by(t.c.indicator)
-    if for_update:
-        query = query.with_for_update()
-    return list((await session.execute(query)).all())
+    rows = (await session.execute(query if draft else query.with_for_update())).all()
+    current = {r.indicator: r.current_revision for r in rows}
+    changed = domain.new_in_edition(period, current, previously, last.edition if last else 0, draft=draft)
+    number = last.edition + 1 if last else 1
+    if not draft:
+        await _mark_published(session, period, changed, number)
+    entries = await _gather(session, period, rows, changed)
+    histories = await _published_histories(session, [e.code for e in entries])
+    for entry in entries:
+        # A draft shows the period as the edition would publish it: every release at its current
+        # revision (what publishing has just marked).
+        mine = _published_rank(period, entry.revision)
+        histories[entry.code] = [h for h in histories[entry.code] if h.period != period] + [mine]
+        histories[entry.code].sort(key=lambda h: h.period.key)
+    return _Edition(
+        period=period,
+        number=number,
+        entries=entries,
+        histories=histories,
+        not_released=await _not_released(session, period, {e.code for e in entries}),
+    )
+
+
+async def _mark_published(
+    session: AsyncSession, period: ReportPeriod, changed: set[str], edition: int
+) -> None:
+    t = releases_table
+    await session.execute(
+        update(t)
+        .where(t.c.period == str(period), t.c.indicator.in_(changed))
+        .values(published_revision=t.c.current_revision, published_edition=edition)
+    )
 
 
 async def _gather(
-    session: AsyncSession, period: domain.ReleasePeriod, rows: Sequence[Row[Any]], changed: set[str]
+    session: AsyncSession, period: ReportPeriod, rows: Sequence[Row[Any]], changed: set[str]
 ) -> list[_Release]:
     codes = [r.indicator for r in rows]
     items = {
         i.code: i
         for i in (await session.execute(select(indicators).where(indicators.c.code.in_(codes)))).all()
     }
-    definitions = await common.definitions_of(session, codes)
+    timelines = await definitions.definitions_of(session, codes)
     r = release_revisions
+    current = tuple_(r.c.indicator, r.c.revision).in_([(x.indicator, x.current_revision) for x in rows])
     revisions = {
         row.indicator: row
-        for row in (
-            await session.execute(
-                select(r).where(
-                    r.c.period == str(period),
-                    tuple_(r.c.indicator, r.c.revision).in_(
-                        [(x.indicator, x.current_revision) for x in rows]
-                    ),
-                )
-            )
-        ).all()
+        for row in (await session.execute(select(r).where(r.c.period == str(period), current))).all()
     }
     entries = []
-    for row in rows:
-        definition = domain.definition_for(period, definitions[row.indicator])
+    for code in codes:
+        definition = domain.definition_for(period, timelines[code])
         if definition is None:  # catalogue changes that would uncover a recorded release are refused
-            raise Problem(
-                409, f"{row.indicator} 在 {period} 不在目录有效期内", kind="indicator-not-in-effect"
-            )
+            raise Conflict(f"{code} 在 {period} 不在目录有效期内", kind="indicator-not-in-effect")
         entries.append(
             _Release(
-                code=row.indicator,
-                seq=items[row.indicator].seq,
-                frequency=items[row.indicator].frequency,
-                definitions=definitions[row.indicator],
+                code=code,
+                seq=items[code].seq,
+                frequency=items[code].frequency,
+                definitions=timelines[code],
                 definition=definition,
-                revision=revisions[row.indicator],
-                new_in_edition=row.indicator in changed,
+                revision=revisions[code],
+                new_in_edition=code in changed,
             )
         )
     return sorted(entries, key=lambda e: (e.seq, e.code))
 
 
-def _published_rank(period: domain.ReleasePeriod, row: Any) -> domain.PublishedRank:
+def _published_rank(period: ReportPeriod, row: Any) -> domain.PublishedRank:
     return domain.PublishedRank(period=period, rank=row.rank, grade=row.grade, low_grade=row.low_grade)
 
 
 async def _published_histories(
     session: AsyncSession, codes: Sequence[str]
 ) -> dict[str, list[domain.PublishedRank]]:
-    """Our city's published standing in every published release of each indicator, oldest first."""
+    """Our city's standing in every published release of each indicator, oldest first."""
     t, r = releases_table, release_revisions
+    query = releases.with_revision(
+        select(t.c.indicator, t.c.period, r.c.rank, r.c.grade, r.c.low_grade), t.c.published_revision
+    )
     rows = (
-        await session.execute(
-            select(t.c.indicator, t.c.period, r.c.rank, r.c.grade, r.c.low_grade)
-            .join(
-                r,
-                (r.c.indicator == t.c.indicator)
-                & (r.c.period == t.c.period)
-                & (r.c.revision == t.c.published_revision),
-            )
-            .where(t.c.indicator.in_(codes))
-            .order_by(t.c.indicator, t.c.period_key)
-        )
+        await session.execute(query.where(t.c.indicator.in_(codes)).order_by(t.c.indicator, t.c.period_key))
     ).all()
     result: dict[str, list[domain.PublishedRank]] = {code: [] for code in codes}
     for row in rows:
-        result[row.indicator].append(_published_rank(domain.ReleasePeriod.parse(row.period), row))
+        result[row.indicator].append(_published_rank(domain.parse_release_period(row.period), row))
     return result
 
 
-def _ranking_published(
-    bid: str, period: domain.ReleasePeriod, entry: _Release, policy: IndicatorPolicy
-) -> RankingPublished:
+def _ranking_published(pub: _Publication, period: ReportPeriod, entry: _Release) -> RankingPublished:
     rev = entry.revision
     return RankingPublished(
-        bulletin_id=bid,
+        bulletin_id=pub.bulletin_id,
         indicator=entry.code,
         period=str(period),
         rank=rev.rank,
         grade=rev.grade,
         cities=rev.cities,
         departments=list(entry.definition.departments),
-        worse_than_threshold=domain.worse_than_threshold(rev.rank, rev.low_grade, policy),
+        worse_than_threshold=domain.worse_than_threshold(rev.rank, rev.low_grade, pub.policy),
     )
 
 
 async def _reconcile_report(
-    session: AsyncSession,
-    entry: _Release,
-    period: domain.ReleasePeriod,
-    policy: IndicatorPolicy,
-    bid: str,
-    issued_on: date,
-    due: common.Due,
-    now: datetime,
+    session: AsyncSession, pub: _Publication, period: ReportPeriod, entry: _Release
 ) -> None:
     """I4: a release worse than the threshold owes a report; a corrected one may no longer."""
     rev = entry.revision
@@ -347,8 +294,8 @@ async def _reconcile_report(
             .with_for_update()
         )
     ).first()
-    threshold = policy.report_when_rank_worse_than
-    if domain.worse_than_threshold(rev.rank, rev.low_grade, policy):
+    threshold = pub.policy.report_when_rank_worse_than
+    if domain.worse_than_threshold(rev.rank, rev.low_grade, pub.policy):
         facts = {
             "revision": rev.revision,
             "rank": rev.rank,
@@ -363,38 +310,33 @@ async def _reconcile_report(
                     indicator=entry.code,
                     period=str(period),
                     department=entry.definition.lead_department,
-                    bulletin_id=bid,
+                    bulletin_id=pub.bulletin_id,
                     status="open",
-                    issued_on=issued_on,
-                    due_at=due.at,
-                    deadline_provisional=due.provisional,
-                    created_at=now,
+                    issued_on=pub.issued_on,
+                    due_at=pub.due.at,
+                    deadline_provisional=pub.due.provisional,
+                    created_at=pub.now,
                     **facts,
                 )
             )
         else:  # still owed: the report covers the corrected figures, on the original clock
             await session.execute(update(d).where(d.c.id == live.id).values(**facts))
     elif live is not None and live.status in ("open", "overdue"):
+        reason = WITHDRAWN_REASON.format(threshold=threshold)
         await session.execute(
             update(d)
             .where(d.c.id == live.id)
-            .values(
-                status="withdrawn",
-                withdrawn_at=now,
-                withdrawn_reason=WITHDRAWN_REASON.format(threshold=threshold),
-            )
+            .values(status="withdrawn", withdrawn_at=pub.now, withdrawn_reason=reason)
         )
 
 
 async def _reconcile_interviews(
     ctx: ServiceContext,
     session: AsyncSession,
+    pub: _Publication,
+    period: ReportPeriod,
     entry: _Release,
-    period: domain.ReleasePeriod,
     history: list[domain.PublishedRank],
-    policy: IndicatorPolicy,
-    bid: str,
-    now: datetime,
 ) -> None:
     """I5: the interviews the published history calls for from this period on.
 
@@ -402,102 +344,90 @@ async def _reconcile_interviews(
     """
     due = {
         str(d.period): d
-        for d in domain.interviews_due(entry.frequency, history, policy)
+        for d in domain.interviews_due(entry.frequency, history, pub.policy)
         if d.period.key >= period.key
     }
     i = interviews
-    live = [
-        row
-        for row in (
-            await session.execute(
-                select(i).where(i.c.indicator == entry.code, i.c.status == "required").with_for_update()
-            )
-        ).all()
-        if domain.ReleasePeriod.parse(row.period).key >= period.key
-    ]
+    live = (
+        await session.execute(
+            select(i).where(i.c.indicator == entry.code, i.c.status == "required").with_for_update()
+        )
+    ).all()
     for row in live:
+        if domain.parse_release_period(row.period).key < period.key:
+            continue
         wanted = due.pop(row.period, None)
         if wanted is None:
             await session.execute(
-                update(i).where(i.c.id == row.id).values(status="withdrawn", withdrawn_at=now)
+                update(i).where(i.c.id == row.id).values(status="withdrawn", withdrawn_at=pub.now)
             )
         elif list(row.run) != [str(p) for p in wanted.run]:
             await session.execute(update(i).where(i.c.id == row.id).values(run=[str(p) for p in wanted.run]))
     for wanted in due.values():
-        definition = domain.definition_for(wanted.period, entry.definitions) or entry.definition
-        department = reference.department(definition.lead_department)
-        interviewers = [department.vice_mayor, department.deputy_secretary_general]
-        interview_id = f"iv-{uuid.uuid4().hex[:12]}"
-        await session.execute(
-            insert(i).values(
-                id=interview_id,
-                indicator=entry.code,
-                period=str(wanted.period),
-                department=department.code,
-                kind=wanted.kind,
-                reason=wanted.reason,
-                interviewers=interviewers,
-                run=[str(p) for p in wanted.run],
-                bulletin_id=bid,
-                status="required",
-                created_at=now,
-            )
+        await _require_interview(ctx, session, pub, entry, wanted)
+
+
+async def _require_interview(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    pub: _Publication,
+    entry: _Release,
+    wanted: domain.InterviewDue,
+) -> None:
+    """I5: the vice-mayor and deputy secretary-general in charge interview the lead department."""
+    definition = domain.definition_for(wanted.period, entry.definitions) or entry.definition
+    department = reference.department(definition.lead_department)
+    interviewers = [department.vice_mayor, department.deputy_secretary_general]
+    interview_id = f"iv-{uuid.uuid4().hex[:12]}"
+    await session.execute(
+        insert(interviews).values(
+            id=interview_id,
+            indicator=entry.code,
+            period=str(wanted.period),
+            department=department.code,
+            kind=wanted.kind,
+            reason=wanted.reason,
+            interviewers=interviewers,
+            run=[str(p) for p in wanted.run],
+            bulletin_id=pub.bulletin_id,
+            status="required",
+            created_at=pub.now,
         )
-        await outbox.record(
-            session,
-            InterviewRequired(
-                interview_id=interview_id,
-                department=department.code,
-                reason=wanted.reason,
-                interviewers=interviewers,
-                indicator=entry.code,
-                period=str(wanted.period),
-            ),
-            source=ctx.source,
-            topic_prefix=ctx.common.topic_prefix,
-        )
+    )
+    await ctx.emit(
+        session,
+        InterviewRequired(
+            interview_id=interview_id,
+            department=department.code,
+            reason=wanted.reason,
+            interviewers=interviewers,
+            indicator=entry.code,
+            period=str(wanted.period),
+        ),
+    )
 
 
 async def _consequences(
-    session: AsyncSession, period: domain.ReleasePeriod, codes: Sequence[str]
+    session: AsyncSession, period: ReportPeriod, codes: Sequence[str]
 ) -> tuple[dict[str, DutyRef], dict[str, InterviewRef]]:
     d, i = report_duties, interviews
-    duties = {
-        row.indicator: DutyRef(
-            id=row.id,
-            department=row.department,
-            due_at=row.due_at.astimezone(SHANGHAI),
-            deadline_provisional=row.deadline_provisional,
-            reason=row.reason,
+    duties = (
+        await session.execute(
+            select(d).where(d.c.period == str(period), d.c.indicator.in_(codes), d.c.status != "withdrawn")
         )
-        for row in (
-            await session.execute(
-                select(d).where(
-                    d.c.period == str(period), d.c.indicator.in_(codes), d.c.status != "withdrawn"
-                )
-            )
-        ).all()
-    }
-    found = {
-        row.indicator: InterviewRef(
-            id=row.id,
-            department=row.department,
-            interviewers=list(row.interviewers),
-            reason=row.reason,
-            run=list(row.run),
+    ).all()
+    required = (
+        await session.execute(
+            select(i).where(i.c.period == str(period), i.c.indicator.in_(codes), i.c.status == "required")
         )
-        for row in (
-            await session.execute(
-                select(i).where(i.c.period == str(period), i.c.indicator.in_(codes), i.c.status == "required")
-            )
-        ).all()
-    }
-    return duties, found
+    ).all()
+    return (
+        {row.indicator: DutyRef.model_validate(row) for row in duties},
+        {row.indicator: InterviewRef.model_validate(row) for row in required},
+    )
 
 
-async def _not_released(
-    session: AsyncSession, period: domain.ReleasePeriod, released: set[str]
-) -> list[NotReleased]:
+async def _not_released(session: AsyncSession, period: ReportPeriod, released: set[str]) -> list[NotReleased]:
     """Catalogue items in effect for the period that the province did not release."""
     items = (
         await session.execute(
@@ -505,82 +435,86 @@ async def _not_released(
         )
     ).all()
     codes = [i.code for i in items if i.code not in released]
-    definitions = await common.definitions_of(session, codes)
+    timelines = await definitions.definitions_of(session, codes)
     missing = []
     for code in codes:
-        definition = domain.definition_for(period, definitions[code])
+        definition = domain.definition_for(period, timelines[code])
         if definition is not None:
             missing.append(NotReleased(indicator=code, name=definition.name))
     return missing
 
 
+def _entry(
+    seq: int,
+    entry: _Release,
+    period: ReportPeriod,
+    histories: dict[str, list[domain.PublishedRank]],
+    policy: IndicatorPolicy,
+    consequences: tuple[DutyRef | None, InterviewRef | None],
+) -> BulletinEntry:
+    """One line of the bulletin: our city's standing, the change since the last release, the trend."""
+    rev = entry.revision
+    history = [h for h in histories[entry.code] if h.period.key <= period.key]
+    previous = next((h for h in reversed(history) if h.period.key < period.key), None)
+    standing = domain.standing(rev.rank, rev.low_grade, policy)
+    return BulletinEntry(
+        seq=seq,
+        indicator=entry.code,
+        name=entry.definition.name,
+        attribute=entry.definition.attribute,
+        attribute_label=entry.definition.attribute_label,
+        unit=entry.definition.unit,
+        value=rev.value,
+        rank=rev.rank,
+        grade=rev.grade,
+        cities=rev.cities,
+        previous_period=str(previous.period) if previous else None,
+        previous_rank=previous.rank if previous else None,
+        change=domain.rank_change(previous.rank if previous else None, rev.rank),
+        within_top3=rev.rank is not None and rev.rank <= policy.strive_for_top,
+        within_top5=rev.rank is not None and rev.rank <= policy.report_when_rank_worse_than,
+        worse_than_threshold=domain.worse_than_threshold(rev.rank, rev.low_grade, policy),
+        standing=standing,
+        standing_label=domain.STANDING_LABELS[standing],
+        departments=[
+            DepartmentRef(code=c, name=reference.department_name(c)) for c in entry.definition.departments
+        ],
+        revision=rev.revision,
+        corrected=rev.revision > 1,
+        new_in_edition=entry.new_in_edition,
+        trend=[TrendPoint(period=str(h.period), rank=h.rank, grade=h.grade) for h in history[-TREND_LENGTH:]],
+        ranking=releases.ranking_rows(rev.ranking),
+        report_duty=consequences[0],
+        interview=consequences[1],
+    )
+
+
 def _build(
-    period: domain.ReleasePeriod,
+    edition: _Edition,
     *,
-    edition: int,
     draft: bool,
     issued_on: date,
     published_at: datetime | None,
     our_city: str,
     policy: IndicatorPolicy,
-    entries: Sequence[_Release],
-    histories: dict[str, list[domain.PublishedRank]],
-    not_released: list[NotReleased],
     duties: dict[str, DutyRef],
     interviews_now: dict[str, InterviewRef],
 ) -> Bulletin:
-    built = []
-    for n, entry in enumerate(entries, start=1):
-        rev = entry.revision
-        history = [h for h in histories[entry.code] if h.period.key <= period.key]
-        previous = next((h for h in reversed(history) if h.period.key < period.key), None)
-        standing = domain.standing(rev.rank, rev.low_grade, policy)
-        built.append(
-            BulletinEntry(
-                seq=n,
-                indicator=entry.code,
-                name=entry.definition.name,
-                attribute=entry.definition.attribute,
-                attribute_label=entry.definition.attribute_label,
-                unit=entry.definition.unit,
-                value=rev.value,
-                rank=rev.rank,
-                grade=rev.grade,
-                cities=rev.cities,
-                previous_period=str(previous.period) if previous else None,
-                previous_rank=previous.rank if previous else None,
-                change=domain.rank_change(previous.rank if previous else None, rev.rank),
-                within_top3=rev.rank is not None and rev.rank <= policy.strive_for_top,
-                within_top5=rev.rank is not None and rev.rank <= policy.report_when_rank_worse_than,
-                worse_than_threshold=domain.worse_than_threshold(rev.rank, rev.low_grade, policy),
-                standing=standing,
-                standing_label=domain.STANDING_LABELS[standing],
-                departments=[
-                    DepartmentRef(code=c, name=common.department_name(c))
-                    for c in entry.definition.departments
-                ],
-                revision=rev.revision,
-                corrected=rev.revision > 1,
-                new_in_edition=entry.new_in_edition,
-                trend=[
-                    TrendPoint(period=str(h.period), rank=h.rank, grade=h.grade)
-                    for h in history[-TREND_LENGTH:]
-                ],
-                ranking=releases.ranking_rows(rev.ranking),
-                report_duty=duties.get(entry.code),
-                interview=interviews_now.get(entry.code),
-            )
-        )
+    period = edition.period
+    built = [
+        _entry(n, e, period, edition.histories, policy, (duties.get(e.code), interviews_now.get(e.code)))
+        for n, e in enumerate(edition.entries, start=1)
+    ]
     city = reference.city(our_city)
     title = f"{city.name}重要指标全省排名“保五争三”通报（{period.label}）"
-    if edition > 1:
-        title += f"（第{edition}版，含更正）"
+    if edition.number > 1:
+        title += f"（第{edition.number}版，含更正）"
     return Bulletin(
-        id=bulletin_id(period, edition),
+        id=bulletin_id(period, edition.number),
         period=str(period),
         period_label=period.label,
         frequency=period.frequency,
-        edition=edition,
+        edition=edition.number,
         draft=draft,
         title=title,
         city=city.code,
@@ -595,15 +529,15 @@ def _build(
             within_top3=sum(1 for e in built if e.within_top3),
             within_top5=sum(1 for e in built if e.within_top5),
             worse_than_threshold=sum(1 for e in built if e.worse_than_threshold),
-            not_released=len(not_released),
+            not_released=len(edition.not_released),
         ),
         entries=built,
-        not_released=not_released,
+        not_released=edition.not_released,
     )
 
 
 async def get_bulletin(ctx: ServiceContext, period_text: str, edition: int | None) -> Bulletin:
-    period = _parse(period_text)
+    period = domain.parse_release_period(period_text)
     query = select(bulletins.c.content).where(bulletins.c.period == str(period))
     if edition is not None:
         query = query.where(bulletins.c.edition == edition)
@@ -611,7 +545,7 @@ async def get_bulletin(ctx: ServiceContext, period_text: str, edition: int | Non
         content = (await session.execute(query.order_by(bulletins.c.edition.desc()).limit(1))).scalar()
     if content is None:
         which = f"第 {edition} 版" if edition is not None else ""
-        raise Problem(404, f"{period} 的通报{which}尚未发布", kind="bulletin-not-found")
+        raise Missing(f"{period} 的通报{which}尚未发布", kind="bulletin-not-found")
     return Bulletin.model_validate(content)
 
 
@@ -619,6 +553,7 @@ async def list_bulletins(
     ctx: ServiceContext, page: PageParams, *, frequency: str | None
 ) -> Page[BulletinListItem]:
     b = bulletins
+    keyset = Keyset(b.c.published_at, b.c.id)
     query = select(
         b.c.id,
         b.c.period,
@@ -630,32 +565,6 @@ async def list_bulletins(
     )
     if frequency is not None:
         query = query.where(b.c.frequency == frequency)
-    if page.cursor is not None:
-        try:
-            at, last_id = datetime.fromisoformat(str(page.cursor[0])), str(page.cursor[1])
-        except (IndexError, TypeError, ValueError) as exc:
-            raise Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor") from exc
-        query = query.where(tuple_(b.c.published_at, b.c.id) < tuple_(at, last_id))
     async with ctx.db.reader() as session:
-        rows = (
-            await session.execute(
-                query.order_by(b.c.published_at.desc(), b.c.id.desc()).limit(page.limit + 1)
-            )
-        ).all()
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return Page[BulletinListItem](
-        items=[
-            BulletinListItem(
-                id=r.id,
-                period=r.period,
-                frequency=r.frequency,
-                edition=r.edition,
-                title=r.title,
-                issued_on=r.issued_on,
-                published_at=r.published_at,
-            )
-            for r in rows
-        ],
-        next_cursor=encode_cursor([rows[-1].published_at.isoformat(), rows[-1].id]) if more else None,
-    )
+        rows = (await session.execute(keyset.apply(query, page))).all()
+    return keyset.page(rows, page, BulletinListItem.model_validate)

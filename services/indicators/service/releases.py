@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, Select, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.indicators import domain
 from services.indicators.schemas import (
     CityRankView,
-    CityValueView,
     ReleaseCorrection,
     ReleaseCreate,
     ReleaseSummary,
     ReleaseView,
     RevisionView,
 )
-from services.indicators.service import common
+from services.indicators.service import definitions
 from services.indicators.tables import release_revisions, releases
+from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
-from shared.pagination import Page, PageParams, encode_cursor
+from shared.pagination import Keyset, Page, PageParams
+from shared.periods import ReportPeriod
 from shared.problems import Problem
-from shared.reference import Frequency
+from shared.rules import Missing
 
 RERANK_REASON = "目录调整（I1）后按新的指标定义重新排名"
 
@@ -44,154 +46,106 @@ def release_input(cmd: ReleaseCreate | ReleaseCorrection) -> domain.ReleaseInput
     )
 
 
-def _input_json(inp: domain.ReleaseInput) -> dict[str, Any]:
-    return {
-        "values": [{"city": v.city, "value": str(v.value)} for v in inp.values],
-        "rank": inp.rank,
-        "grade": inp.grade,
-        "cities": inp.cities,
-    }
+def ranking_rows(data: list[dict[str, Any]]) -> list[CityRankView]:
+    return [CityRankView.model_validate({**r, "city_name": reference.city(r["city"]).name}) for r in data]
 
 
-def _input_from_json(data: dict[str, Any]) -> domain.ReleaseInput:
-    return domain.ReleaseInput(
-        values=tuple(domain.CityValue(v["city"], Decimal(v["value"])) for v in data["values"]),
-        rank=data["rank"],
-        grade=data["grade"],
-        cities=data["cities"],
+def with_revision(query: Select[Any], revision: ColumnElement[Any]) -> Select[Any]:
+    """``query`` on releases joined with each release's ``revision`` (current or published)."""
+    t, r = releases, release_revisions
+    return query.join(
+        r, (r.c.indicator == t.c.indicator) & (r.c.period == t.c.period) & (r.c.revision == revision)
     )
 
 
-def ranking_rows(data: list[dict[str, Any]]) -> list[CityRankView]:
-    return [
-        CityRankView(
-            city=r["city"],
-            city_name=common.city_name(r["city"]),
-            value=Decimal(r["value"]),
-            published_value=Decimal(r["published_value"]),
-            rank=r["rank"],
-        )
-        for r in data
-    ]
-
-
-def _revision_row(
+async def _add_revision(
+    session: AsyncSession,
     code: str,
-    period: domain.ReleasePeriod,
+    period: ReportPeriod,
     revision: int,
+    release: domain.ReleaseInput,
     definition: domain.Definition,
-    inp: domain.ReleaseInput,
     ranking: domain.Ranking,
     *,
     source: str | None,
     reason: str | None,
     recorded_by: str,
-) -> dict[str, Any]:
-    return {
-        "indicator": code,
-        "period": str(period),
-        "revision": revision,
-        "definition_version": definition.version,
-        "input": _input_json(inp),
-        "given": ranking.given,
-        "cities": ranking.cities,
-        "rank": ranking.rank,
-        "grade": ranking.grade,
-        "low_grade": ranking.low_grade,
-        "value": ranking.value,
-        "ranking": [
-            {"city": r.city, "value": str(r.value), "published_value": str(r.published_value), "rank": r.rank}
-            for r in ranking.table
-        ],
-        "source": source,
-        "reason": reason,
-        "recorded_by": recorded_by,
-    }
+) -> None:
+    """Store ``revision`` of a release ranked under ``definition`` and make it current."""
+    standing = {f.name: getattr(ranking, f.name) for f in fields(ranking) if f.name != "table"}
+    table = [
+        {"city": r.city, "value": str(r.value), "published_value": str(r.published_value), "rank": r.rank}
+        for r in ranking.table
+    ]
+    await session.execute(
+        insert(release_revisions).values(
+            indicator=code,
+            period=str(period),
+            revision=revision,
+            definition_version=definition.version,
+            input=release.to_json(),
+            ranking=table,
+            source=source,
+            reason=reason,
+            recorded_by=recorded_by,
+            **standing,
+        )
+    )
+    if revision > 1:
+        await session.execute(
+            update(releases)
+            .where(releases.c.indicator == code, releases.c.period == str(period))
+            .values(current_revision=revision)
+        )
 
 
-def _rank(
-    frequency: Frequency,
-    period: domain.ReleasePeriod,
-    definitions: list[domain.Definition],
-    inp: domain.ReleaseInput,
+async def _ranked(
+    session: AsyncSession,
+    item: Row[Any],
+    period: ReportPeriod,
+    release: domain.ReleaseInput,
     our_city: str,
 ) -> tuple[domain.Definition, domain.Ranking]:
-    definition = domain.definition_for(period, definitions)
-    if definition is None:
-        raise Problem(
-            422,
-            f"该指标在 {period} 不在目录有效期内（目录按期末日适用的定义排名）",
-            kind="indicator-not-in-effect",
-            rule="I1",
-            field="period",
-        )
-    try:
-        return definition, domain.rank_release(
-            frequency, definition, inp, province=common.province(), our_city=our_city
-        )
-    except domain.IndicatorRuleError as exc:
-        raise common.problem(exc) from exc
+    """The release ranked under the definition that applies to its period (I1, I3)."""
+    definition = domain.applicable_definition(
+        period, (await definitions.definitions_of(session, [item.code]))[item.code]
+    )
+    ranking = domain.rank_release(
+        item.frequency, definition, release, province=domain.province(), our_city=our_city
+    )
+    return definition, ranking
 
 
 async def record_release(
     ctx: ServiceContext, code: str, cmd: ReleaseCreate, principal: Principal, our_city: str
 ) -> ReleaseView:
-    inp = release_input(cmd)
+    release = release_input(cmd)
     try:
         async with ctx.db.transaction() as session:
-            item = await common.indicator_row(session, code, lock="share")
-            period = _period(item.frequency, cmd.period)
-            definitions = (await common.definitions_of(session, [code]))[code]
-            definition, ranking = _rank(item.frequency, period, definitions, inp, our_city)
-            existing = (
-                await session.execute(
-                    select(releases.c.indicator).where(
-                        releases.c.indicator == code, releases.c.period == str(period)
-                    )
-                )
-            ).first()
-            if existing is not None:
-                raise _exists(code, period)
+            item = await definitions.indicator_row(session, code, lock="share")
+            period = domain.period_for(item.frequency, cmd.period)
+            ranked = await _ranked(session, item, period, release, our_city)
+            if await _find(session, code, str(period)) is not None:
+                raise domain.release_exists(code, period)
             await session.execute(
                 insert(releases).values(
                     indicator=code, period=str(period), period_key=period.key, current_revision=1
                 )
             )
-            await session.execute(
-                insert(release_revisions).values(
-                    _revision_row(
-                        code,
-                        period,
-                        1,
-                        definition,
-                        inp,
-                        ranking,
-                        source=cmd.source,
-                        reason=None,
-                        recorded_by=principal.client_id,
-                    )
-                )
+            await _add_revision(
+                session,
+                code,
+                period,
+                1,
+                release,
+                *ranked,
+                source=cmd.source,
+                reason=None,
+                recorded_by=principal.client_id,
             )
             return await _view(session, code, str(period))
     except IntegrityError as exc:  # recorded concurrently
-        raise _exists(code, domain.ReleasePeriod.parse(cmd.period)) from exc
-
-
-def _exists(code: str, period: domain.ReleasePeriod) -> Problem:
-    return Problem(
-        409,
-        f"指标 {code} 的 {period} 发布已录入；如需更正请提交更正（corrections），历史版本将保留",
-        kind="release-exists",
-        rule="I3",
-        field="period",
-    )
-
-
-def _period(frequency: Frequency, text: str) -> domain.ReleasePeriod:
-    try:
-        return domain.period_for(frequency, text)
-    except domain.IndicatorRuleError as exc:
-        raise common.problem(exc) from exc
+        raise domain.release_exists(code, domain.parse_release_period(cmd.period)) from exc
 
 
 async def correct_release(
@@ -204,64 +158,58 @@ async def correct_release(
     if_match: str | None,
 ) -> ReleaseView:
     """A correction is a new revision; a published one shows in the bulletin's next edition."""
-    inp = release_input(cmd)
+    correction = release_input(cmd)
     async with ctx.db.transaction() as session:
-        item = await common.indicator_row(session, code, lock="share")
-        period = _period(item.frequency, period_text)
-        release = await _release_row(session, code, period, for_update=True)
-        if if_match is not None and if_match.strip() != "*":
-            if etag(release.current_revision) not in [t.strip() for t in if_match.split(",")]:
-                raise Problem(
-                    412,
-                    f"发布已更新为第 {release.current_revision} 版，请先重新读取",
-                    kind="precondition-failed",
-                )
+        item = await definitions.indicator_row(session, code, lock="share")
+        period = domain.period_for(item.frequency, period_text)
+        release = await _release_row(session, code, str(period), for_update=True)
+        _check_if_match(release.current_revision, if_match)
         current = await _revision(session, code, period, release.current_revision)
-        if _input_json(inp) == current.input and cmd.source in (None, current.source):
-            raise Problem(
-                422, "更正内容与当前版本相同", kind="correction-unchanged", rule="I3", field="values"
-            )
-        definitions = (await common.definitions_of(session, [code]))[code]
-        definition, ranking = _rank(item.frequency, period, definitions, inp, our_city)
-        revision = release.current_revision + 1
-        await session.execute(
-            insert(release_revisions).values(
-                _revision_row(
-                    code,
-                    period,
-                    revision,
-                    definition,
-                    inp,
-                    ranking,
-                    source=cmd.source if cmd.source is not None else current.source,
-                    reason=cmd.reason,
-                    recorded_by=principal.client_id,
-                )
-            )
+        domain.check_correction(
+            correction, cmd.source, domain.ReleaseInput.from_json(current.input), current.source
         )
-        await session.execute(
-            update(releases)
-            .where(releases.c.indicator == code, releases.c.period == str(period))
-            .values(current_revision=revision)
+        ranked = await _ranked(session, item, period, correction, our_city)
+        await _add_revision(
+            session,
+            code,
+            period,
+            release.current_revision + 1,
+            correction,
+            *ranked,
+            source=cmd.source if cmd.source is not None else current.source,
+            reason=cmd.reason,
+            recorded_by=principal.client_id,
         )
         return await _view(session, code, str(period))
 
 
-async def _release_row(
-    session: AsyncSession, code: str, period: domain.ReleasePeriod, *, for_update: bool = False
-) -> Row[Any]:
-    query = select(releases).where(releases.c.indicator == code, releases.c.period == str(period))
+def _check_if_match(revision: int, if_match: str | None) -> None:
+    """``If-Match``: a correction based on an older revision than the current one is refused."""
+    if if_match is None or if_match.strip() == "*":
+        return
+    if etag(revision) not in [t.strip() for t in if_match.split(",")]:
+        raise Problem(412, f"发布已更新为第 {revision} 版，请先重新读取", kind="precondition-failed")
+
+
+async def _find(
+    session: AsyncSession, code: str, period: str, *, for_update: bool = False
+) -> Row[Any] | None:
+    query = select(releases).where(releases.c.indicator == code, releases.c.period == period)
     if for_update:
         query = query.with_for_update()
-    row = (await session.execute(query)).first()
+    return (await session.execute(query)).first()
+
+
+async def _release_row(
+    session: AsyncSession, code: str, period: str, *, for_update: bool = False
+) -> Row[Any]:
+    row = await _find(session, code, period, for_update=for_update)
     if row is None:
-        raise Problem(404, f"指标 {code} 的 {period} 发布尚未录入", kind="release-not-found")
+        raise Missing(f"指标 {code} 的 {period} 发布尚未录入", kind="release-not-found")
     return row
 
 
-async def _revision(
-    session: AsyncSession, code: str, period: domain.ReleasePeriod, revision: int
-) -> Row[Any]:
+async def _revision(session: AsyncSession, code: str, period: ReportPeriod, revision: int) -> Row[Any]:
     r = release_revisions
     return (
         await session.execute(
@@ -272,19 +220,13 @@ async def _revision(
 
 async def get_release(ctx: ServiceContext, code: str, period_text: str) -> ReleaseView:
     async with ctx.db.reader() as session:
-        item = await common.indicator_row(session, code)
-        period = _period(item.frequency, period_text)
+        item = await definitions.indicator_row(session, code)
+        period = domain.period_for(item.frequency, period_text)
         return await _view(session, code, str(period))
 
 
 async def _view(session: AsyncSession, code: str, period: str) -> ReleaseView:
-    release = (
-        await session.execute(
-            select(releases).where(releases.c.indicator == code, releases.c.period == period)
-        )
-    ).first()
-    if release is None:
-        raise Problem(404, f"指标 {code} 的 {period} 发布尚未录入", kind="release-not-found")
+    release = await _release_row(session, code, period)
     r = release_revisions
     rows = (
         await session.execute(
@@ -295,7 +237,7 @@ async def _view(session: AsyncSession, code: str, period: str) -> ReleaseView:
     return ReleaseView(
         indicator=code,
         period=period,
-        frequency=domain.ReleasePeriod.parse(period).frequency,
+        frequency=domain.parse_release_period(period).frequency,
         revision=release.current_revision,
         published_revision=release.published_revision,
         published_edition=release.published_edition,
@@ -305,81 +247,28 @@ async def _view(session: AsyncSession, code: str, period: str) -> ReleaseView:
 
 
 def revision_view(row: Row[Any]) -> RevisionView:
-    return RevisionView(
-        revision=row.revision,
-        definition_version=row.definition_version,
-        given=row.given,
-        cities=row.cities,
-        rank=row.rank,
-        grade=row.grade,
-        low_grade=row.low_grade,
-        value=row.value,
-        ranking=ranking_rows(row.ranking),
-        values=[CityValueView(city=v["city"], value=Decimal(v["value"])) for v in row.input["values"]],
-        source=row.source,
-        reason=row.reason,
-        recorded_by=row.recorded_by,
-        recorded_at=row.recorded_at,
-    )
+    return RevisionView.of(row, ranking=ranking_rows(row.ranking), values=row.input["values"])
 
 
 async def list_releases(ctx: ServiceContext, code: str, page: PageParams) -> Page[ReleaseSummary]:
     """An indicator's releases, latest period first."""
     t, r = releases, release_revisions
-    query = (
-        select(t, r.c.rank, r.c.grade, r.c.cities)
-        .join(
-            r,
-            (r.c.indicator == t.c.indicator)
-            & (r.c.period == t.c.period)
-            & (r.c.revision == t.c.current_revision),
-        )
-        .where(t.c.indicator == code)
-    )
-    if page.cursor is not None:
-        try:
-            key = int(page.cursor[0])
-        except (IndexError, TypeError, ValueError) as exc:
-            raise Problem(400, "游标无效，请使用上一页返回的 next_cursor", kind="invalid-cursor") from exc
-        query = query.where(t.c.period_key < key)
+    keyset = Keyset(t.c.period_key)
+    query = with_revision(select(t, r.c.rank, r.c.grade, r.c.cities), t.c.current_revision)
     async with ctx.db.reader() as session:
-        await common.indicator_row(session, code)
-        rows = (await session.execute(query.order_by(t.c.period_key.desc()).limit(page.limit + 1))).all()
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return Page[ReleaseSummary](
-        items=[
-            ReleaseSummary(
-                indicator=row.indicator,
-                period=row.period,
-                revision=row.current_revision,
-                published_revision=row.published_revision,
-                rank=row.rank,
-                grade=row.grade,
-                cities=row.cities,
-            )
-            for row in rows
-        ],
-        next_cursor=encode_cursor([rows[-1].period_key]) if more else None,
-    )
+        await definitions.indicator_row(session, code)
+        rows = (await session.execute(keyset.apply(query.where(t.c.indicator == code), page))).all()
+    return keyset.page(rows, page, lambda row: ReleaseSummary.of(row, revision=row.current_revision))
 
 
 async def recorded_of(session: AsyncSession, code: str) -> list[Row[Any]]:
     """Every recorded release of an indicator with its current revision's input, locked."""
     t, r = releases, release_revisions
+    query = with_revision(select(t, r.c.input, r.c.source), t.c.current_revision)
     return list(
         (
             await session.execute(
-                select(t, r.c.input, r.c.source)
-                .join(
-                    r,
-                    (r.c.indicator == t.c.indicator)
-                    & (r.c.period == t.c.period)
-                    & (r.c.revision == t.c.current_revision),
-                )
-                .where(t.c.indicator == code)
-                .order_by(t.c.period_key)
-                .with_for_update(of=t)
+                query.where(t.c.indicator == code).order_by(t.c.period_key).with_for_update(of=t)
             )
         ).all()
     )
@@ -395,53 +284,25 @@ async def rerank_unpublished(
     principal: Principal,
     our_city: str,
 ) -> None:
-    """After a catalogue change, rank unpublished releases again under the definition now applying.
-
-    A release the catalogue no longer covers, or whose input the new definition refuses (e.g. a
-    grade no longer on the scale), makes the change a conflict: it is refused as a whole.
-    """
+    """After a catalogue change, rank unpublished releases again under the definition now applying
+    (a new revision each); the change is refused whole if one of them no longer fits (I1)."""
     for row in recorded:
         if row.published_revision is not None:
             continue
-        period = domain.ReleasePeriod.parse(row.period)
-        new = domain.definition_for(period, after)
-        old = domain.definition_for(period, before)
-        if (new.version if new else None) == (old.version if old else None):
-            continue
-        if new is None:
-            raise Problem(
-                409,
-                f"{period} 的发布已录入，调整后该期不在目录有效期内",
-                kind="recorded-release-not-covered",
-                rule="I1",
-            )
-        inp = _input_from_json(row.input)
-        try:
-            ranking = domain.rank_release(
-                item.frequency, new, inp, province=common.province(), our_city=our_city
-            )
-        except domain.IndicatorRuleError as exc:
-            raise Problem(
-                409, f"{period} 的已录入发布不符合调整后的定义：{exc.detail}", kind=exc.kind, rule=exc.rule
-            ) from exc
-        revision = row.current_revision + 1
-        await session.execute(
-            insert(release_revisions).values(
-                _revision_row(
-                    item.code,
-                    period,
-                    revision,
-                    new,
-                    inp,
-                    ranking,
-                    source=row.source,
-                    reason=RERANK_REASON,
-                    recorded_by=principal.client_id,
-                )
-            )
+        period = domain.parse_release_period(row.period)
+        release = domain.ReleaseInput.from_json(row.input)
+        ranked = domain.rerank(
+            item.frequency, period, before, after, release, province=domain.province(), our_city=our_city
         )
-        await session.execute(
-            update(releases)
-            .where(releases.c.indicator == item.code, releases.c.period == row.period)
-            .values(current_revision=revision)
-        )
+        if ranked is not None:
+            await _add_revision(
+                session,
+                item.code,
+                period,
+                row.current_revision + 1,
+                release,
+                *ranked,
+                source=row.source,
+                reason=RERANK_REASON,
+                recorded_by=principal.client_id,
+            )

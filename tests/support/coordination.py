@@ -1,45 +1,34 @@
-"""Helpers for the coordination service tests (this module holds no tests).
+"""Helpers of the coordination service tests.
 
 The coordination app runs in-process on a fresh database with an in-memory bus whose topics the
-tests read, and with a clock the tests set: requests run at ``clock.now`` and the sweepers are
-called with a chosen instant, so time moves by choice, never by sleeping for a deadline.
+tests read, and with a clock the tests set as its business clock (``ctx.clock``): requests run at
+``clock.now`` and the sweepers are called with a chosen instant, so time moves by choice, never by
+sleeping for a deadline.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from services.coordination.api import deps
+from services.coordination.service import matters
 from shared.app import ServiceContext
-from shared.events import EventData, topic_for
+from shared.events import EventData
 from shared.messaging.memory import MemoryBus
 from shared.messaging.tables import outbox
 from shared.settings import CommonSettings
 from tests.support.apps import bearer, running, service_app
+from tests.support.clock import Clock, at
+from tests.support.events import published
 from tests.support.infra import PostgresSource
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def at(text: str) -> datetime:
-    """An instant in Asia/Shanghai, e.g. ``at("2018-06-19 23:59:59")``."""
-    return datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-
-
-@dataclass
-class Clock:
-    now: datetime
+from tests.support.waiting import until
 
 
 @dataclass
@@ -73,21 +62,30 @@ class Coordination:
     def leader(self, code: str) -> dict[str, str]:
         return self.auth("leader", code)
 
+    async def open_matter(self, lead: str, *departments: str, **overrides: Any) -> dict[str, Any]:
+        """A joint matter the lead department opens with ``sheet``; the answer's body."""
+        r = await self.client.post(
+            "/v1/joint-matters", json=sheet(lead, *departments, **overrides), headers=self.dept(lead)
+        )
+        body: dict[str, Any] = r.json()
+        return body
+
     async def events(self, contract: type[EventData]) -> list[dict[str, Any]]:
         """The data of every ``contract`` event published so far, once the outbox is drained."""
         await self.drained()
-        return [json.loads(m.value) for m in self.bus.messages(topic_for(contract, self.common.topic_prefix))]
+        return published(self.bus, contract, self.common.topic_prefix)
 
     async def drained(self) -> None:
-        for _ in range(400):
+        async def nothing_pending() -> bool:
             async with self.ctx.db.reader() as session:
                 pending = (
                     await session.execute(select(func.count()).where(outbox.c.published_at.is_(None)))
                 ).scalar_one()
-            if pending == 0:
-                return
-            await asyncio.sleep(0.025)
-        raise AssertionError("the outbox relay did not publish the pending events")
+            return bool(pending == 0)
+
+        await until(
+            nothing_pending, "the outbox relay publishing the pending events", timeout=10, interval=0.025
+        )
 
 
 @asynccontextmanager
@@ -98,8 +96,8 @@ async def coordination(
     # The sweepers run only when a test calls them with its own instant.
     app = service_app("coordination", await postgres.new_database(), common, bus, sweepers_enabled=False)
     clock = Clock(now)
-    app.dependency_overrides[deps.current_time] = lambda: clock.now
     async with running(app) as client:
+        app.state.ctx.clock = clock
         yield Coordination(client, app, bus, common, clock)
 
 
@@ -129,3 +127,30 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = response.json()
     return body
+
+
+async def late_june(c: Coordination) -> dict[str, str]:
+    """jsj's June: nyj answers in time; lyj never answers (twice); rsj answers late with a reason;
+    kjj acknowledges and never answers. All due 06-19 (the 端午 holiday moved 06-17)."""
+    c.clock.now = at("2018-06-14 09:00")
+    first = await c.open_matter("jsj", "nyj", "lyj", "rsj", "kjj")
+    ids = {i["department"]: i["id"] for i in first["items"]}
+    c.clock.now = at("2018-06-15 09:00")
+    second = await c.open_matter("jsj", "lyj")
+    ids["lyj-2"] = second["items"][0]["id"]
+    elsewhere = await c.open_matter("kjj", "lyj")
+    ids["kjj-lead"] = elsewhere["items"][0]["id"]
+    assert (
+        await c.client.post(f"/v1/joint-items/{ids['kjj']}/acknowledgement", headers=c.dept("kjj"))
+    ).status_code == 200
+    assert (
+        await c.client.post(f"/v1/joint-items/{ids['nyj']}/feedback", json=signed(), headers=c.dept("nyj"))
+    ).status_code == 201
+    await matters.sweep_deadlines(c.ctx, at("2018-06-20 00:00"))
+    c.clock.now = at("2018-06-21 15:00")
+    late = signed(delay_reason="等待省厅意见")
+    assert (
+        await c.client.post(f"/v1/joint-items/{ids['rsj']}/feedback", json=late, headers=c.dept("rsj"))
+    ).status_code == 201
+    c.clock.now = at("2018-07-02 10:00")
+    return ids

@@ -1,0 +1,86 @@
+"""Helpers of the disclosure service tests: the service in-process, who acts, registering a
+document, publishing and changing a version, an exemption's decision."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from shared.settings import CommonSettings
+from tests.support.apps import bearer, running, service_app
+from tests.support.clock import at
+from tests.support.infra import PostgresSource
+
+PORTAL = "https://www.huzhou.gov.cn/art/2018/6/20/art_1229_1.html"
+PRIVACY = {"ground": "personal-privacy", "reason": "附件含有征迁户的身份证号码和住址，公开将泄露个人隐私。"}
+ORGANISATION = "330500000"  # the default organisation code (Huzhou)
+
+
+def number(prefix: str = "湖政办发", year: int = 2018) -> str:
+    return f"{prefix}〔{year}〕{uuid.uuid4().int % 90000 + 1}号"
+
+
+def payload(**kw: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "document_number": number(),
+        "title": "关于加强行政效能建设的通知",
+        "drafting_department": "fgw",
+        "formed_on": "2018-06-14",
+    }
+    body.update(kw)
+    return body
+
+
+@asynccontextmanager
+async def disclosure(
+    postgres: PostgresSource, common: CommonSettings
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    """The service on a fresh database; its own sweeper is off, tests sweep with a chosen clock."""
+    app = service_app("disclosure", await postgres.new_database(), common, sweepers_enabled=False)
+    async with running(app) as client:
+        yield client, app
+
+
+def drafter(common: CommonSettings, department: str = "fgw") -> dict[str, str]:
+    return bearer(common, "department", department=department, client_id=f"client-{department}")
+
+
+def office(common: CommonSettings) -> dict[str, str]:
+    return bearer(common, "office", department="office", client_id="city-office")
+
+
+def leader(common: CommonSettings, code: str) -> dict[str, str]:
+    return bearer(common, "leader", department=code, client_id=f"client-{code}")
+
+
+async def register(client: httpx.AsyncClient, common: CommonSettings, **kw: Any) -> dict[str, Any]:
+    body = payload(**kw)
+    r = await client.post("/v1/documents", json=body, headers=drafter(common, body["drafting_department"]))
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def publish(
+    client: httpx.AsyncClient, common: CommonSettings, doc_id: str, version: int, when: str
+) -> httpx.Response:
+    return await client.post(
+        f"/v1/documents/{doc_id}/versions/{version}/publication",
+        json={"url": PORTAL, "published_at": at(when).isoformat()},
+        headers=office(common),
+    )
+
+
+async def change(
+    client: httpx.AsyncClient, common: CommonSettings, doc_id: str, on: str, **kw: object
+) -> httpx.Response:
+    body = {"changed_on": on, "change_reason": "调整第三条", **kw}
+    return await client.post(f"/v1/documents/{doc_id}/versions", json=body, headers=drafter(common))
+
+
+def decision_url(doc: dict[str, Any], version: int = 1) -> str:
+    return f"/v1/documents/{doc['id']}/versions/{version}/exemption/decision"
