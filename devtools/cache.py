@@ -19,11 +19,11 @@ def cache_root() -> Path:
     return Path(base) / "xiaoneng"
 
 
-def pom_property(pom: Path, name: str) -> str:
-    """The value of ``<properties><name>`` in ``pom``; ``LookupError`` if it is missing or empty."""
+def pom_property(pom: Path, name: str, *, error: type[Exception] = LookupError) -> str:
+    """The value of ``<properties><name>`` in ``pom``; ``error`` (the tool's own) if missing or empty."""
     node = ET.parse(pom).getroot().find(f"m:properties/m:{name}", _MAVEN_NS)
     if node is None or not (node.text or "").strip():
-        raise LookupError(f"{pom} does not define <{name}>")
+        raise error(f"{pom} does not define <{name}>")
     return (node.text or "").strip()
 
 

@@ -149,14 +149,7 @@ class Tools:
         ]
 
 
-def _strimzi_version(pom: Path = STRIMZI_POM) -> str:
-    try:
-        return pom_property(pom, "strimzi.version")
-    except LookupError as exc:
-        raise ToolsError(str(exc)) from exc
-
-
-STRIMZI_VERSION: Final = _strimzi_version()
+STRIMZI_VERSION: Final = pom_property(STRIMZI_POM, "strimzi.version", error=ToolsError)
 
 
 def default_cache_dir() -> Path:

@@ -67,14 +67,7 @@ class BrokerError(RuntimeError):
     """Assembly failed, or the broker did not come up (message carries the log tail)."""
 
 
-def _read_kafka_version(pom: Path = POM_PATH) -> str:
-    try:
-        return pom_property(pom, "kafka.version")
-    except LookupError as exc:
-        raise BrokerError(str(exc)) from exc
-
-
-KAFKA_VERSION: Final = _read_kafka_version()
+KAFKA_VERSION: Final = pom_property(POM_PATH, "kafka.version", error=BrokerError)
 
 
 def default_cache_dir() -> Path:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -67,6 +67,20 @@ def page_params(
     cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=decode_cursor(cursor) if cursor else None)
+
+
+class _Paged(Protocol):
+    @property
+    def next_cursor(self) -> str | None: ...
+
+
+P = TypeVar("P", bound=_Paged)
+
+
+def linked(request: Request, response: Response, page: P) -> P:
+    """``page`` as the route answers it, with the ``Link`` header of the next page when there is one."""
+    set_link_header(request, response, page.next_cursor)
+    return page
 
 
 def set_link_header(request: Request, response: Response, next_cursor: str | None) -> None:

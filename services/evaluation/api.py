@@ -9,7 +9,7 @@ reads results, ballots and designation bulletins once the results are published.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
@@ -42,7 +42,7 @@ from services.evaluation.service import ballot_box, pack, panel, results, rounds
 from shared import reference
 from shared.auth import Principal, authenticated
 from shared.deps import CtxDep, Evaluator, Organizer, OverseerOrEvaluator, PageDep
-from shared.pagination import set_link_header
+from shared.pagination import linked
 
 router = APIRouter(prefix="/v1", tags=["低效能评定 evaluation"])
 ROUTERS = (router,)
@@ -68,15 +68,6 @@ PUBLIC_READ: dict[str, Any] = {"security": [{}]}
 SECRET_BALLOT: dict[str, Any] = {"x-secret-ballot": True}
 
 
-_Listed = TypeVar("_Listed", DepartmentFacts, RoundPage, BallotPage, DesignationPage)
-
-
-def _linked(request: Request, response: Response, listed: _Listed) -> _Listed:
-    """A page of a list, with the ``Link`` to the next one."""
-    set_link_header(request, response, listed.next_cursor)
-    return listed
-
-
 # --- facts and reference data ---------------------------------------------------------------
 
 
@@ -93,7 +84,7 @@ async def department_facts(
     principal: OverseerOrEvaluator,
     page: PageDep,
 ) -> DepartmentFacts:
-    return _linked(request, response, await service.department_facts_of(ctx, code, page))
+    return linked(request, response, await service.department_facts_of(ctx, code, page))
 
 
 @router.get("/candidates", summary="备评部门", description="参加低效能部门评定的备评部门（附件4 §一）。")
@@ -132,7 +123,7 @@ async def create_round(body: RoundCreate, ctx: CtxDep, response: Response, princ
 async def list_rounds(
     request: Request, response: Response, ctx: CtxDep, principal: OverseerOrEvaluator, page: PageDep
 ) -> RoundPage:
-    return _linked(request, response, await rounds.list_rounds(ctx, page))
+    return linked(request, response, await rounds.list_rounds(ctx, page))
 
 
 @router.get("/rounds/{round_id}", summary="查看评定轮次", description="轮次状态、日程、备评部门与投票人数。")
@@ -287,7 +278,7 @@ async def my_participation(round_id: str, ctx: CtxDep, principal: Evaluator) -> 
 async def list_ballots(
     round_id: str, request: Request, response: Response, ctx: CtxDep, principal: Anyone, page: PageDep
 ) -> BallotPage:
-    return _linked(request, response, await ballot_box.published_ballots(ctx, round_id, page, principal))
+    return linked(request, response, await ballot_box.published_ballots(ctx, round_id, page, principal))
 
 
 @router.get(
@@ -340,7 +331,7 @@ async def list_designations(
     page: PageDep,
     department: Annotated[str | None, Query(description="按部门代码筛选")] = None,
 ) -> DesignationPage:
-    return _linked(request, response, await results.list_designations(ctx, page, principal, department))
+    return linked(request, response, await results.list_designations(ctx, page, principal, department))
 
 
 @router.get(

@@ -34,7 +34,7 @@ from services.indicators.schemas import (
 from services.indicators.service import catalogue, duties, publication, releases
 from services.indicators.settings import IndicatorsSettings
 from shared.deps import CtxDep, Department, NowDep, Office, Overseer, OverseerOrDepartment, PageDep
-from shared.pagination import Page, set_link_header
+from shared.pagination import Page, linked
 
 T = TypeVar("T")
 
@@ -53,12 +53,6 @@ def _our_city(request: Request) -> str:
 
 
 OurCity = Annotated[str, Depends(_our_city)]
-
-
-def _linked(request: Request, response: Response, page: Page[T]) -> Page[T]:
-    """The page, with a ``Link`` header to the next one."""
-    set_link_header(request, response, page.next_cursor)
-    return page
 
 
 catalogue_router = APIRouter(prefix="/v1/indicators", tags=["保五争三 目录与发布 catalogue & releases"])
@@ -82,7 +76,7 @@ async def list_indicators(
     frequency: FrequencyFilter = None,
     on: Annotated[date | None, Query(description="只列出该日有效的指标")] = None,
 ) -> Page[Indicator]:
-    return _linked(request, response, await catalogue.list_indicators(ctx, page, frequency=frequency, on=on))
+    return linked(request, response, await catalogue.list_indicators(ctx, page, frequency=frequency, on=on))
 
 
 @catalogue_router.post(
@@ -152,7 +146,7 @@ async def record_release(
 async def list_releases(
     code: str, request: Request, response: Response, principal: Overseer, page: PageDep, ctx: CtxDep
 ) -> Page[ReleaseSummary]:
-    return _linked(request, response, await releases.list_releases(ctx, code, page))
+    return linked(request, response, await releases.list_releases(ctx, code, page))
 
 
 @catalogue_router.get(
@@ -204,7 +198,7 @@ bulletins_router = APIRouter(prefix="/v1/bulletins", tags=["保五争三 通报 
 async def list_bulletins(
     request: Request, response: Response, page: PageDep, ctx: CtxDep, frequency: FrequencyFilter = None
 ) -> Page[BulletinListItem]:
-    return _linked(request, response, await publication.list_bulletins(ctx, page, frequency=frequency))
+    return linked(request, response, await publication.list_bulletins(ctx, page, frequency=frequency))
 
 
 @bulletins_router.post(
@@ -303,7 +297,7 @@ async def list_report_duties(
     status: DutyStatus = None,
     indicator: Annotated[str | None, Query(description="指标代码")] = None,
 ) -> Page[ReportDuty]:
-    return _linked(
+    return linked(
         request,
         response,
         await duties.list_report_duties(
@@ -351,7 +345,7 @@ async def list_interviews(
     status: Annotated[Literal["required", "withdrawn"] | None, Query(description="状态")] = None,
     indicator: Annotated[str | None, Query(description="指标代码")] = None,
 ) -> Page[Interview]:
-    return _linked(
+    return linked(
         request,
         response,
         await duties.list_interviews(

@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.envelope import TYPE_PREFIX
 
+# What has a deadline: a document version (D1), a joint item (C4), a supervised instruction (C7),
+# a report duty (I4).
+SubjectKind = Literal["document-version", "joint-item", "instruction", "report-duty"]
+
 # Additive in v1 (absent means false): the deadline was counted through a provisional year.
 DeadlineProvisional = Annotated[
     bool,
@@ -89,9 +93,7 @@ class DeadlinePassed(EventData):
     summary = "时限届满未办理，记录后果 (D3, C4, I4)"
     key_field = "subject_id"
 
-    subject_kind: Literal["document-version", "joint-item", "instruction", "report-duty"] = Field(
-        examples=["document-version"]
-    )
+    subject_kind: SubjectKind = Field(examples=["document-version"])
     subject_id: str = Field(examples=["doc-3f1c2a@1"])
     department: str = Field(description="责任部门代码", examples=["fgw"])
     deadline: datetime = Field(examples=["2018-06-25T00:00:00+08:00"])
@@ -304,9 +306,7 @@ class DeadlineChanged(EventData):
     summary = "官方节假日安排发布或更正后，未办结事项的截止时刻变更（每项每次变更一条）"
     key_field = "subject_id"
 
-    subject_kind: Literal["document-version", "joint-item", "instruction", "report-duty"] = Field(
-        examples=["joint-item"]
-    )
+    subject_kind: SubjectKind = Field(examples=["joint-item"])
     subject_id: str = Field(examples=["item-8d2e"])
     department: str = Field(description="责任部门代码", examples=["fgw"])
     old_deadline: datetime = Field(examples=["2027-02-10T00:00:00+08:00"])

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -74,22 +75,27 @@ class CalendarPolicy(Strict):
         return value
 
 
+def _require_positive(rule: DeadlineRule) -> DeadlineRule:
+    if rule.amount < 1:
+        raise ValueError(f"a time limit must be at least 1 day, got {rule.amount}")
+    return rule
+
+
+# A limit that must leave time to act (the field's path is in the validation error).
+PositiveRule = Annotated[DeadlineRule, AfterValidator(_require_positive)]
+
+
 class DisclosurePolicy(Strict):
-    publish_within: DeadlineRule
+    publish_within: PositiveRule
     """D1: publish on the portal within this limit of a document being formed or changed."""
     change_restarts_clock: bool
     """D1: a change (变更) restarts the limit for the new version."""
 
-    @field_validator("publish_within")
-    @classmethod
-    def _positive(cls, value: DeadlineRule) -> DeadlineRule:
-        return _require_positive(value, "disclosure.publish_within")
-
 
 class CoordinationPolicy(Strict):
-    routine_feedback: DeadlineRule
+    routine_feedback: PositiveRule
     """C2: routine items (一般性常规工作) are handled and answered within this limit."""
-    complex_feedback_max: DeadlineRule
+    complex_feedback_max: PositiveRule
     """C2: the longest limit a complex major item may get with ``complex_approval_level``'s approval."""
     complex_approval_level: ApprovalLevel
     beyond_complex_approval_level: ApprovalLevel
@@ -102,11 +108,6 @@ class CoordinationPolicy(Strict):
     """C7 三个不过夜: general replies, requests and citizen letters are handled within this limit."""
     instruction_tallies_per_month: PositiveInt
     """C7: how often a month the office tallies supervised-instruction feedback (2 = every half month)."""
-
-    @field_validator("routine_feedback", "complex_feedback_max")
-    @classmethod
-    def _positive(cls, value: DeadlineRule) -> DeadlineRule:
-        return _require_positive(value, "coordination feedback limit")
 
     @model_validator(mode="after")
     def _ordered(self) -> CoordinationPolicy:
@@ -135,13 +136,8 @@ class IndicatorPolicy(Strict):
     """争三: the rank bulletins show as the goal."""
     interview_after_consecutive_releases: PositiveInt
     """I5: misses in this many consecutive releases lead to an interview (约谈)."""
-    report_due: DeadlineRule
+    report_due: PositiveRule
     """I4: time for the report after a ranking is published. Not in the seeds: a profile default."""
-
-    @field_validator("report_due")
-    @classmethod
-    def _positive(cls, value: DeadlineRule) -> DeadlineRule:
-        return _require_positive(value, "indicators.report_due")
 
     @model_validator(mode="after")
     def _goal_within_floor(self) -> IndicatorPolicy:
@@ -215,9 +211,3 @@ class PolicyProfile(Strict):
     coordination: CoordinationPolicy
     indicators: IndicatorPolicy
     evaluation: EvaluationPolicy
-
-
-def _require_positive(rule: DeadlineRule, what: str) -> DeadlineRule:
-    if rule.amount < 1:
-        raise ValueError(f"{what} must be at least 1 day, got {rule.amount}")
-    return rule

@@ -11,6 +11,7 @@ import pytest
 
 from shared.calendar import default_calendar
 from shared.deadlines import SHANGHAI
+from tests.support.clusters import token_for
 from tests.support.embedded_mode import free_ports, start_embedded
 
 pytestmark = pytest.mark.e2e
@@ -26,19 +27,10 @@ def next_year_provisional() -> bool:
 
 def _fgw_facts(gateway: str) -> dict[str, int]:
     with httpx.Client(base_url=gateway, timeout=10) as http:
-        token = http.post(
-            "/api/v1/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": "demo-office",
-                "client_secret": "demo-office-secret",
-            },
-        ).json()["access_token"]
+        headers = token_for(http, "demo-office")  # the demo client's secret is demo-office-secret
         deadline = time.monotonic() + 30
         while True:
-            r = http.get(
-                "/api/v1/evaluation/departments/fgw/facts", headers={"Authorization": f"Bearer {token}"}
-            )
+            r = http.get("/api/v1/evaluation/departments/fgw/facts", headers=headers)
             counts: dict[str, int] = r.json()["counts"]
             settled = counts.get("document-formed") == 2 and counts.get("document-version-overdue") == 2
             if settled or time.monotonic() > deadline:

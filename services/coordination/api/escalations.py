@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from services.coordination.api.deps import PRINCIPALS, created, linked
+from services.coordination.api.deps import PRINCIPALS, created
 from services.coordination.domain import EscalationStatus
 from services.coordination.schemas import (
     EscalationCreate,
@@ -16,7 +16,7 @@ from services.coordination.schemas import (
 )
 from services.coordination.service import escalations
 from shared.deps import CtxDep, Department, Leader, NowDep, OverseerOrDepartment, PageDep
-from shared.pagination import Page
+from shared.pagination import Page, linked
 
 router = APIRouter(prefix="/v1", tags=["逐级报告 escalations"])
 

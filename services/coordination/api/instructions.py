@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from services.coordination.api.deps import PRINCIPALS, created, linked
+from services.coordination.api.deps import PRINCIPALS, created
 from services.coordination.domain import InstructionCategory, InstructionState
 from services.coordination.schemas import (
     AssignmentsCreate,
@@ -19,7 +19,7 @@ from services.coordination.schemas import (
 )
 from services.coordination.service import instructions, tallies
 from shared.deps import CtxDep, Department, NowDep, Office, Overseer, OverseerOrDepartment, PageDep
-from shared.pagination import Page
+from shared.pagination import Page, linked
 
 router = APIRouter(prefix="/v1", tags=["领导批示 instructions"])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
 from services.coordination import rendering
-from services.coordination.api.deps import PRINCIPALS, created, linked
+from services.coordination.api.deps import PRINCIPALS, created
 from services.coordination.domain import ItemState
 from services.coordination.schemas import (
     CorrectionCreate,
@@ -21,7 +21,7 @@ from services.coordination.schemas import (
 )
 from services.coordination.service import items, matters
 from shared.deps import CtxDep, Department, Drafter, NowDep, OverseerOrDepartment, PageDep
-from shared.pagination import Page
+from shared.pagination import Page, linked
 
 router = APIRouter(prefix="/v1", tags=["会办事项 joint matters"])
 

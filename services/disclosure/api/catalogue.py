@@ -10,7 +10,7 @@ from services.disclosure import service
 from services.disclosure.domain import DisclosureMode, Validity
 from services.disclosure.schemas import CatalogueDocument, CatalogueEntry
 from shared.deps import CtxDep, PageDep
-from shared.pagination import Page, set_link_header
+from shared.pagination import Page, linked
 
 router = APIRouter(prefix="/v1/catalogue", tags=["政府信息公开目录 public catalogue"])
 
@@ -43,9 +43,7 @@ async def list_catalogue(
     filters = service.CatalogueFilter(
         department=department, year=year, subject=subject, validity=validity, mode=mode, q=q
     )
-    result = await service.list_catalogue(ctx, filters, page)
-    set_link_header(request, response, result.next_cursor)
-    return result
+    return linked(request, response, await service.list_catalogue(ctx, filters, page))
 
 
 @router.get(

@@ -17,7 +17,7 @@ from services.disclosure.schemas import (
     VersionCreate,
 )
 from shared.deps import CtxDep, Drafter, Leader, Office, OverseerOrDepartment, PageDep
-from shared.pagination import Page, set_link_header
+from shared.pagination import Page, linked
 
 router = APIRouter(prefix="/v1/documents", tags=["政务公开 disclosure"])
 
@@ -67,9 +67,9 @@ async def list_documents(
     department: Annotated[str | None, Query(description="起草部门代码", examples=["fgw"])] = None,
     status: Annotated[VersionStatus | None, Query(description="当前版本状态", examples=["overdue"])] = None,
 ) -> Page[DocumentSummary]:
-    result = await service.list_documents(ctx, page, department=department, status=status)
-    set_link_header(request, response, result.next_cursor)
-    return result
+    return linked(
+        request, response, await service.list_documents(ctx, page, department=department, status=status)
+    )
 
 
 @router.get(

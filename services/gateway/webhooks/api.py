@@ -10,7 +10,7 @@ from services.gateway.runtime import RuntimeDep
 from services.gateway.webhooks import schemas, service, visibility
 from services.gateway.webhooks.events import webhook_event_types
 from shared.deps import CurrentPrincipal, PageDep
-from shared.pagination import set_link_header
+from shared.pagination import linked
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["Webhook 订阅 webhooks"])
 
@@ -62,9 +62,7 @@ async def create_endpoint(
 async def list_endpoints(
     request: Request, rt: RuntimeDep, response: Response, caller: CurrentPrincipal, page: PageDep
 ) -> schemas.EndpointPage:
-    result = await service.list_endpoints(rt, caller, page)
-    set_link_header(request, response, result.next_cursor)
-    return result
+    return linked(request, response, await service.list_endpoints(rt, caller, page))
 
 
 @router.get(
@@ -143,9 +141,9 @@ async def list_deliveries(
         schemas.DeliveryStatus | None, Query(alias="status", description="按状态过滤")
     ] = None,
 ) -> schemas.DeliveryPage:
-    result = await service.list_deliveries(rt, endpoint_id, caller, page, status_filter)
-    set_link_header(request, response, result.next_cursor)
-    return result
+    return linked(
+        request, response, await service.list_deliveries(rt, endpoint_id, caller, page, status_filter)
+    )
 
 
 @router.post(
