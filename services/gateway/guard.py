@@ -318,7 +318,14 @@ class GatewayGuard:
     async def _run_and_keep(
         self, runtime: GatewayRuntime, scope: Scope, receive: Receive, send: Send, caller: str, key: str
     ) -> None:
-        captured: dict[str, Any] = {"status": 500, "headers": [], "chunks": [], "size": 0}
+        """Run the request and keep its answer for the key (or release the key), *before* the last
+        part of the answer leaves: a client that retries as soon as it has read a 502 must find the
+        key free, not still held by the request that answered it (a 409 "in use")."""
+        captured: dict[str, Any] = {"status": 500, "headers": [], "chunks": [], "size": 0, "settled": False}
+
+        async def settle() -> None:
+            captured["settled"] = True
+            await self._keep_or_release(runtime, caller, key, captured)
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -331,13 +338,23 @@ class GatewayGuard:
                 captured["size"] += len(chunk)
                 if captured["size"] <= idempotency.MAX_STORED_BODY:
                     captured["chunks"].append(chunk)
+                if not message.get("more_body", False):
+                    await settle()
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         except BaseException:
-            await idempotency.release(runtime.db, scope=caller, key=key)
+            if not captured["settled"]:
+                await idempotency.release(runtime.db, scope=caller, key=key)
             raise
+        if not captured["settled"]:
+            await settle()
+
+    @staticmethod
+    async def _keep_or_release(
+        runtime: GatewayRuntime, caller: str, key: str, captured: dict[str, Any]
+    ) -> None:
         status: int = captured["status"]
         if idempotency.keeps(status) and captured["size"] <= idempotency.MAX_STORED_BODY:
             stored = idempotency.StoredResponse(

@@ -23,8 +23,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.support import gateway as support
 from tests.support.apps import bearer
@@ -119,9 +121,10 @@ async def test_point_10_an_upstream_answer_cut_short_is_a_502_and_never_replayed
     cut: Cut, domain: Domain, postgres: PostgresSource
 ) -> None:
     async with cutting_upstream(cut) as (url, upstream):
+        database = await postgres.new_database()
         app = gateway_app(
             domain,
-            await postgres.new_database(),
+            database,
             disclosure_url=url,
             # Only the upstream under test answers; the others are not there.
             coordination_url=closed_port_url(),
@@ -137,6 +140,9 @@ async def test_point_10_an_upstream_answer_cut_short_is_a_502_and_never_replayed
             problem = r.json()
             assert problem["type"] == "/problems/bad-gateway" and problem["service"] == "disclosure"
             assert len(upstream.posts) == 1
+            # The key was given back before the 502 reached the client, not after: a client that
+            # retries at once must not find it still held ("in use", 409).
+            assert await held_keys(database, headers["Idempotency-Key"]) == 0
 
             # The retry with the same key is not answered from a record of the cut answer: it
             # reaches the service again and gets the whole answer.
@@ -152,6 +158,16 @@ async def test_point_10_an_upstream_answer_cut_short_is_a_502_and_never_replayed
             assert r.status_code == 201 and r.headers["idempotent-replayed"] == "true"
             assert r.content == upstream.whole_body
             assert len(upstream.posts) == 2
+
+
+async def held_keys(database_url: str, key: str) -> int:
+    """How many idempotency records the gateway's database holds for ``key``."""
+    conn = await asyncpg.connect(make_url(database_url).set(drivername="postgresql").render_as_string(False))
+    try:
+        count: int = await conn.fetchval("SELECT count(*) FROM idempotency_keys WHERE key = $1", key)
+        return count
+    finally:
+        await conn.close()
 
 
 def nested(depth: int) -> bytes:

@@ -43,12 +43,23 @@ def docker_engine_answers() -> bool:
         return False
 
 
-class PostgresSource:
+class _Started:
+    """A server the session started (or was given): ``stop`` ends it, if the session owns it."""
+
+    def __init__(self, stopper: Any = None) -> None:
+        self._stopper = stopper
+
+    def stop(self) -> None:
+        if self._stopper is not None:
+            self._stopper()
+
+
+class PostgresSource(_Started):
     """A PostgreSQL server; hands out a fresh database per caller."""
 
     def __init__(self, admin_url: str, stopper: Any = None) -> None:
+        super().__init__(stopper)
         self.admin_url = make_url(admin_url).set(drivername="postgresql+asyncpg")
-        self._stopper = stopper
 
     def url_for(self, database: str) -> str:
         return self.admin_url.set(database=database).render_as_string(hide_password=False)
@@ -64,10 +75,6 @@ class PostgresSource:
         finally:
             await conn.close()
         return self.url_for(name)
-
-    def stop(self) -> None:
-        if self._stopper is not None:
-            self._stopper()
 
 
 def start_postgres(tmp: Path) -> PostgresSource:
@@ -86,15 +93,11 @@ def start_postgres(tmp: Path) -> PostgresSource:
     return PostgresSource(pg.url, lambda: pg.stop("immediate"))
 
 
-class KafkaSource:
+class KafkaSource(_Started):
     def __init__(self, bootstrap: str, stopper: Any = None, broker: Any = None) -> None:
+        super().__init__(stopper)
         self.bootstrap = bootstrap
         self.broker = broker
-        self._stopper = stopper
-
-    def stop(self) -> None:
-        if self._stopper is not None:
-            self._stopper()
 
 
 def start_kafka(tmp: Path) -> KafkaSource:
