@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+
+from shared.clock import utc_now
+from shared.deadlines import local_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -21,7 +23,7 @@ def new_document(department: str = "jtj") -> dict[str, Any]:
         "title": "关于进一步优化营商环境的通知",
         "drafting_department": department,
         # Formed today: the publication deadline cannot pass while the bench runs.
-        "formed_on": datetime.now(SHANGHAI).date().isoformat(),
+        "formed_on": local_date(utc_now()).isoformat(),
         "subject_words": ["营商环境"],
         "body": "各区县人民政府，市政府各部门：为进一步优化营商环境，现就有关事项通知如下。",
     }

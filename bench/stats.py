@@ -11,9 +11,10 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from shared.clock import utc_now
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -148,7 +149,7 @@ class BenchResult:
         return {
             "name": self.name,
             "title": self.title,
-            "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+            "timestamp": utc_now().isoformat(timespec="seconds"),
             "machine": {
                 "cores": cores(),
                 "platform": platform.platform(),

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from launcher.processes import register_client
 from shared.calendar import default_calendar
+from shared.clock import utc_now
+from shared.deadlines import local_date
 from tests.support.clusters import Cluster, fact_counts, restarted_with, token_for
 from tests.support.waiting import wait_for
 
@@ -47,7 +48,7 @@ def open_limit(assigned_on: date, today: date) -> int:
 
 def backdated_matter() -> dict[str, Any]:
     """Assigned BACKDATED_DAYS ago: SILENT's item (10 days) is past its deadline, the others not."""
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = local_date(utc_now())
     assigned_on = today - timedelta(days=BACKDATED_DAYS)
     longer = open_limit(assigned_on, today)
     return {

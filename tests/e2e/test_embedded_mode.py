@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
 from shared.calendar import default_calendar
-from shared.deadlines import SHANGHAI
+from shared.clock import utc_now
+from shared.deadlines import local_date
 from tests.support.clusters import token_for
 from tests.support.embedded_mode import free_ports, start_embedded
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 def next_year_provisional() -> bool:
     """What the embedded mode's fresh calendar says today (packaged years only, nothing published)."""
-    today = datetime.now(SHANGHAI).date()
+    today = local_date(utc_now())
     calendar = default_calendar()
     years = range(today.year, today.year + (2 if today >= date(today.year, 11, 1) else 1))
     return any(calendar.status(y) == "provisional" for y in years)

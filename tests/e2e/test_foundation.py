@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from launcher.topology import SERVICES
+from shared.clock import utc_now
+from shared.deadlines import local_date
 from shared.events import DocumentFormed, topic_for
 from tests.support.clusters import Cluster, department_facts, token_for
 from tests.support.kafka import group_caught_up, republish_all
@@ -27,7 +28,7 @@ def document(department: str) -> dict[str, str]:
         "title": "关于进一步优化营商环境的通知",
         "drafting_department": department,
         # Formed today, so the publication deadline cannot pass while the test runs.
-        "formed_on": datetime.now(SHANGHAI).date().isoformat(),
+        "formed_on": local_date(utc_now()).isoformat(),
     }
 
 

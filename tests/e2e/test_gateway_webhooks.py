@@ -9,7 +9,6 @@ opened, a month's ranking published, a ballot cast.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +17,8 @@ import pytest
 
 from launcher.topology import SERVICES
 from shared import reference
+from shared.clock import utc_now
+from shared.deadlines import local_date
 from shared.events import (
     DocumentFormed,
     RankingPublished,
@@ -69,7 +70,7 @@ def formed(receiver: Receiver, document_id: str) -> list[Any]:
 
 def open_joint_matter(http: httpx.Client, office: dict[str, str]) -> str:
     """Coordination: a routine joint matter with one item for DEPARTMENT; returns the item id."""
-    today = datetime.now(SHANGHAI).date().isoformat()
+    today = local_date(utc_now()).isoformat()
     body = {
         "lead_department": "fgw",
         "basis": "市政府常务会议纪要（webhook 端到端测试）",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import utc_now
 from shared.db import Database
 from shared.events import CloudEvent, DocumentFormed, VoteCast, topic_for
 from shared.messaging import outbox
@@ -42,7 +43,7 @@ async def test_document_formed_reaches_evaluation_once_even_when_delivered_twice
                 "document_number": document_number(),
                 "title": "关于优化营商环境的通知",
                 "drafting_department": "jtj",
-                "formed_on": datetime.now(UTC).date().isoformat(),
+                "formed_on": utc_now().date().isoformat(),
             },
             headers=bearer(common, "department", department="jtj"),
         )

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +20,8 @@ import httpx
 
 from launcher.processes import ServiceProcess, register_client
 from launcher.topology import SERVICES
+from shared.clock import utc_now
+from shared.deadlines import local_date
 from tests.support.clusters import Services, kafka_env, start_all, stop_all
 from tests.support.infra import unavailable
 
@@ -103,7 +104,7 @@ def resilient_cluster_in(root: Path) -> Iterator[ResilientCluster]:
 
 
 def today() -> str:
-    return datetime.now(SHANGHAI).date().isoformat()
+    return local_date(utc_now()).isoformat()
 
 
 def document(prefix: str, serial: int, department: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from services.gateway import domain
 from services.gateway.domain import QuotaPolicy, RateLimiter, TokenBucket
 from services.gateway.settings import GatewaySettings
 from services.gateway.webhooks import targets
+from shared.clock import utc_now
 
 POLICY = QuotaPolicy("per-client", 3, 60)
 
@@ -79,7 +80,7 @@ def test_signature_is_verified_by_the_standardwebhooks_package() -> None:
         "timestamp": "2018-06-14T02:00:00Z",
         "data": {"title": "关于…的通知"},
     }
-    timestamp = int(datetime.now(UTC).timestamp())
+    timestamp = int(utc_now().timestamp())
     headers = {
         "webhook-id": "msg_1",
         "webhook-timestamp": str(timestamp),
@@ -95,7 +96,7 @@ def test_signature_is_verified_by_the_standardwebhooks_package() -> None:
 
 def test_during_rotation_both_secrets_sign_space_separated() -> None:
     old, new = domain.new_secret(), domain.new_secret()
-    timestamp = int(datetime.now(UTC).timestamp())
+    timestamp = int(utc_now().timestamp())
     signature = domain.signature_header([new, old], "msg_9", timestamp, "{}")
     assert len(signature.split(" ")) == 2 and all(s.startswith("v1,") for s in signature.split(" "))
     headers = {"webhook-id": "msg_9", "webhook-timestamp": str(timestamp), "webhook-signature": signature}
