@@ -18,7 +18,7 @@ from typing import Literal, Protocol, TypeVar
 
 from shared import periods
 from shared.calendar import CalendarError, HolidayCalendar
-from shared.deadlines import SHANGHAI, TimeLimit, deadline, is_provisional, local_date
+from shared.deadlines import SHANGHAI, TimeLimit, deadline, is_provisional, local, local_date
 from shared.policy import ApprovalLevel, CoordinationPolicy, DeadlineRule, EscalationStep
 from shared.reference import Department, department_name, known_department, known_leader
 from shared.rules import Conflict, RuleViolation
@@ -660,6 +660,55 @@ def check_archivable(outstanding: Sequence[str]) -> None:
         )
 
 
+# --- C7: records handled on paper, entered later (补录) ------------------------------------------
+
+StepName = Literal["received", "proposed", "assigned", "feedback"]
+_STEP_TITLES: dict[StepName, str] = {
+    "received": "收到",
+    "proposed": "拟办",
+    "assigned": "交办",
+    "feedback": "反馈",
+}
+
+
+def stated_instant(
+    stated: datetime | None,
+    now: datetime,
+    *,
+    step: StepName,
+    field: str,
+    may_state: bool,
+    follows: tuple[StepName, datetime] | None = None,
+) -> datetime:
+    """C7: the instant a step of an instruction happened. Handled on paper, the office (only)
+    enters it later with the instant it states, never in the future nor before the step it follows
+    (``follows``); otherwise it happens now. Every rule is judged on the instant returned."""
+    if stated is None:
+        return now
+    title = _STEP_TITLES[step]
+    if not may_state:
+        raise RuleViolation(
+            f"只有市政府办公室可以补录纸质办理的{title}时刻（{field}）（C7）",
+            rule="C7",
+            kind="forbidden",
+            field=field,
+            status=403,
+        )
+    if stated > now:
+        raise RuleViolation(
+            f"{title}时刻不能晚于现在（C7）", rule="C7", kind="instant-in-future", field=field
+        )
+    if follows is not None and stated < follows[1]:
+        previous, at = follows
+        raise RuleViolation(
+            f"{title}时刻不能早于{_STEP_TITLES[previous]}时刻 {local(at):%Y-%m-%d %H:%M:%S%z}（C7）",
+            rule="C7",
+            kind="instant-before-previous-step",
+            field=field,
+        )
+    return stated
+
+
 @dataclass(frozen=True)
 class Registration:
     received_at: datetime
@@ -675,12 +724,12 @@ def register_instruction(
     calendar: HolidayCalendar,
     *,
     roll_to_working_day: bool,
+    may_state: bool = True,
 ) -> Registration:
-    """C7 on registration: received at the time given (not after now) or now, and due to be
-    assigned from that day; a day the calendar cannot count from is refused naming ``received_at``."""
-    received = received_at or now
-    if received > now:
-        raise RuleViolation("收到时刻不能晚于现在", kind="received-in-future", field="received_at")
+    """C7 on registration: received at the instant the office states (not after now) or now, and
+    due to be assigned from that day; a day the calendar cannot count from is refused naming
+    ``received_at``."""
+    received = stated_instant(received_at, now, step="received", field="received_at", may_state=may_state)
     count = functools.partial(
         assignment_due, received, category, policy, calendar, roll_to_working_day=roll_to_working_day
     )
@@ -749,13 +798,14 @@ class PlannedAssignment:
 def plan_assignments(
     requests: Sequence[AssignmentRequest],
     category: InstructionCategory,
-    now: datetime,
+    assigned_at: datetime,
     policy: CoordinationPolicy,
     calendar: HolidayCalendar,
     *,
     roll_to_working_day: bool,
 ) -> list[PlannedAssignment]:
-    """交办 at ``now``: one assignment per known department, each with its deadline (督办类须明确时限)."""
+    """交办 at ``assigned_at`` (now, or the instant a paper sheet states): one assignment per known
+    department, each with its deadline counted from that day (督办类须明确时限)."""
     seen: set[str] = set()
     planned = []
     for index, request in enumerate(requests):
@@ -770,10 +820,16 @@ def plan_assignments(
         seen.add(request.department)
         if request.due_on is None:
             count = functools.partial(
-                _default_deadline, category, now, policy, calendar, roll_to_working_day, f"{field}.due_on"
+                _default_deadline,
+                category,
+                assigned_at,
+                policy,
+                calendar,
+                roll_to_working_day,
+                f"{field}.due_on",
             )
             due = _on_calendar(count, rule="C7", field=f"{field}.due_on")
-        elif request.due_on < local_date(now):
+        elif request.due_on < local_date(assigned_at):
             raise RuleViolation(
                 "办理时限不能早于交办当天", rule="C7", kind="due-in-past", field=f"{field}.due_on"
             )

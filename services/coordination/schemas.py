@@ -352,6 +352,38 @@ class LateRanking(BaseModel):
     entries: list[LateRankingEntry]
 
 
+# 补录 (C7): a step of an instruction handled on paper is entered later with the instant it states.
+StatedInstant = Annotated[AwareDatetime, AfterValidator(on_the_calendar)]
+
+
+def _paper(step: str, follows: str | None) -> str:
+    after = f"，不得早于{follows}时刻" if follows else ""
+    return (
+        f"纸质办理后补录：{step}的实际时刻（须带时区），不得晚于现在{after}，否则 422（C7）。"
+        "仅限市政府办公室填写，其他身份填写返回 403。缺省为现在。"
+        "当天拟办交办、督办时限和半月统计均按此时刻判断；"
+        "录入人和录入时刻另行记录（recorded_by、recorded_at）"
+    )
+
+
+class StepRecord(BaseModel):
+    """One step of an instruction: the instant it happened beside who entered it and when."""
+
+    at: Instant = Field(
+        description="该步骤发生的时刻（补录的为纸质记录所载时刻），规则据此判断",
+        examples=["2018-06-14T16:20:00+08:00"],
+    )
+    recorded_by: str = Field(description="录入人（客户端编号）", examples=["office-portal"])
+    recorded_at: Instant = Field(description="录入时刻（服务器时刻）", examples=["2018-07-02T09:00:00+08:00"])
+    backfilled: bool = Field(description="补录：所载时刻早于录入时刻", examples=[True])
+
+    @classmethod
+    def of_step(cls, at: datetime | None, by: str | None, recorded_at: datetime | None) -> StepRecord | None:
+        if at is None or by is None or recorded_at is None:
+            return None
+        return cls(at=at, recorded_by=by, recorded_at=recorded_at, backfilled=at < recorded_at)
+
+
 class InstructionCreate(Input):
     leader: Code = Field(description="作出批示的市政府领导代码", examples=["vm-urban"])
     category: InstructionCategory = Field(
@@ -364,15 +396,18 @@ class InstructionCreate(Input):
     title: Line = Field(examples=["关于加快老旧小区改造的批示"])
     content: Paragraph = Field(description="批示内容", examples=["请市建设局牵头研究，月底前报送方案。"])
     source_document: str | None = Field(default=None, max_length=500, description="来文或来信编号")
-    received_at: Annotated[AwareDatetime, AfterValidator(on_the_calendar)] | None = Field(
+    received_at: StatedInstant | None = Field(
         default=None,
-        description="批示件收到时刻（须带时区），缺省为现在；当天拟办交办以 Asia/Shanghai 日期计（C7）",
+        description="批示件收到时刻；当天拟办交办以 Asia/Shanghai 日期计。" + _paper("收到", None),
         examples=["2018-06-14T16:20:00+08:00"],
     )
 
 
 class ProposalCreate(Input):
     proposal: Paragraph = Field(description="拟办意见", examples=["拟请市建设局牵头办理，市财政局配合。"])
+    proposed_at: StatedInstant | None = Field(
+        default=None, description=_paper("拟办", "收到"), examples=["2018-06-14T17:00:00+08:00"]
+    )
 
 
 class AssignmentIn(Input):
@@ -387,6 +422,14 @@ class AssignmentIn(Input):
 
 class AssignmentsCreate(Input):
     assignments: list[AssignmentIn] = Field(min_length=1, max_length=100)
+    assigned_at: StatedInstant | None = Field(
+        default=None,
+        description=(
+            "交办单上各部门的交办时刻；held_overnight、缺省“不过夜”时限和 due_on 不早于交办当天均按此判断。"
+            + _paper("交办", "拟办")
+        ),
+        examples=["2018-06-14T17:30:00+08:00"],
+    )
 
 
 class ExplanationCreate(Input):
@@ -395,6 +438,14 @@ class ExplanationCreate(Input):
 
 class InstructionFeedbackCreate(Input):
     content: Paragraph = Field(description="办理情况反馈", examples=["方案已于6月28日报送。"])
+    feedback_at: StatedInstant | None = Field(
+        default=None,
+        description=(
+            "市政府办公室收到纸质反馈的时刻；是否逾期（feedback_late）和半月统计按此判断。"
+            + _paper("反馈", "交办")
+        ),
+        examples=["2018-06-28T10:00:00+08:00"],
+    )
 
 
 class ExplanationView(RowModel):
@@ -421,6 +472,8 @@ class AssignmentView(RowModel):
     feedback_late: bool | None
     overdue: bool = Field(description="督办类：已过时限且未反馈")
     explanations: list[ExplanationView]
+    assigned_record: StepRecord = Field(description="交办：所载时刻、录入人、录入时刻")
+    feedback_record: StepRecord | None = Field(description="反馈：所载时刻、录入人、录入时刻；未反馈时为空")
 
 
 class InstructionView(RowModel):
@@ -441,6 +494,11 @@ class InstructionView(RowModel):
     assigned_at: Instant | None
     held_overnight: bool | None = Field(description="交办时已过夜（未在收到当天交办）；未交办时为空")
     archived_at: Instant | None
+    received_record: StepRecord = Field(description="收到：所载时刻、录入人（登记人）、录入时刻（登记时刻）")
+    proposed_record: StepRecord | None = Field(description="拟办：所载时刻、录入人、录入时刻")
+    assigned_record: StepRecord | None = Field(
+        description="交办（最早的一次）：所载时刻、录入人、录入时刻；held_overnight 按所载时刻判断"
+    )
     assignments: list[AssignmentView]
 
 
@@ -451,7 +509,10 @@ class TallyRowView(RowModel):
     department: str
     department_name: str
     due_on: date
-    feedback_at: Instant | None
+    assigned_at: Instant = Field(description="交办时刻（补录的为所载时刻）")
+    feedback_at: Instant | None = Field(description="反馈时刻（补录的为所载时刻），统计据此判断")
+    assigned_record: StepRecord = Field(description="交办：所载时刻、录入人、录入时刻")
+    feedback_record: StepRecord | None = Field(description="反馈：所载时刻、录入人、录入时刻")
     status: TallyStatus = Field(
         description="on-time 按时反馈；late 反馈不及时；missing 逾期未反馈；pending 未到期未反馈"
     )

@@ -167,6 +167,10 @@ overdue_reviews = Table(
     PrimaryKeyConstraint("lead_department", "period", name="pk_overdue_reviews"),
 )
 
+# Leader instructions (C7). A step handled on paper is entered later (补录) by the office: its
+# ``<step>_at`` is the instant the record states, which every rule reads; ``<step>_by`` is who
+# entered it and ``<step>_recorded_at`` the server's instant of entry (the receipt's are
+# ``registered_by`` and ``registered_at``). A step entered as it happens has both instants equal.
 instructions = Table(
     "instructions",
     metadata,
@@ -184,7 +188,10 @@ instructions = Table(
     Column("proposal", Text),
     Column("proposed_by", String(128)),
     Column("proposed_at", DateTime(timezone=True)),
+    Column("proposal_recorded_at", DateTime(timezone=True)),
     Column("assigned_at", DateTime(timezone=True)),
+    Column("assigned_by", String(128)),
+    Column("assignment_recorded_at", DateTime(timezone=True)),
     Column("held_overnight", Boolean),
     Column("archived_by", String(128)),
     Column("archived_at", DateTime(timezone=True)),
@@ -207,9 +214,11 @@ instruction_assignments = Table(
     Column("due_stated", Boolean, nullable=False, server_default=false()),
     Column("assigned_by", String(128), nullable=False),
     Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Column("assignment_recorded_at", DateTime(timezone=True), nullable=False),
     Column("feedback", Text),
     Column("feedback_by", String(128)),
     Column("feedback_at", DateTime(timezone=True)),
+    Column("feedback_recorded_at", DateTime(timezone=True)),
     Column("feedback_late", Boolean),
     Column("overdue_at", DateTime(timezone=True)),
     UniqueConstraint("instruction_id", "department", name="uq_instruction_assignments_department"),

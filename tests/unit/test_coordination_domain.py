@@ -3,6 +3,7 @@ overdue rows and ranking, C7 same-day rule and half-month tally."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -344,3 +345,115 @@ def test_C7_tally_lists_late_missing_and_slow_feedback_at_the_boundaries() -> No
     # The running period is judged as it stands now: not yet due is pending, not missing.
     running = domain.tally(assignments, domain.parse_tally_period("2018-07-1", 2), at("2018-07-01 12:00"))
     assert {r.facts.assignment_id: r.status for r in running}["next-month"] == "pending"
+
+
+# --- C7: paper records entered later (补录) ---
+
+
+def stated(
+    instant: datetime | None, *, may_state: bool = True, follows: datetime | None = at("2018-06-14 23:50")
+) -> datetime:
+    """The proposal's instant as of 2018-07-02 09:00, after a receipt at ``follows``."""
+    return domain.stated_instant(
+        instant,
+        at("2018-07-02 09:00"),
+        step="proposed",
+        field="proposed_at",
+        may_state=may_state,
+        follows=None if follows is None else ("received", follows),
+    )
+
+
+def test_C7_a_paper_record_keeps_its_stated_instant_or_happens_now() -> None:
+    assert stated(None, may_state=False) == at("2018-07-02 09:00")
+    assert stated(at("2018-06-14 23:55")) == at("2018-06-14 23:55")
+    assert stated(at("2018-06-14 23:50")) == at("2018-06-14 23:50"), "the same instant as the step before"
+    assert stated(at("2018-07-02 09:00")) == at("2018-07-02 09:00")
+
+
+def test_C7_a_stated_instant_in_the_future_or_before_the_step_it_follows_is_refused() -> None:
+    with pytest.raises(domain.RuleViolation) as future:
+        stated(at("2018-07-02 09:00") + timedelta(microseconds=1))
+    assert (future.value.rule, future.value.kind, future.value.field, future.value.status) == (
+        "C7",
+        "instant-in-future",
+        "proposed_at",
+        422,
+    )
+    with pytest.raises(domain.RuleViolation) as before:
+        stated(at("2018-06-14 23:49:59"))
+    assert (before.value.rule, before.value.kind, before.value.field, before.value.status) == (
+        "C7",
+        "instant-before-previous-step",
+        "proposed_at",
+        422,
+    )
+    assert "收到" in before.value.detail and "2018-06-14 23:50:00+0800" in before.value.detail
+
+
+def test_C7_only_the_office_may_state_an_instant() -> None:
+    with pytest.raises(domain.RuleViolation) as refused:
+        stated(at("2018-06-14 23:55"), may_state=False)
+    assert (refused.value.rule, refused.value.kind, refused.value.field, refused.value.status) == (
+        "C7",
+        "forbidden",
+        "proposed_at",
+        403,
+    )
+    with pytest.raises(domain.RuleViolation) as registered:
+        domain.register_instruction(
+            at("2018-06-14 23:50"),
+            "request",
+            at("2018-07-02 09:00"),
+            POLICY,
+            CAL,
+            roll_to_working_day=True,
+            may_state=False,
+        )
+    assert (registered.value.status, registered.value.field) == (403, "received_at")
+
+
+@dataclass(frozen=True)
+class _Request:
+    department: str
+    due_on: date | None
+
+
+def test_C7_backfilled_steps_are_judged_on_the_day_they_state_not_the_day_entered() -> None:
+    now = at("2018-07-02 09:00")
+    registered = domain.register_instruction(
+        at("2018-06-14 23:50"), "citizen-letter", now, POLICY, CAL, roll_to_working_day=True
+    )
+    assert registered.assignment_due == at("2018-06-15 00:00")
+    assert not domain.held_overnight(at("2018-06-14 23:59:59"), registered.assignment_due)
+    assert domain.held_overnight(at("2018-06-15 00:00"), registered.assignment_due)
+    with pytest.raises(domain.RuleViolation) as future:
+        domain.register_instruction(
+            now + timedelta(seconds=1), "request", now, POLICY, CAL, roll_to_working_day=True
+        )
+    assert (future.value.rule, future.value.field) == ("C7", "received_at")
+
+    # A sheet assigned on paper on the 14th: its default 不过夜 limit is counted from the 14th and a
+    # stated last day may be any day from the 14th on, though all of them are past when entered.
+    planned = domain.plan_assignments(
+        [_Request("xfj", None), _Request("jsj", date(2018, 6, 14))],
+        "citizen-letter",
+        at("2018-06-14 23:59"),
+        POLICY,
+        CAL,
+        roll_to_working_day=True,
+    )
+    assert [(p.department, p.deadline.instant, p.stated) for p in planned] == [
+        ("xfj", at("2018-06-15 00:00"), False),
+        ("jsj", at("2018-06-15 00:00"), True),
+    ]
+    with pytest.raises(domain.RuleViolation) as early:
+        domain.plan_assignments(
+            [_Request("jsj", date(2018, 6, 13))],
+            "supervised",
+            at("2018-06-14 23:59"),
+            POLICY,
+            CAL,
+            roll_to_working_day=True,
+        )
+    assert (early.value.rule, early.value.field) == ("C7", "assignments.0.due_on")

@@ -18,7 +18,16 @@ from services.coordination.schemas import (
     ProposalCreate,
 )
 from services.coordination.service import instructions, tallies
-from shared.deps import CtxDep, Department, NowDep, Office, Overseer, OverseerOrDepartment, PageDep
+from shared.deps import (
+    CtxDep,
+    Department,
+    Drafter,
+    NowDep,
+    Office,
+    Overseer,
+    OverseerOrDepartment,
+    PageDep,
+)
 from shared.pagination import Page, linked
 
 router = APIRouter(prefix="/v1", tags=["领导批示 instructions"])
@@ -29,13 +38,20 @@ FLOW = (
     "24:00 前）拟办交办；一般事项答复、请示件、群众来信“三个不过夜"
     "”。交办晚于收到当天24:00的，标记 held_overnight。"
 )
+PAPER = (
+    " 纸质办理的批示件由市政府办公室补录：received_at、proposed_at、assigned_at、feedback_at"
+    " 填写纸质记录所载的实际时刻"
+    "（不得晚于现在、不得早于上一步骤的时刻，否则 422；其他身份填写返回 403，field 指明字段）。"
+    "各项规则（当天拟办交办、督办时限、逾期、半月统计）按所载时刻判断；"
+    "视图中 *_record 给出所载时刻（at）、录入人（recorded_by）和录入时刻（recorded_at）。"
+)
 
 
 @router.post(
     "/instructions",
     status_code=status.HTTP_201_CREATED,
     summary="登记批示件",
-    description=FLOW + " 仅限市政府办公室。",
+    description=FLOW + PAPER + " 仅限市政府办公室。",
 )
 async def register(
     body: InstructionCreate, ctx: CtxDep, response: Response, principal: Office, now: NowDep
@@ -76,7 +92,7 @@ async def get_instruction(
 @router.post(
     "/instructions/{instruction_id}/proposal",
     summary="拟办",
-    description=FLOW + " 仅限市政府办公室；已登记的批示件拟办一次。",
+    description=FLOW + PAPER + " 仅限市政府办公室；已登记的批示件拟办一次。",
 )
 async def propose(
     instruction_id: str, body: ProposalCreate, ctx: CtxDep, principal: Office, now: NowDep
@@ -91,6 +107,7 @@ async def propose(
         FLOW + " 拟办后交办给一个或多个承办部门，每个部门发布一条 task-as"
         "signed 事件（kind=instruction）。督办类批示件"
         "须为每个部门明确办理时限 due_on（最后一日），否则 422；其他类别缺省按“不过夜”计。仅限市政府办公室。"
+        + PAPER
     ),
 )
 async def assign(
@@ -129,12 +146,13 @@ async def file_explanation(
     summary="反馈办理情况",
     description=(
         "承办部门反馈办理情况（一次）；过了时限的标记为逾期反馈。发布 feed"
-        "back-submitted 事件（kind=instruction）。"
-        "仅限该承办部门。"
+        "back-submitted 事件（kind=instruction，submitted_at 为反馈时刻）。"
+        "限该承办部门；承办部门以纸质书面反馈的，由市政府办公室录入，"
+        "并可在 feedback_at 填写收到纸质反馈的时刻。" + PAPER
     ),
 )
 async def submit_feedback(
-    assignment_id: str, body: InstructionFeedbackCreate, ctx: CtxDep, principal: Department, now: NowDep
+    assignment_id: str, body: InstructionFeedbackCreate, ctx: CtxDep, principal: Drafter, now: NowDep
 ) -> InstructionView:
     return await instructions.submit_feedback(ctx, assignment_id, body, principal, now)
 
@@ -149,6 +167,8 @@ async def submit_feedback(
         "9日）；每月统计次数取自政策配置。统计期内到期的，以及此前到期、"
         "统计期开始时仍未反馈的督办件，按统计期末（或当前时刻）的情况列出：反馈不及时（late）、逾期未反馈（missing）、"
         "办理不积极（slow：逾期且到期前未作书面说明）。"
+        "补录的交办和反馈按纸质记录所载时刻统计，"
+        "各行的 assigned_record、feedback_record 给出录入人和录入时刻。"
     ),
 )
 async def tally(

@@ -2,7 +2,8 @@
 
 The office and the supervision office see every sheet. A department principal acts for the
 department code of its ``department`` claim; a leader principal for the leader code it holds in
-the same claim (e.g. ``dsg-industry``). Admin passes every check.
+the same claim (e.g. ``dsg-industry``). Only the office enters steps of a leader instruction
+handled on paper later, with the instant they state (补录, C7). Admin passes every check.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ OVERSEERS = ("office", "supervisor")
 def sees_everything(principal: Principal) -> bool:
     """The office and the supervision office see every sheet (admin passes every check)."""
     return principal.has_any(*OVERSEERS)
+
+
+def enters_paper_records(principal: Principal) -> bool:
+    """The office enters steps handled on paper later (补录), with the instant they state (C7)."""
+    return principal.has_any("office")
 
 
 def is_department(principal: Principal, code: str) -> bool:

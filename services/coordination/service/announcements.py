@@ -24,21 +24,22 @@ def task_assigned(
         parent_id=parent_id,
         lead_department=lead,
         department=department,
-        deadline=due.instant,
+        deadline=local(due.instant),
         deadline_provisional=due.provisional,
     )
 
 
 def feedback_submitted(
-    kind: TaskKind, row: Row[Any], parent_id: str, now: datetime, *, late: bool
+    kind: TaskKind, row: Row[Any], parent_id: str, submitted_at: datetime, *, late: bool
 ) -> FeedbackSubmitted:
-    """The feedback on task ``row`` (id, department, deadline, deadline_provisional) at ``now``."""
+    """The feedback on task ``row`` (id, department, deadline, deadline_provisional) given at
+    ``submitted_at`` (for a paper feedback entered later, the instant it states)."""
     return FeedbackSubmitted(
         task_id=row.id,
         kind=kind,
         parent_id=parent_id,
         department=row.department,
-        submitted_at=local(now),
+        submitted_at=local(submitted_at),
         deadline=local(row.deadline),
         deadline_provisional=row.deadline_provisional,
         late=late,

@@ -1,6 +1,10 @@
 """Leader instructions (领导批示, C7): register → propose (拟办) → assign (交办) on the day
 received → supervise (督办) → feedback → archive; written explanations; and the sweep that
-announces overdue supervised assignments."""
+announces overdue supervised assignments.
+
+A step handled on paper is entered later by the office with the instant it states (补录): the
+stated instant is stored as the step's instant and every rule reads it; who entered it and when
+are kept beside it."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from services.coordination.schemas import (
     InstructionFeedbackCreate,
     InstructionView,
     ProposalCreate,
+    StepRecord,
 )
 from services.coordination.service import access
 from services.coordination.service.announcements import feedback_submitted, task_assigned
@@ -58,6 +63,7 @@ async def register(
             ctx.profile.coordination,
             await ctx.calendar.current(session),
             roll_to_working_day=ctx.profile.calendar.civil_code_rollover,
+            may_state=access.enters_paper_records(principal),
         )
         await session.execute(
             insert(instructions).values(
@@ -93,14 +99,23 @@ async def propose(
     ctx: ServiceContext, instruction_id: str, cmd: ProposalCreate, principal: Principal, now: datetime
 ) -> InstructionView:
     async with ctx.db.transaction() as session:
-        await _lock(session, instruction_id, "registered", action="拟办")
+        row = await _lock(session, instruction_id, "registered", action="拟办")
+        proposed_at = domain.stated_instant(
+            cmd.proposed_at,
+            now,
+            step="proposed",
+            field="proposed_at",
+            may_state=access.enters_paper_records(principal),
+            follows=("received", row.received_at),
+        )
         await _move(
             session,
             instruction_id,
             state="proposed",
             proposal=cmd.proposal,
             proposed_by=principal.client_id,
-            proposed_at=now,
+            proposed_at=proposed_at,
+            proposal_recorded_at=now,
         )
         return await _load(session, instruction_id, now)
 
@@ -115,19 +130,33 @@ async def assign(
             # in that order when it recomputes deadlines.
             calendar = await ctx.calendar.current(session)
             row = await _lock(session, instruction_id, "proposed", "assigned", action="交办")
+            assigned_at = domain.stated_instant(
+                cmd.assigned_at,
+                now,
+                step="assigned",
+                field="assigned_at",
+                may_state=access.enters_paper_records(principal),
+                follows=("proposed", row.proposed_at),
+            )
             planned = domain.plan_assignments(
                 cmd.assignments,
                 row.category,
-                now,
+                assigned_at,
                 ctx.profile.coordination,
                 calendar,
                 roll_to_working_day=ctx.profile.calendar.civil_code_rollover,
             )
-            await _store_assignments(ctx, session, row, cmd, planned, principal, now)
-            if row.state == "proposed":
-                overnight = domain.held_overnight(now, row.assignment_due)
+            await _store_assignments(ctx, session, row, cmd, planned, principal, assigned_at, now)
+            # The same-day rule judges the first assignment, which a paper sheet entered later may be.
+            if row.state == "proposed" or assigned_at < row.assigned_at:
                 await _move(
-                    session, instruction_id, state="assigned", assigned_at=now, held_overnight=overnight
+                    session,
+                    instruction_id,
+                    state="assigned",
+                    assigned_at=assigned_at,
+                    assigned_by=principal.client_id,
+                    assignment_recorded_at=now,
+                    held_overnight=domain.held_overnight(assigned_at, row.assignment_due),
                 )
             return await _load(session, instruction_id, now)
     except IntegrityError as exc:
@@ -141,9 +170,11 @@ async def _store_assignments(
     cmd: AssignmentsCreate,
     planned: Sequence[domain.PlannedAssignment],
     principal: Principal,
+    assigned_at: datetime,
     now: datetime,
 ) -> None:
-    """The assignments, each announced to its department (task-assigned)."""
+    """The assignments made at ``assigned_at`` and entered ``now``, each announced to its
+    department (task-assigned)."""
     for request, plan in zip(cmd.assignments, planned, strict=True):
         assignment_id = new_id("ia")
         await session.execute(
@@ -158,7 +189,8 @@ async def _store_assignments(
                 deadline_provisional=plan.deadline.provisional,
                 due_stated=plan.stated,
                 assigned_by=principal.client_id,
-                assigned_at=now,
+                assigned_at=assigned_at,
+                assignment_recorded_at=now,
             )
         )
         announced = task_assigned(
@@ -168,9 +200,10 @@ async def _store_assignments(
 
 
 async def _lock_assignment(
-    session: AsyncSession, assignment_id: str, principal: Principal, action: str
+    session: AsyncSession, assignment_id: str, principal: Principal, action: str, *, on_paper: bool = False
 ) -> Row[Any]:
-    """The assignment, locked, if the principal is its department and it still takes ``action``."""
+    """The assignment, locked, if it still takes ``action`` and the principal is its department
+    (or, for what may come ``on_paper``, the office entering it)."""
     a = instruction_assignments
     query = (
         select(a, instructions.c.state)
@@ -181,7 +214,8 @@ async def _lock_assignment(
     row = (await session.execute(query)).first()
     if row is None:
         raise Missing(f"交办记录 {assignment_id} 不存在", kind="assignment-not-found")
-    access.require_department(principal, row.department, who="承办部门", action=action)
+    if not (on_paper and access.enters_paper_records(principal)):
+        access.require_department(principal, row.department, who="承办部门", action=action)
     domain.check_assignment_open(row.state, row.feedback_at)
     return row
 
@@ -211,17 +245,31 @@ async def submit_feedback(
     principal: Principal,
     now: datetime,
 ) -> InstructionView:
+    """The department's feedback, or one it gave on paper that the office enters (补录)."""
     async with ctx.db.transaction() as session:
-        row = await _lock_assignment(session, assignment_id, principal, "反馈")
-        late = now >= row.deadline
+        row = await _lock_assignment(session, assignment_id, principal, "反馈", on_paper=True)
+        feedback_at = domain.stated_instant(
+            cmd.feedback_at,
+            now,
+            step="feedback",
+            field="feedback_at",
+            may_state=access.enters_paper_records(principal),
+            follows=("assigned", row.assigned_at),
+        )
+        late = domain.answered_late(row.deadline, feedback_at)
         await session.execute(
             update(instruction_assignments)
             .where(instruction_assignments.c.id == assignment_id)
             .values(
-                feedback=cmd.content, feedback_by=principal.client_id, feedback_at=now, feedback_late=late
+                feedback=cmd.content,
+                feedback_by=principal.client_id,
+                feedback_at=feedback_at,
+                feedback_recorded_at=now,
+                feedback_late=late,
             )
         )
-        await ctx.emit(session, feedback_submitted("instruction", row, row.instruction_id, now, late=late))
+        announced = feedback_submitted("instruction", row, row.instruction_id, feedback_at, late=late)
+        await ctx.emit(session, announced)
         return await _load(session, row.instruction_id, now)
 
 
@@ -300,15 +348,21 @@ async def _load(session: AsyncSession, instruction_id: str, now: datetime) -> In
     return InstructionView.of(
         row,
         leader_title=leader_title(row.leader),
-        assignments=[
-            AssignmentView.of(
-                r,
-                department_name=department_name(r.department),
-                overdue=r.supervised and r.feedback_at is None and now >= r.deadline,
-                explanations=explanations[r.id],
-            )
-            for r in assignments
-        ],
+        received_record=StepRecord.of_step(row.received_at, row.registered_by, row.registered_at),
+        proposed_record=StepRecord.of_step(row.proposed_at, row.proposed_by, row.proposal_recorded_at),
+        assigned_record=StepRecord.of_step(row.assigned_at, row.assigned_by, row.assignment_recorded_at),
+        assignments=[_assignment_view(r, explanations[r.id], now) for r in assignments],
+    )
+
+
+def _assignment_view(r: Row[Any], explanations: list[ExplanationView], now: datetime) -> AssignmentView:
+    return AssignmentView.of(
+        r,
+        department_name=department_name(r.department),
+        overdue=r.supervised and r.feedback_at is None and now >= r.deadline,
+        explanations=explanations,
+        assigned_record=StepRecord.of_step(r.assigned_at, r.assigned_by, r.assignment_recorded_at),
+        feedback_record=StepRecord.of_step(r.feedback_at, r.feedback_by, r.feedback_recorded_at),
     )
 
 

@@ -1,15 +1,18 @@
 """The half-month tally of supervised instructions (C7 每半月统计汇总一次): which departments
-answered late (反馈不及时), not at all (逾期未反馈), or were slow (办理不积极)."""
+answered late (反馈不及时), not at all (逾期未反馈), or were slow (办理不积极). It judges the
+instants the steps happened, which for a paper record entered later (补录) are the ones it
+states; each row shows who entered its assignment and feedback and when."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.coordination import domain
-from services.coordination.schemas import InstructionTally, TallyDepartment, TallyRowView
+from services.coordination.schemas import InstructionTally, StepRecord, TallyDepartment, TallyRowView
 from services.coordination.tables import instruction_assignments, instruction_explanations, instructions
 from shared.app import ServiceContext
 from shared.reference import department_name
@@ -22,9 +25,12 @@ async def tally(ctx: ServiceContext, period_text: str, now: datetime) -> Instruc
     began; slow (办理不积极), late (反馈不及时) and missing feedback."""
     period = domain.parse_tally_period(period_text, ctx.profile.coordination.instruction_tallies_per_month)
     async with ctx.db.reader() as session:
-        facts = await _assignment_facts(session, period)
+        rows = await _candidates(session, period)
+        first_explanations = await _first_explanations(session, rows)
+    facts = [_facts(r, first_explanations.get(r.assignment_id)) for r in rows]
     tallied = domain.tally(facts, period, now)
-    views = [_row_view(t) for t in tallied]
+    by_id = {r.assignment_id: r for r in rows}
+    views = [_row_view(t, by_id[t.facts.assignment_id]) for t in tallied]
     return InstructionTally(
         period=period.label,
         start=period.start,
@@ -39,11 +45,10 @@ async def tally(ctx: ServiceContext, period_text: str, now: datetime) -> Instruc
     )
 
 
-async def _assignment_facts(
-    session: AsyncSession, period: domain.TallyPeriod
-) -> list[domain.AssignmentFacts]:
-    """The supervised assignments the period's tally may list, with their first explanation."""
-    a, e = instruction_assignments, instruction_explanations
+async def _candidates(session: AsyncSession, period: domain.TallyPeriod) -> list[Row[Any]]:
+    """The supervised assignments the period's tally may list, with their stated instants and
+    who entered them when."""
+    a = instruction_assignments
     candidates = (
         select(
             a.c.id.label("assignment_id"),
@@ -51,7 +56,12 @@ async def _assignment_facts(
             instructions.c.title,
             a.c.department,
             a.c.deadline,
+            a.c.assigned_at,
+            a.c.assigned_by,
+            a.c.assignment_recorded_at,
             a.c.feedback_at,
+            a.c.feedback_by,
+            a.c.feedback_recorded_at,
         )
         .join(instructions, instructions.c.id == a.c.instruction_id)
         .where(
@@ -62,25 +72,42 @@ async def _assignment_facts(
             ),
         )
     )
-    rows = (await session.execute(candidates)).all()
-    first_explanations: dict[str, datetime] = {}
+    return list((await session.execute(candidates)).all())
+
+
+async def _first_explanations(session: AsyncSession, rows: list[Row[Any]]) -> dict[str, datetime]:
+    """When each assignment's first written explanation was filed."""
+    e = instruction_explanations
+    first: dict[str, datetime] = {}
     if rows:
         filed = select(e.c.assignment_id, e.c.filed_at).where(
             e.c.assignment_id.in_([r.assignment_id for r in rows])
         )
         for x in (await session.execute(filed.order_by(e.c.filed_at))).all():
-            first_explanations.setdefault(x.assignment_id, x.filed_at)
-    return [
-        domain.AssignmentFacts(**r._mapping, first_explanation_at=first_explanations.get(r.assignment_id))
-        for r in rows
-    ]
+            first.setdefault(x.assignment_id, x.filed_at)
+    return first
 
 
-def _row_view(t: domain.TallyRow) -> TallyRowView:
+def _facts(r: Row[Any], first_explanation_at: datetime | None) -> domain.AssignmentFacts:
+    return domain.AssignmentFacts(
+        assignment_id=r.assignment_id,
+        instruction_id=r.instruction_id,
+        title=r.title,
+        department=r.department,
+        deadline=r.deadline,
+        feedback_at=r.feedback_at,
+        first_explanation_at=first_explanation_at,
+    )
+
+
+def _row_view(t: domain.TallyRow, row: Row[Any]) -> TallyRowView:
     return TallyRowView.of(
         t.facts,
         department_name=department_name(t.facts.department),
         due_on=domain.last_day_of(t.facts.deadline),
+        assigned_at=row.assigned_at,
+        assigned_record=StepRecord.of_step(row.assigned_at, row.assigned_by, row.assignment_recorded_at),
+        feedback_record=StepRecord.of_step(row.feedback_at, row.feedback_by, row.feedback_recorded_at),
         status=t.status,
         explained=t.explained,
         slow=t.slow,
