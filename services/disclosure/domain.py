@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import ClassVar, Protocol
 
 from shared.calendar import CalendarError, HolidayCalendar
-from shared.deadlines import TimeLimit, deadline, is_past, is_provisional, local_date
+from shared.deadlines import TimeLimit, deadline, is_past, is_provisional, local, local_date
 from shared.periods import ReportPeriod, parse_period
 from shared.policy.models import PolicyProfile
 from shared.reference.models import Department
@@ -291,7 +291,7 @@ def check_publishable(stored: StoredVersion, published_at: datetime) -> None:
     """D1/D2: only the current version, not yet published nor exempt, and not before it was formed."""
     version = stored.version
     if stored.status == VersionStatus.PUBLISHED:
-        shown = stored.published_at.isoformat() if stored.published_at is not None else ""
+        shown = local(stored.published_at).isoformat() if stored.published_at is not None else ""
         raise Conflict(
             f"文件 {stored.document_number} 第{version}版已于 {shown} 公开，不能重复公开",
             kind="already-published",
@@ -311,7 +311,7 @@ def check_publishable(stored: StoredVersion, published_at: datetime) -> None:
         )
     if published_before_formation(stored.formed_on, published_at):
         raise RuleViolation(
-            f"发布时刻 {published_at.isoformat()} 早于该版本的形成日期 {stored.formed_on}",
+            f"发布时刻 {local(published_at).isoformat()} 早于该版本的形成日期 {stored.formed_on}",
             kind="publication-before-formation",
             rule="D1",
             field="published_at",
@@ -405,12 +405,126 @@ def check_exemption_decision(
         )
 
 
-def version_after_decision(granted: bool) -> dict[str, str]:
-    """D2: granted, the version owes no publication; refused, it must be published proactively by
-    its original deadline (without both reason and signature, the document must be published)."""
-    if granted:
-        return {"status": VersionStatus.EXEMPT}
-    return {"disclosure_mode": DisclosureMode.PROACTIVE}
+@dataclass(frozen=True)
+class SignOff:
+    """D2: who signed an exemption decision and when (``decided_at``, the instant the rules judge),
+    and who entered it in the system and when (``recorded_by``, ``recorded_at``).
+
+    A live sign-off is the vice-mayor's own token at ``now``; a paper sign-off entered later
+    (补录, ``backfilled``) is entered by the office with the instant and the signer the paper states.
+    """
+
+    signer: str
+    decided_at: datetime
+    recorded_by: str
+    recorded_at: datetime
+    backfilled: bool
+
+
+def sign_off(
+    *,
+    leader: str | None,
+    office: bool,
+    client: str,
+    stated_at: datetime | None,
+    stated_signer: str | None,
+    formed_on: date,
+    now: datetime,
+) -> SignOff:
+    """D2: a sign-off by the vice-mayor's own token (``leader``: the code it speaks for), or a paper
+    sign-off the office enters with its real instant and signer: not in the future (up to
+    ``CLOCK_SKEW``), not before the day the version was formed (the request is part of its drafting)."""
+    if stated_at is None:
+        if stated_signer is not None:
+            raise RuleViolation(
+                "签字人 signed_by 只用于补录纸质签字，须与签字时刻 decided_at 同时填写",
+                kind="decided-at-required",
+                rule="D2",
+                field="decided_at",
+            )
+        if leader is None:
+            raise RuleViolation(
+                "不予公开须由分管市长本人签字；"
+                "办公室补录纸质签字时须写明签字时刻 decided_at 和签字人 signed_by",
+                status=403,
+                kind="signer-not-leader",
+                rule="D2",
+                field="decided_at",
+            )
+        return SignOff(leader, now, client, now, backfilled=False)
+    if not office:
+        raise RuleViolation(
+            "只有市政府办公室可以补录签字时刻（纸质记录）",
+            status=403,
+            kind="backfill-office-only",
+            rule="D2",
+            field="decided_at",
+        )
+    if stated_signer is None:
+        raise RuleViolation(
+            "补录纸质签字须写明签字的分管市长代码", kind="signed-by-required", rule="D2", field="signed_by"
+        )
+    if stated_at > now + CLOCK_SKEW:
+        raise RuleViolation(
+            "签字时刻晚于当前时刻", kind="decided-at-in-future", rule="D2", field="decided_at"
+        )
+    if local_date(stated_at) < formed_on:
+        raise RuleViolation(
+            f"签字时刻 {local(stated_at).isoformat()} 早于该版本的形成日期 {formed_on}，不予公开申请尚未提出",
+            kind="decided-at-before-formation",
+            rule="D2",
+            field="decided_at",
+        )
+    return SignOff(stated_signer, stated_at, client, now, backfilled=True)
+
+
+def signed_after_deadline(version_deadline: datetime, decided_at: datetime) -> bool:
+    """D2/D3: a sign-off belongs to drafting time; at or after the deadline (24:00 exactly is already
+    late, as for the sweeper) it comes too late to keep the version from being overdue."""
+    return is_past(version_deadline, decided_at)
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    """What an exemption decision does to its version.
+
+    - ``changes``: the version's columns the decision sets.
+    - ``closes_overdue``: the version is still open past its deadline at ``now``: the decision
+      records the overdue (D3) the sweeper would, once, and it is announced (deadline-passed).
+    - ``withdraws_overdue``: a backfilled sign-off made before the deadline of a version already
+      recorded overdue: the version is exempt after all, the overdue record stays beside the
+      correction, and the correction is announced (deadline-passed-withdrawn).
+    """
+
+    changes: dict[str, str]
+    after_deadline: bool
+    closes_overdue: bool
+    withdraws_overdue: bool
+
+
+def decision_outcome(
+    granted: bool, status: VersionStatus, version_deadline: datetime, decided_at: datetime, now: datetime
+) -> DecisionOutcome:
+    """D2: granted before the deadline, the version owes no publication (exempt); refused, it must be
+    published proactively by its original deadline. D3: granted at or after the deadline, the
+    decision is kept but the version was neither published nor exempt when its deadline passed,
+    so it is overdue. Judged on the instant of the decision, never on whether the sweeper ran first."""
+    late = signed_after_deadline(version_deadline, decided_at)
+    if granted and not late:
+        return DecisionOutcome(
+            {"status": VersionStatus.EXEMPT},
+            after_deadline=False,
+            closes_overdue=False,
+            withdraws_overdue=status == VersionStatus.OVERDUE,
+        )
+    changes: dict[str, str] = {} if granted else {"disclosure_mode": DisclosureMode.PROACTIVE}
+    closes = status == VersionStatus.OPEN and is_past(version_deadline, now)
+    return DecisionOutcome(changes, after_deadline=late, closes_overdue=closes, withdraws_overdue=False)
+
+
+def last_day_of(version_deadline: datetime) -> date:
+    """D1: the last day of the period, the day before the 00:00 (Asia/Shanghai) it runs out at."""
+    return local_date(version_deadline) - timedelta(days=1)
 
 
 def format_index_number(pattern: str, *, organisation: str, year: int, serial: int) -> str:

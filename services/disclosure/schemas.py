@@ -120,10 +120,27 @@ class VersionCreate(Command):
 
 
 class ExemptionDecisionCreate(Command):
-    """分管市长对不予公开申请的签字意见（D2）。"""
+    """分管市长对不予公开申请的签字意见（D2）；或市政府办公室补录的纸质签字（写明签字时刻和签字人）。"""
 
     granted: bool = Field(description="true 同意不予公开；false 不同意（文件须按时公开）", examples=[True])
     comment: str | None = Field(default=None, max_length=2000, examples=["同意不予公开。"])
+    decided_at: Instant | None = Field(
+        default=None,
+        description=(
+            "补录：纸质记录所载的签字时刻（带时区），仅限市政府办公室（office）填写，其他令牌填写返回 403 "
+            "`backfill-office-only`；不得晚于当前时刻，不得早于该版本的形成日期。省略为当前时刻（领导本人签字）"
+        ),
+        examples=["2018-06-08T16:00:00+08:00"],
+    )
+    signed_by: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "补录：纸质记录上签字的分管市长代码"
+            "（只与 decided_at 同时填写，否则返回 422 `decided-at-required`）"
+        ),
+        examples=["vm-executive"],
+    )
 
 
 class PublicationCreate(Command):
@@ -151,7 +168,22 @@ class ExemptionView(RowModel):
     decision: ExemptionDecision = Field(description="pending 待签字、granted 同意、refused 不同意")
     required_signer: str = Field(description="须签字的分管市长代码", examples=["vm-executive"])
     signed_by: str | None = Field(default=None, description="签字的领导代码")
-    decided_at: Shown | None = None
+    decided_at: Shown | None = Field(
+        default=None, description="签字时刻（补录时为纸质记录所载时刻）；D2、D3 均按此时刻判断"
+    )
+    recorded_by: str | None = Field(
+        default=None, description="录入签字的客户端（领导本人，或补录的办公室）", examples=["city-office"]
+    )
+    recorded_at: Shown | None = Field(default=None, description="录入系统的时刻")
+    backfilled: bool = Field(default=False, description="办公室补录的纸质签字")
+    after_deadline: bool | None = Field(
+        default=None,
+        description=(
+            "签字时刻不早于公开截止时刻：签字属于办文环节（D2），截止时既未公开也未批准不予公开即为逾期（D3），"
+            "故决定照录而该版本仍记为逾期；未签字时为空"
+        ),
+        examples=[False],
+    )
     comment: str | None = None
 
 
@@ -165,6 +197,7 @@ class PublicationView(RowModel):
 class VersionView(RowModel):
     version: int = Field(examples=[1])
     formed_on: date = Field(description="形成（版本1）或变更日期")
+    due_on: date = Field(description="公开时限的最后一日（须于该日24:00前公开）", examples=["2018-06-11"])
     deadline: Shown = Field(description="公开截止时刻（最后一日24:00，Asia/Shanghai）")
     deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     status: VersionStatus = Field(
@@ -182,7 +215,11 @@ class VersionView(RowModel):
     attachments: list[Attachment]
     change_reason: str | None = None
     formed_by: str | None = None
-    overdue_at: Shown | None = Field(default=None, description="被记为逾期的时刻")
+    overdue_at: Shown | None = Field(default=None, description="被记为逾期的时刻（撤销后仍保留）")
+    overdue_withdrawn_at: Shown | None = Field(
+        default=None, description="逾期记录因补录的按时签字而撤销的时刻（状态随之为 exempt）"
+    )
+    overdue_withdrawn_by: str | None = Field(default=None, description="补录并撤销逾期记录的客户端")
     superseded_at: Shown | None = None
     publication: PublicationView | None = None
     exemption: ExemptionView | None = None
@@ -197,6 +234,7 @@ class DocumentView(RowModel):
     drafting_department: str
     version: int = Field(description="当前版本", examples=[1])
     formed_on: date = Field(description="当前版本的形成或变更日期")
+    due_on: date = Field(description="当前版本公开时限的最后一日", examples=["2018-06-11"])
     deadline: Shown = Field(description="当前版本的公开截止时刻（最后一日24:00，Asia/Shanghai）")
     deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     status: VersionStatus = Field(description="当前版本的状态")
@@ -211,6 +249,7 @@ class DocumentSummary(RowModel):
     drafting_department: str
     version: int
     formed_on: date
+    due_on: date = Field(description="公开时限的最后一日", examples=["2018-06-11"])
     deadline: Shown
     deadline_provisional: bool = Field(description=PROVISIONAL, examples=[False])
     status: VersionStatus

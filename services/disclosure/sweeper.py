@@ -5,6 +5,11 @@ The sweep is ``shared.sweeps``'s: claims through the partial index on open versi
 per batch and one multi-row outbox ``INSERT``, so a version leaves ``open`` exactly once and is
 announced exactly once. ``mark_overdue`` takes the clock as an argument so tests choose ``now``;
 the registered sweeper passes the business clock (``ctx.now()``).
+
+An exemption decision that leaves a version open past its deadline closes it here too
+(``close_overdue``): the same guard, the same columns and the same announcement, under the row
+lock the decision holds, so a version is overdue once whichever of the two comes first. A
+backfilled sign-off made in time withdraws an overdue record (``announce_withdrawn``).
 """
 
 from __future__ import annotations
@@ -12,14 +17,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.disclosure.domain import VersionStatus
 from services.disclosure.tables import document_versions, documents
 from shared.app import ServiceContext
-from shared.deadlines import local
+from shared.deadlines import local, maybe_local
 from shared.events import DeadlinePassed
+from shared.events.contracts import DeadlinePassedWithdrawn
 from shared.settings import CommonSettings
 from shared.sweeps import Sweep, run_sweep
 
@@ -85,3 +92,58 @@ async def mark_overdue(ctx: ServiceContext, now: datetime, *, batch: int | None 
 async def sweep_overdue(ctx: ServiceContext) -> int:
     """The registered sweeper: the business clock."""
     return await mark_overdue(ctx, ctx.now())
+
+
+def _one(document_id: str, version: int) -> ColumnElement[bool]:
+    return (document_versions.c.document_id == document_id) & (document_versions.c.version == version)
+
+
+async def close_overdue(
+    ctx: ServiceContext, session: AsyncSession, document_id: str, version: int, now: datetime
+) -> bool:
+    """D3 for one version a command holds locked: overdue and announced as the sweep would do it,
+    if it is still open and its deadline has run out at ``now``; whether it was closed."""
+    v = document_versions
+    closed = await session.execute(
+        update(v)
+        .where(_one(document_id, version), is_open(), v.c.deadline <= now)
+        .values(**OVERDUE.closing(now))
+        .returning(v.c.version)
+    )
+    if closed.first() is None:
+        return False
+    row = (await session.execute(version_clocks().where(_one(document_id, version)))).one()
+    await ctx.emit(session, _passed(row, None))
+    return True
+
+
+async def announce_withdrawn(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    document_id: str,
+    version: int,
+    *,
+    reason: str,
+    stated_at: datetime,
+) -> None:
+    """The deadline-passed of a version withdrawn by a record entered later (``reason``), which
+    states an action at ``stated_at``, before the deadline; the version row holds the rest."""
+    v = document_versions
+    columns = (v.c.overdue_at, v.c.overdue_withdrawn_at, v.c.overdue_withdrawn_by)
+    row = (await session.execute(version_clocks(*columns).where(_one(document_id, version)))).one()
+    await ctx.emit(
+        session,
+        DeadlinePassedWithdrawn(
+            subject_kind="document-version",
+            subject_id=subject_id(row),
+            department=row.drafting_department,
+            deadline=local(row.deadline),
+            consequence="overdue",
+            deadline_provisional=row.deadline_provisional,
+            passed_at=maybe_local(row.overdue_at),
+            reason=reason,
+            stated_at=local(stated_at),
+            withdrawn_by=row.overdue_withdrawn_by,
+            withdrawn_at=local(row.overdue_withdrawn_at),
+        ),
+    )

@@ -71,6 +71,9 @@ document_versions = Table(
     Column("published_on_time", Boolean),
     Column("published_by", String(128)),
     Column("overdue_at", DateTime(timezone=True)),
+    # A backfilled sign-off made before the deadline withdrew the overdue; ``overdue_at`` is kept.
+    Column("overdue_withdrawn_at", DateTime(timezone=True)),
+    Column("overdue_withdrawn_by", String(128)),
     Column("superseded_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("document_id", "version", name="pk_document_versions"),
     # The sweeper's claim (D3): only open versions, in deadline order.
@@ -90,8 +93,12 @@ exemptions = Table(
     Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("decision", String(16), nullable=False),
     Column("signed_by", String(64)),
-    Column("decided_by_client", String(128)),
+    # The instant of the sign-off the rules judge: the leader's own, or the one a paper record
+    # states (backfilled by the office); who entered it and when, beside it.
     Column("decided_at", DateTime(timezone=True)),
+    Column("recorded_by", String(128)),
+    Column("recorded_at", DateTime(timezone=True)),
+    Column("backfilled", Boolean, nullable=False, server_default=false()),
     Column("comment", Text),
     PrimaryKeyConstraint("document_id", "version", name="pk_exemptions"),
     ForeignKeyConstraint(

@@ -101,6 +101,36 @@ class DeadlinePassed(EventData):
     deadline_provisional: DeadlineProvisional = False
 
 
+class DeadlinePassedWithdrawn(EventData):
+    """A deadline-passed announced earlier is withdrawn: a record entered later (补录) shows the
+    required action happened before the deadline. The original record is kept beside this one."""
+
+    event_name = "deadline-passed-withdrawn"
+    summary = "补录的记录表明时限届满前已办理，撤销此前的 deadline-passed（原记录保留）(D2, D3)"
+    key_field = "subject_id"
+
+    subject_kind: SubjectKind = Field(examples=["document-version"])
+    subject_id: str = Field(description="与被撤销的 deadline-passed 相同", examples=["doc-3f1c2a@1"])
+    department: str = Field(description="责任部门代码", examples=["fgw"])
+    deadline: datetime = Field(examples=["2018-06-25T00:00:00+08:00"])
+    consequence: Literal["overdue", "deemed-consent", "deemed-agreed-to-handle"] = Field(
+        description="被撤销的后果", examples=["overdue"]
+    )
+    deadline_provisional: DeadlineProvisional = False
+    passed_at: datetime | None = Field(
+        default=None, description="原 deadline-passed 记录的时刻", examples=["2018-06-25T00:05:00+08:00"]
+    )
+    reason: str = Field(
+        description="撤销的原因：backfilled-exemption 补录的分管市长不予公开签字早于截止时刻",
+        examples=["backfilled-exemption"],
+    )
+    stated_at: datetime = Field(
+        description="补录记录所述的办理时刻（早于截止时刻）", examples=["2018-06-22T16:00:00+08:00"]
+    )
+    withdrawn_by: str = Field(description="补录记录的客户端", examples=["city-office"])
+    withdrawn_at: datetime = Field(description="补录（撤销）的时刻", examples=["2018-07-03T09:30:00+08:00"])
+
+
 class RankingPublished(EventData):
     """Our city's provincial rank for one indicator was published in a bulletin (I3)."""
 
@@ -162,6 +192,23 @@ class ExemptionDecided(EventData):
     ground: str = Field(description="不予公开理由类别", examples=["state_secret"])
     granted: bool = Field(examples=[True])
     signed_by: str | None = Field(description="签字的分管市长代码", examples=["vm-industry"])
+    decided_at: datetime | None = Field(
+        default=None,
+        description="签字时刻（办公室补录纸质签字时为纸质记录所载时刻），规则据此判断",
+        examples=["2018-06-22T16:00:00+08:00"],
+    )
+    recorded_by: str | None = Field(
+        default=None, description="录入该签字的客户端（领导本人或补录的办公室）", examples=["city-office"]
+    )
+    recorded_at: datetime | None = Field(
+        default=None, description="录入系统的时刻", examples=["2018-07-03T09:30:00+08:00"]
+    )
+    backfilled: bool = Field(default=False, description="办公室补录的纸质签字", examples=[False])
+    after_deadline: bool = Field(
+        default=False,
+        description="签字时刻不早于公开截止时刻：决定照录，但该版本仍记为逾期 (D2, D3)",
+        examples=[False],
+    )
 
 
 class FeedbackSubmitted(EventData):
@@ -330,6 +377,7 @@ CONTRACTS: tuple[type[EventData], ...] = (
     FeedbackSubmitted,
     EscalationRaised,
     DeadlinePassed,
+    DeadlinePassedWithdrawn,
     RankingPublished,
     InterviewRequired,
     VoteCast,

@@ -15,6 +15,7 @@ from tests.support.clock import at
 from tests.support.disclosure import (
     PRIVACY,
     change,
+    clock_at,
     decision_url,
     disclosure,
     drafter,
@@ -44,9 +45,12 @@ async def test_D2_exemption_signed_by_the_vice_mayor_in_charge_withholds_the_ver
         assert pending["decision"] == "pending" and pending["required_signer"] == IN_CHARGE
         assert pending["ground_name"] == "个人隐私" and pending["reason"] == PRIVACY["reason"]
 
-        r = await client.post(
-            decision_url(doc), json={"granted": True, "comment": "同意。"}, headers=leader(common, IN_CHARGE)
-        )
+        with clock_at(app.state.ctx, "2018-06-05 10:00:00"):  # signed before the deadline (24:00 of 06-11)
+            r = await client.post(
+                decision_url(doc),
+                json={"granted": True, "comment": "同意。"},
+                headers=leader(common, IN_CHARGE),
+            )
         assert r.status_code == 201, r.text
         assert r.json()["status"] == "exempt"
         signed = r.json()["versions"][0]["exemption"]
@@ -59,6 +63,12 @@ async def test_D2_exemption_signed_by_the_vice_mayor_in_charge_withholds_the_ver
             "ground": "personal-privacy",
             "granted": True,
             "signed_by": IN_CHARGE,
+            # Additive in v1 (issue 16): when it was signed, who entered it and when.
+            "decided_at": "2018-06-05T10:00:00+08:00",
+            "recorded_by": f"client-{IN_CHARGE}",
+            "recorded_at": "2018-06-05T10:00:00+08:00",
+            "backfilled": False,
+            "after_deadline": False,
         }
         # Exempt: no clock any more, and nothing to publish.
         assert await mark_overdue(app.state.ctx, at("2018-07-01 00:00:00")) == 0
@@ -100,11 +110,12 @@ async def test_D2_a_refused_exemption_leaves_the_original_deadline_in_force(
 ) -> None:
     async with disclosure(postgres, common) as (client, app):
         doc = await withheld(client, common, formed_on="2018-06-01")
-        r = await client.post(
-            decision_url(doc),
-            json={"granted": False, "comment": "不属于个人隐私，应公开。"},
-            headers=leader(common, IN_CHARGE),
-        )
+        with clock_at(app.state.ctx, "2018-06-05 10:00:00"):
+            r = await client.post(
+                decision_url(doc),
+                json={"granted": False, "comment": "不属于个人隐私，应公开。"},
+                headers=leader(common, IN_CHARGE),
+            )
         assert r.status_code == 201, r.text
         refused = r.json()
         assert refused["status"] == "open" and refused["deadline"] == doc["deadline"]
@@ -158,9 +169,12 @@ async def test_D2_withholding_without_a_written_reason_is_refused(
 async def test_D2_every_version_needs_its_own_reason_and_signature(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
-    async with disclosure(postgres, common) as (client, _):
+    async with disclosure(postgres, common) as (client, app):
         doc = await withheld(client, common, formed_on="2018-06-01")
-        r = await client.post(decision_url(doc), json={"granted": True}, headers=leader(common, IN_CHARGE))
+        with clock_at(app.state.ctx, "2018-06-05 10:00:00"):
+            r = await client.post(
+                decision_url(doc), json={"granted": True}, headers=leader(common, IN_CHARGE)
+            )
         assert r.status_code == 201
         r = await change(client, common, doc["id"], "2018-06-20")
         assert r.status_code == 422 and r.json()["type"] == "/problems/exemption-reason-required"
@@ -171,7 +185,10 @@ async def test_D2_every_version_needs_its_own_reason_and_signature(
         assert v2["exemption"]["decision"] == "pending"
         r = await client.post(decision_url(doc), json={"granted": True}, headers=leader(common, IN_CHARGE))
         assert r.status_code == 409, "version 1 is decided"
-        r = await client.post(decision_url(doc, 2), json={"granted": True}, headers=leader(common, IN_CHARGE))
+        with clock_at(app.state.ctx, "2018-06-21 10:00:00"):  # version 2's deadline: 24:00 of 07-02
+            r = await client.post(
+                decision_url(doc, 2), json={"granted": True}, headers=leader(common, IN_CHARGE)
+            )
         assert r.status_code == 201 and r.json()["status"] == "exempt"
 
         plain = await register(client, common)

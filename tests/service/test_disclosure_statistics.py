@@ -16,6 +16,7 @@ from tests.support.clock import at
 from tests.support.disclosure import (
     PRIVACY,
     change,
+    clock_at,
     decision_url,
     disclosure,
     drafter,
@@ -51,9 +52,10 @@ async def seed(client: httpx.AsyncClient, common: CommonSettings, app_ctx: objec
     secret = await register(
         client, common, formed_on="2018-06-01", disclosure_mode="withheld", exemption=PRIVACY
     )
-    r = await client.post(
-        decision_url(secret), json={"granted": True}, headers=leader(common, "vm-executive")
-    )
+    with clock_at(app_ctx, "2018-06-05 10:00:00"):  # type: ignore[arg-type]  # signed in time: exempt (D2)
+        r = await client.post(
+            decision_url(secret), json={"granted": True}, headers=leader(common, "vm-executive")
+        )
     assert r.status_code == 201
     changed = await register(client, common, formed_on="2018-06-01")
     assert (await change(client, common, changed["id"], "2018-06-05")).status_code == 201

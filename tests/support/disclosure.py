@@ -1,19 +1,20 @@
 """Helpers of the disclosure service tests: the service in-process, who acts, registering a
-document, publishing and changing a version, an exemption's decision."""
+document, publishing and changing a version, an exemption's decision, the business clock."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
+from shared.app import ServiceContext
 from shared.settings import CommonSettings
 from tests.support.apps import bearer, running, service_app
-from tests.support.clock import at
+from tests.support.clock import Clock, at
 from tests.support.infra import PostgresSource
 
 PORTAL = "https://www.huzhou.gov.cn/art/2018/6/20/art_1229_1.html"
@@ -84,3 +85,14 @@ async def change(
 
 def decision_url(doc: dict[str, Any], version: int = 1) -> str:
     return f"/v1/documents/{doc['id']}/versions/{version}/exemption/decision"
+
+
+@contextmanager
+def clock_at(ctx: ServiceContext, when: str) -> Iterator[Clock]:
+    """The service's business clock stopped at ``when`` (Asia/Shanghai) inside the block, e.g. for a
+    sign-off made before a 2018 deadline (D2 judges the decision's instant); the previous clock after."""
+    before, ctx.clock = ctx.clock, Clock(at(when))
+    try:
+        yield ctx.clock
+    finally:
+        ctx.clock = before

@@ -16,10 +16,15 @@ from services.disclosure.schemas import (
     PublicationCreate,
     VersionCreate,
 )
-from shared.deps import CtxDep, Drafter, Leader, Office, OverseerOrDepartment, PageDep
+from shared.auth import Principal, require_roles
+from shared.deps import CtxDep, Drafter, Office, OverseerOrDepartment, PageDep
 from shared.pagination import Page, linked
 
 router = APIRouter(prefix="/v1/documents", tags=["政务公开 disclosure"])
+
+# The vice-mayor signs; the office enters a paper sign-off later (补录). Which of the two a given
+# request may do is the D2 rule's (``domain.sign_off``).
+SignerOrOffice = Annotated[Principal, require_roles("leader", "office")]
 
 # The largest PostgreSQL ``integer``: no stored version has a higher number.
 Version = Annotated[int, Path(ge=1, le=2_147_483_647, description="版本号，1 为形成，每次变更加 1")]
@@ -119,7 +124,18 @@ async def change_document(
         "`--roles leader --department vm-executive`。领导代码不是起草部门的分管市长（见参考数据 "
         "department.vice_mayor）时返回 403 `signer-not-in-charge`，并给出 required_signer。\n\n"
         "同意（granted=true）：该版本不再需要公开，状态为 exempt。不同意：公开方式改为主动公开，"
-        "原公开截止时刻不变，逾期照常记录。发布 exemption-decided 事件。"
+        "原公开截止时刻不变，逾期照常记录。发布 exemption-decided 事件。\n\n"
+        "签字属于办文环节（D2）：签字时刻不早于公开截止时刻（最后一日24:00）时，决定照录"
+        "（`exemption.after_deadline` 为 true），但该版本仍记为逾期（D3）；尚未记为逾期的当即记录并发布 "
+        "deadline-passed（每个版本只发一次），统计计入逾期。\n\n"
+        "补录：市政府办公室（office）可录入纸质签字，写明 `decided_at`（纸质记录所载签字时刻）和 `signed_by`"
+        "（签字的分管市长代码）；规则按 `decided_at` 判断，记录同时保留录入人和录入时刻"
+        "（`recorded_by`、`recorded_at`、`backfilled`）。`decided_at` 晚于当前时刻返回 422 "
+        "`decided-at-in-future`，早于版本形成日期返回 422 `decided-at-before-formation`，"
+        "非办公室令牌填写返回 403 `backfill-office-only`。"
+        "补录的签字早于截止时刻、而该版本已被记为逾期时，改为 exempt："
+        "原逾期记录（`overdue_at`）保留，并记录撤销人和时刻（`overdue_withdrawn_by`、`overdue_withdrawn_at`），"
+        "发布 deadline-passed-withdrawn 事件。"
     ),
 )
 async def decide_exemption(
@@ -128,7 +144,7 @@ async def decide_exemption(
     body: ExemptionDecisionCreate,
     ctx: CtxDep,
     response: Response,
-    principal: Leader,
+    principal: SignerOrOffice,
 ) -> DocumentView:
     view = await service.decide_exemption(ctx, document_id, version, body, principal)
     return _located(response, view)

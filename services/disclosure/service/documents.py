@@ -31,6 +31,7 @@ from services.disclosure.schemas import (
 )
 from services.disclosure.service.views import etag, load, not_found, version_key
 from services.disclosure.settings import disclosure_settings
+from services.disclosure.sweeper import announce_withdrawn, close_overdue
 from services.disclosure.tables import catalogue, document_versions, documents, exemptions, index_counters
 from shared import reference
 from shared.app import ServiceContext
@@ -277,49 +278,116 @@ async def _supersede(session: AsyncSession, document_id: str, version: int, at: 
 async def decide_exemption(
     ctx: ServiceContext, document_id: str, version: int, cmd: ExemptionDecisionCreate, principal: Principal
 ) -> DocumentView:
-    """D2: only the vice-mayor in charge of the drafting department signs; a refusal keeps the clock."""
+    """D2: only the vice-mayor in charge of the drafting department signs (or the office enters his
+    paper sign-off with its real instant); a refusal keeps the clock. D3: a sign-off at or after the
+    deadline is kept but leaves the version overdue; a backfilled one before it corrects an overdue.
+
+    The version row is locked as the sweeper locks it, and both judge on the deadline instant, so
+    the outcome does not depend on which of them runs first.
+    """
+    now = ctx.now()
     async with ctx.db.transaction() as session:
         doc = await _lock_document(session, document_id)
         row = await _lock_version(session, document_id, version)
         key = (exemptions.c.document_id == document_id) & (exemptions.c.version == version)
         request = (await session.execute(select(exemptions).where(key).with_for_update())).first()
-        signer = leader_code(principal)
+        signed = domain.sign_off(
+            leader=leader_code(principal) if principal.has_any("leader") else None,
+            office=principal.has_any("office"),
+            client=principal.client_id,
+            stated_at=cmd.decided_at,
+            stated_signer=cmd.signed_by,
+            formed_on=row.formed_on,
+            now=now,
+        )
         domain.check_exemption_decision(
             _stored(doc, row),
             None if request is None else ExemptionDecision(request.decision),
             document_id=document_id,
             drafting=reference.known_department(doc.drafting_department, field="drafting_department"),
-            signer=signer,
+            signer=signed.signer,
         )
         assert request is not None
-        decided = ExemptionDecision.GRANTED if cmd.granted else ExemptionDecision.REFUSED
-        await session.execute(
-            update(exemptions)
-            .where(key)
-            .values(
-                decision=decided,
-                signed_by=signer,
-                decided_by_client=principal.client_id,
-                decided_at=ctx.now(),
-                comment=cmd.comment,
-            )
+        outcome = domain.decision_outcome(
+            cmd.granted, VersionStatus(row.status), row.deadline, signed.decided_at, now
         )
-        changes = domain.version_after_decision(cmd.granted)
+        await _record_decision(session, document_id, version, cmd, signed)
+        await _apply_outcome(ctx, session, document_id, version, outcome, signed)
+        await ctx.emit(session, _decided(doc, version, request.ground, cmd, signed, outcome))
+        return await _shown(session, document_id)
+
+
+async def _record_decision(
+    session: AsyncSession,
+    document_id: str,
+    version: int,
+    cmd: ExemptionDecisionCreate,
+    signed: domain.SignOff,
+) -> None:
+    """The decision as signed, whatever it does to the version: kept even when it came too late."""
+    decided = ExemptionDecision.GRANTED if cmd.granted else ExemptionDecision.REFUSED
+    await session.execute(
+        update(exemptions)
+        .where((exemptions.c.document_id == document_id) & (exemptions.c.version == version))
+        .values(
+            decision=decided,
+            signed_by=signed.signer,
+            decided_at=signed.decided_at,
+            recorded_by=signed.recorded_by,
+            recorded_at=signed.recorded_at,
+            backfilled=signed.backfilled,
+            comment=cmd.comment,
+        )
+    )
+
+
+async def _apply_outcome(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    document_id: str,
+    version: int,
+    outcome: domain.DecisionOutcome,
+    signed: domain.SignOff,
+) -> None:
+    """The version after the decision: exempt, proactive, overdue (D3, as the sweeper records it),
+    or exempt with its overdue record withdrawn (``overdue_at`` kept, beside who withdrew it and when)."""
+    now = signed.recorded_at
+    changes: dict[str, Any] = dict(outcome.changes)
+    if outcome.withdraws_overdue:
+        changes |= {"overdue_withdrawn_at": now, "overdue_withdrawn_by": signed.recorded_by}
+    if changes:
         await session.execute(
             update(document_versions).where(version_key(document_id, version)).values(**changes)
         )
-        await ctx.emit(
-            session,
-            ExemptionDecided(
-                document_id=document_id,
-                version=version,
-                department=doc.drafting_department,
-                ground=request.ground,
-                granted=cmd.granted,
-                signed_by=signer,
-            ),
+    if outcome.closes_overdue:
+        await close_overdue(ctx, session, document_id, version, now)
+    if outcome.withdraws_overdue:
+        await announce_withdrawn(
+            ctx, session, document_id, version, reason="backfilled-exemption", stated_at=signed.decided_at
         )
-        return await _shown(session, document_id)
+
+
+def _decided(
+    doc: Row[Any],
+    version: int,
+    ground: str,
+    cmd: ExemptionDecisionCreate,
+    signed: domain.SignOff,
+    outcome: domain.DecisionOutcome,
+) -> ExemptionDecided:
+    return ExemptionDecided(
+        document_id=doc.id,
+        version=version,
+        department=doc.drafting_department,
+        ground=ground,
+        granted=cmd.granted,
+        signed_by=signed.signer,
+        decided_at=local(signed.decided_at),
+        recorded_by=signed.recorded_by,
+        recorded_at=local(signed.recorded_at),
+        backfilled=signed.backfilled,
+        after_deadline=outcome.after_deadline,
+    )
 
 
 async def publish_version(
@@ -352,7 +420,7 @@ async def publish_version(
                 document_id=document_id,
                 version=version,
                 department=doc.drafting_department,
-                published_at=published_at,
+                published_at=local(published_at),
                 deadline=local(row.deadline),
                 deadline_provisional=row.deadline_provisional,
                 on_time=on_time,

@@ -67,7 +67,9 @@ async def load(session: AsyncSession, document_id: str) -> DocumentView | None:
     required = domain.vice_mayor_in_charge(drafting)
     versions = [_version_view(r, requests.get(r.version), required) for r in rows]
     current = versions[doc.current_version - 1]
-    shown = current.model_dump(include={"version", "formed_on", "deadline", "deadline_provisional", "status"})
+    shown = current.model_dump(
+        include={"version", "formed_on", "due_on", "deadline", "deadline_provisional", "status"}
+    )
     return DocumentView.of(doc, **shown, versions=versions)
 
 
@@ -78,8 +80,14 @@ def _version_view(row: Row[Any], request: Row[Any] | None, required_signer: str)
     exemption = None
     if request is not None:
         ground_name = domain.ExemptionGround(request.ground).label
-        exemption = ExemptionView.of(request, ground_name=ground_name, required_signer=required_signer)
-    return VersionView.of(row, publication=publication, exemption=exemption)
+        late = None
+        if request.decided_at is not None:
+            late = domain.signed_after_deadline(row.deadline, request.decided_at)
+        exemption = ExemptionView.of(
+            request, ground_name=ground_name, required_signer=required_signer, after_deadline=late
+        )
+    due_on = domain.last_day_of(row.deadline)
+    return VersionView.of(row, due_on=due_on, publication=publication, exemption=exemption)
 
 
 async def list_documents(
@@ -107,4 +115,8 @@ async def list_documents(
         query = query.where(v.c.status == status)
     async with ctx.db.reader() as session:
         rows = (await session.execute(DOCUMENTS.apply(query, page))).all()
-    return DOCUMENTS.page(rows, page, DocumentSummary.model_validate)
+    return DOCUMENTS.page(rows, page, _summary)
+
+
+def _summary(row: Row[Any]) -> DocumentSummary:
+    return DocumentSummary.of(row, due_on=domain.last_day_of(row.deadline))

@@ -131,6 +131,7 @@ RULES: dict[str, tuple[Case, ...]] = {
         Case(Rule(department_fields=("lead_department", "department"), leader_fields=("actor", "recipient"))),
     ),
     contracts.DeadlinePassed.event_type(): _SUBJECT_READERS,
+    contracts.DeadlinePassedWithdrawn.event_type(): _SUBJECT_READERS,
     contracts.DeadlineChanged.event_type(): _SUBJECT_READERS,
     contracts.RankingPublished.event_type(): (
         Case(Rule(department_fields=("departments",), public=True, note="已公开发布的通报")),
