@@ -15,6 +15,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.envelope import TYPE_PREFIX
+from shared.schemas import ShanghaiInstants
 
 # What has a deadline: a document version (D1), a joint item (C4), a supervised instruction (C7),
 # a report duty (I4).
@@ -31,7 +32,7 @@ DeadlineProvisional = Annotated[
 ]
 
 
-class EventData(BaseModel):
+class EventData(ShanghaiInstants):
     """Base of every event's data."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.clock import utc_now
+from shared.deadlines import local
 
 SPEC_VERSION = "1.0"
 TYPE_PREFIX = "gov.efficiency."
@@ -30,7 +31,7 @@ class CloudEvent(BaseModel):
     source: str
     type: str
     specversion: str = SPEC_VERSION
-    time: datetime = Field(default_factory=utc_now)
+    time: datetime = Field(default_factory=lambda: local(utc_now()))
     subject: str
     datacontenttype: str = "application/json"
     data: dict[str, Any]
@@ -42,7 +43,7 @@ class CloudEvent(BaseModel):
             ("ce_source", self.source),
             ("ce_type", self.type),
             ("ce_specversion", self.specversion),
-            ("ce_time", self.time.isoformat()),
+            ("ce_time", local(self.time).isoformat()),
             ("ce_subject", self.subject),
             ("content-type", self.datacontenttype),
         ]

@@ -190,7 +190,7 @@ async def the_missed_exports_report_is_announced_once(
             "subject_kind": "report-duty",
             "subject_id": exports["id"],
             "department": "swj",
-            "deadline": "2018-06-25T16:00:00Z",
+            "deadline": "2018-06-26T00:00:00+08:00",
             "consequence": "overdue",
             "deadline_provisional": False,
         }
