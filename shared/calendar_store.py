@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -56,6 +56,7 @@ from shared.deadlines import SHANGHAI
 from shared.events import CalendarDay, CalendarYearPublished, CloudEvent, DeadlineChanged
 from shared.messaging import outbox
 from shared.messaging.consumer import Subscription
+from shared.schemas import ShanghaiInstants
 
 if TYPE_CHECKING:
     from shared.app import ServiceContext
@@ -152,12 +153,12 @@ class CalendarHealth:
     detail: str
 
 
-class DayView(BaseModel):
+class DayView(ShanghaiInstants):
     date: dt.date = Field(examples=["2027-02-05"])
     name: str = Field(examples=["春节"])
 
 
-class YearView(BaseModel):
+class YearView(ShanghaiInstants):
     """One year of the calendar as a service holds it."""
 
     year: int = Field(examples=[2027])

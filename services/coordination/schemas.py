@@ -19,7 +19,7 @@ from services.coordination.domain import (
 )
 from shared.deadlines import SHANGHAI, on_the_calendar
 from shared.policy import ApprovalLevel, EscalationStep
-from shared.schemas import RowModel
+from shared.schemas import RowModel, ShanghaiInstants
 
 
 def _in_shanghai(value: datetime) -> datetime:
@@ -309,7 +309,7 @@ class Reviewer(BaseModel):
     review: ReviewView | None = Field(description="审核记录；为空表示尚未审核")
 
 
-class OverdueTable(BaseModel):
+class OverdueTable(ShanghaiInstants):
     title: str = Field(examples=["部门会办事项超期办理反馈情况统计表"])
     lead_department: str = Field(examples=["jsj"])
     filing_unit: str = Field(description="填报单位", examples=["市建设局"])
@@ -344,7 +344,7 @@ class LateRankingEntry(RowModel):
     unanswered: int = Field(description="其中尚未办理反馈")
 
 
-class LateRanking(BaseModel):
+class LateRanking(ShanghaiInstants):
     period: str
     period_start: date
     period_end: date
@@ -366,7 +366,7 @@ def _paper(step: str, follows: str | None) -> str:
     )
 
 
-class StepRecord(BaseModel):
+class StepRecord(ShanghaiInstants):
     """One step of an instruction: the instant it happened beside who entered it and when."""
 
     at: Instant = Field(
@@ -530,7 +530,7 @@ class TallyDepartment(BaseModel):
     slow: int
 
 
-class InstructionTally(BaseModel):
+class InstructionTally(ShanghaiInstants):
     period: str = Field(examples=["2018-06-1"])
     start: date = Field(examples=["2018-06-01"])
     end: date = Field(examples=["2018-06-15"])

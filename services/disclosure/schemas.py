@@ -16,7 +16,7 @@ from services.disclosure.domain import (
     VersionStatus,
 )
 from shared.deadlines import local, on_the_calendar
-from shared.schemas import RowModel
+from shared.schemas import RowModel, ShanghaiInstants
 
 Instant = Annotated[AwareDatetime, AfterValidator(on_the_calendar)]
 # An instant read from the database (UTC) shown in Asia/Shanghai, where the deadlines are.
@@ -299,7 +299,7 @@ class DepartmentStatistics(RowModel):
     )
 
 
-class StatisticsReport(BaseModel):
+class StatisticsReport(ShanghaiInstants):
     period: str = Field(examples=["2018-Q2"])
     start: date = Field(description="期间首日（含）")
     end: date = Field(description="期间末日之后一日（不含）")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.pagination import Page
-from shared.schemas import RowModel
+from shared.schemas import RowModel, ShanghaiInstants
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
@@ -308,7 +308,7 @@ class InterviewItem(BaseModel):
     interviewers: list[str] = []
 
 
-class NotableItem(BaseModel):
+class NotableItem(ShanghaiInstants):
     kind: str = Field(examples=["joint-item-deemed-consent"])
     label: str = Field(examples=["会办事项逾期视作同意"])
     subject_id: str = Field(examples=["item-8d2e"])
@@ -338,7 +338,7 @@ class DepartmentPack(BaseModel):
     counts: dict[str, int] = Field(description="本季度各类事实计数")
 
 
-class ReferencePack(BaseModel):
+class ReferencePack(ShanghaiInstants):
     round_id: str = Field(examples=["2018-Q2"])
     quarter_label: str = Field(examples=["2018年第二季度"])
     period_from: date

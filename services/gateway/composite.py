@@ -31,7 +31,7 @@ from services.gateway.runtime import GatewayRuntime, RuntimeDep
 from shared import reference
 from shared.deps import CtxDep, CurrentPrincipal, OverseerOrEvaluator
 from shared.observability import current_traceparent, request_id_var
-from shared.schemas import RowModel
+from shared.schemas import RowModel, ShanghaiInstants
 
 router = APIRouter(prefix="/api/v1", tags=["组合查询 composite"])
 
@@ -86,7 +86,7 @@ class DepartmentCounts(BaseModel):
     )
 
 
-class CitySummary(BaseModel):
+class CitySummary(ShanghaiInstants):
     generated_at: datetime
     partial: bool
     missing: list[MissingPart]

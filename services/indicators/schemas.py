@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from shared.deadlines import local
 from shared.reference import Attribute, Frequency
-from shared.schemas import RowModel
+from shared.schemas import RowModel, ShanghaiInstants
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=64)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
@@ -266,7 +266,7 @@ class BulletinSummary(BaseModel):
     not_released: int = Field(description="目录中本期未发布的指标数")
 
 
-class Bulletin(BaseModel):
+class Bulletin(ShanghaiInstants):
     id: str = Field(examples=["bulletin-2018-05-e1"])
     period: str = Field(examples=["2018-05"])
     period_label: str = Field(examples=["2018年5月"])

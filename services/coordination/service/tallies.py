@@ -6,7 +6,7 @@ states; each row shows who entered its assignment and feedback and when."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,7 +72,8 @@ async def _candidates(session: AsyncSession, period: domain.TallyPeriod) -> list
             ),
         )
     )
-    return list((await session.execute(candidates)).all())
+    # Wider than Row[Any] as typed (ten columns); the rows are read by name.
+    return cast(list[Row[Any]], list((await session.execute(candidates)).all()))
 
 
 async def _first_explanations(session: AsyncSession, rows: list[Row[Any]]) -> dict[str, datetime]:

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.pagination import Page
-from shared.schemas import RowModel
+from shared.schemas import RowModel, ShanghaiInstants
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 
@@ -82,7 +82,7 @@ class EndpointCreated(EndpointView):
     )
 
 
-class SecretView(BaseModel):
+class SecretView(ShanghaiInstants):
     secret: str = Field(examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
     previous_secret_expires_at: datetime | None = Field(
         default=None, description="轮换前的旧密钥继续签名至此时刻"
