@@ -33,6 +33,7 @@ from services.coordination.service import matters
 from shared import reference
 from shared.app import ServiceContext
 from shared.db import Database
+from shared.db import generic_plan as db_generic_plan
 from shared.messaging.memory import MemoryBus
 from shared.migrations import upgrade
 from shared.policy import load_profile
@@ -211,7 +212,7 @@ async def run(cluster: BenchCluster, *, quick: bool) -> BenchResult:
                     say(f"{NAME}: run {n + 1}/{repeats} {kind}: {due} items in {elapsed:.2f} s")
                     if kind == "service" and not plan:
                         plan = await _explain(conn, claims)
-                        generic_plan = await _explain_generic(conn, claims)
+                        generic_plan = await db_generic_plan(conn, *claims[0])
         await _reset(conn)
     finally:
         await db.dispose()
@@ -305,31 +306,3 @@ async def _explain(conn: asyncpg.Connection, claims: list[tuple[str, Any]]) -> l
         await transaction.rollback()
     plan = [str(r[0]) for r in rows]
     return plan
-
-
-async def _explain_generic(conn: asyncpg.Connection, claims: list[tuple[str, Any]]) -> list[str]:
-    """The claim's plan if PostgreSQL switched the service's prepared statement to a generic plan.
-
-    asyncpg prepares statements, and after five executions PostgreSQL may reuse a generic plan,
-    planned without the parameter values; a partial index can only be used when its predicate is
-    implied by the query, which a parametrised ``state IN ($1, $2)`` does not prove.
-    """
-    statement, parameters = claims[0]
-    # EXECUTE takes no protocol-level parameters: its arguments are written as literals.
-    arguments = ", ".join(_literal(p) for p in parameters)
-    await conn.execute(f"PREPARE bench_claim AS {statement}")
-    try:
-        await conn.execute("SET plan_cache_mode = force_generic_plan")
-        rows = await conn.fetch(f"EXPLAIN EXECUTE bench_claim({arguments})")
-    finally:
-        await conn.execute("RESET plan_cache_mode")
-        await conn.execute("DEALLOCATE bench_claim")
-    return [str(r[0]) for r in rows]
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, datetime):
-        return f"'{value.isoformat()}'"
-    return "'" + str(value).replace("'", "''") + "'"

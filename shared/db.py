@@ -12,8 +12,10 @@ background workers wait and retry instead of giving a message up.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
@@ -103,3 +105,32 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _sql_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, datetime):
+        return f"'{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+async def generic_plan(driver: Any, statement: str, parameters: Sequence[Any]) -> list[str]:
+    """The plan of ``statement`` once PostgreSQL has switched its prepared statement to a generic
+    plan (planned without the parameter values, as it may after five executions): what shows
+    whether a partial index still serves a query whose predicate must be proved from literals.
+
+    ``driver`` is an asyncpg connection; EXECUTE takes no protocol-level parameters, so the
+    arguments are written as literals.
+    """
+    arguments = ", ".join(_sql_literal(p) for p in parameters)
+    await driver.execute(f"PREPARE generic_plan_probe AS {statement}")
+    try:
+        await driver.execute("SET plan_cache_mode = force_generic_plan")
+        rows = await driver.fetch(f"EXPLAIN EXECUTE generic_plan_probe({arguments})")
+    finally:
+        await driver.execute("RESET plan_cache_mode")
+        await driver.execute("DEALLOCATE generic_plan_probe")
+    return [str(r[0]) for r in rows]

@@ -21,6 +21,7 @@ from services.coordination.service import matters
 from services.coordination.tables import joint_items
 from services.disclosure.sweeper import BATCH, mark_overdue
 from services.disclosure.tables import document_versions
+from shared import db
 from shared.app import ServiceContext
 from shared.events import DeadlinePassed
 from shared.settings import CommonSettings
@@ -51,31 +52,12 @@ async def captured_claims(ctx: ServiceContext, table: str) -> AsyncIterator[list
         event.remove(engine, "before_cursor_execute", before)
 
 
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, datetime):
-        return f"'{value.isoformat()}'"
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 async def generic_plan(ctx: ServiceContext, statement: str, parameters: Any) -> str:
     """The plan of ``statement`` as a prepared statement under a forced generic plan."""
-    arguments = ", ".join(_literal(p) for p in parameters)
     async with ctx.db.engine.connect() as conn:
         raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        await driver.execute(f"PREPARE sweep_claim AS {statement}")
-        try:
-            await driver.execute("SET plan_cache_mode = force_generic_plan")
-            rows = await driver.fetch(f"EXPLAIN EXECUTE sweep_claim({arguments})")
-        finally:
-            await driver.execute("RESET plan_cache_mode")
-            await driver.execute("DEALLOCATE sweep_claim")
-    return "\n".join(str(r[0]) for r in rows)
+        assert raw.driver_connection is not None
+        return "\n".join(await db.generic_plan(raw.driver_connection, statement, parameters))
 
 
 async def sql(ctx: ServiceContext, statement: str, **params: Any) -> None:
