@@ -4,7 +4,7 @@ overdue table (附件3) and leader instructions."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -356,13 +356,18 @@ class LateRanking(ShanghaiInstants):
 StatedInstant = Annotated[AwareDatetime, AfterValidator(on_the_calendar)]
 
 
-def _paper(step: str, follows: str | None) -> str:
+def _stated(step: str, follows: str | None, example: str, *, meaning: str = "") -> Any:
+    """The optional field of a step's stated instant (补录): ``meaning``, then how a paper record
+    gives it."""
     after = f"，不得早于{follows}时刻" if follows else ""
-    return (
-        f"纸质办理后补录：{step}的实际时刻（须带时区），不得晚于现在{after}，否则 422（C7）。"
+    return Field(
+        default=None,
+        description=meaning
+        + f"纸质办理后补录：{step}的实际时刻（须带时区），不得晚于现在{after}，否则 422（C7）。"
         "仅限市政府办公室填写，其他身份填写返回 403。缺省为现在。"
         "当天拟办交办、督办时限和半月统计均按此时刻判断；"
-        "录入人和录入时刻另行记录（recorded_by、recorded_at）"
+        "录入人和录入时刻另行记录（recorded_by、recorded_at）",
+        examples=[example],
     )
 
 
@@ -396,18 +401,17 @@ class InstructionCreate(Input):
     title: Line = Field(examples=["关于加快老旧小区改造的批示"])
     content: Paragraph = Field(description="批示内容", examples=["请市建设局牵头研究，月底前报送方案。"])
     source_document: str | None = Field(default=None, max_length=500, description="来文或来信编号")
-    received_at: StatedInstant | None = Field(
-        default=None,
-        description="批示件收到时刻；当天拟办交办以 Asia/Shanghai 日期计。" + _paper("收到", None),
-        examples=["2018-06-14T16:20:00+08:00"],
+    received_at: StatedInstant | None = _stated(
+        "收到",
+        None,
+        "2018-06-14T16:20:00+08:00",
+        meaning="批示件收到时刻；当天拟办交办以 Asia/Shanghai 日期计。",
     )
 
 
 class ProposalCreate(Input):
     proposal: Paragraph = Field(description="拟办意见", examples=["拟请市建设局牵头办理，市财政局配合。"])
-    proposed_at: StatedInstant | None = Field(
-        default=None, description=_paper("拟办", "收到"), examples=["2018-06-14T17:00:00+08:00"]
-    )
+    proposed_at: StatedInstant | None = _stated("拟办", "收到", "2018-06-14T17:00:00+08:00")
 
 
 class AssignmentIn(Input):
@@ -422,13 +426,13 @@ class AssignmentIn(Input):
 
 class AssignmentsCreate(Input):
     assignments: list[AssignmentIn] = Field(min_length=1, max_length=100)
-    assigned_at: StatedInstant | None = Field(
-        default=None,
-        description=(
+    assigned_at: StatedInstant | None = _stated(
+        "交办",
+        "拟办",
+        "2018-06-14T17:30:00+08:00",
+        meaning=(
             "交办单上各部门的交办时刻；held_overnight、缺省“不过夜”时限和 due_on 不早于交办当天均按此判断。"
-            + _paper("交办", "拟办")
         ),
-        examples=["2018-06-14T17:30:00+08:00"],
     )
 
 
@@ -438,13 +442,11 @@ class ExplanationCreate(Input):
 
 class InstructionFeedbackCreate(Input):
     content: Paragraph = Field(description="办理情况反馈", examples=["方案已于6月28日报送。"])
-    feedback_at: StatedInstant | None = Field(
-        default=None,
-        description=(
-            "市政府办公室收到纸质反馈的时刻；是否逾期（feedback_late）和半月统计按此判断。"
-            + _paper("反馈", "交办")
-        ),
-        examples=["2018-06-28T10:00:00+08:00"],
+    feedback_at: StatedInstant | None = _stated(
+        "反馈",
+        "交办",
+        "2018-06-28T10:00:00+08:00",
+        meaning="市政府办公室收到纸质反馈的时刻；是否逾期（feedback_late）和半月统计按此判断。",
     )
 
 

@@ -421,6 +421,13 @@ class SignOff:
     backfilled: bool
 
 
+def _sign_off_refused(
+    detail: str, kind: str, *, field: str = "decided_at", status: int | None = None
+) -> RuleViolation:
+    """D2: a sign-off refused, as a refusal about its instant (``decided_at``) unless ``field`` says."""
+    return RuleViolation(detail, status=status, kind=kind, rule="D2", field=field)
+
+
 def sign_off(
     *,
     leader: str | None,
@@ -436,44 +443,31 @@ def sign_off(
     ``CLOCK_SKEW``), not before the day the version was formed (the request is part of its drafting)."""
     if stated_at is None:
         if stated_signer is not None:
-            raise RuleViolation(
-                "签字人 signed_by 只用于补录纸质签字，须与签字时刻 decided_at 同时填写",
-                kind="decided-at-required",
-                rule="D2",
-                field="decided_at",
+            raise _sign_off_refused(
+                "签字人 signed_by 只用于补录纸质签字，须与签字时刻 decided_at 同时填写", "decided-at-required"
             )
         if leader is None:
-            raise RuleViolation(
+            raise _sign_off_refused(
                 "不予公开须由分管市长本人签字；"
                 "办公室补录纸质签字时须写明签字时刻 decided_at 和签字人 signed_by",
+                "signer-not-leader",
                 status=403,
-                kind="signer-not-leader",
-                rule="D2",
-                field="decided_at",
             )
         return SignOff(leader, now, client, now, backfilled=False)
     if not office:
-        raise RuleViolation(
-            "只有市政府办公室可以补录签字时刻（纸质记录）",
-            status=403,
-            kind="backfill-office-only",
-            rule="D2",
-            field="decided_at",
+        raise _sign_off_refused(
+            "只有市政府办公室可以补录签字时刻（纸质记录）", "backfill-office-only", status=403
         )
     if stated_signer is None:
-        raise RuleViolation(
-            "补录纸质签字须写明签字的分管市长代码", kind="signed-by-required", rule="D2", field="signed_by"
+        raise _sign_off_refused(
+            "补录纸质签字须写明签字的分管市长代码", "signed-by-required", field="signed_by"
         )
     if stated_at > now + CLOCK_SKEW:
-        raise RuleViolation(
-            "签字时刻晚于当前时刻", kind="decided-at-in-future", rule="D2", field="decided_at"
-        )
+        raise _sign_off_refused("签字时刻晚于当前时刻", "decided-at-in-future")
     if local_date(stated_at) < formed_on:
-        raise RuleViolation(
+        raise _sign_off_refused(
             f"签字时刻 {local(stated_at).isoformat()} 早于该版本的形成日期 {formed_on}，不予公开申请尚未提出",
-            kind="decided-at-before-formation",
-            rule="D2",
-            field="decided_at",
+            "decided-at-before-formation",
         )
     return SignOff(stated_signer, stated_at, client, now, backfilled=True)
 

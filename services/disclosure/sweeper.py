@@ -62,15 +62,20 @@ def subject_id(row: Row[Any]) -> str:
     return f"{row.document_id}@{row.version}"
 
 
+def _deadline_fields(row: Row[Any]) -> dict[str, Any]:
+    """What a deadline-passed and its withdrawal both say of the version in ``row``."""
+    return {
+        "subject_kind": "document-version",
+        "subject_id": subject_id(row),
+        "department": row.drafting_department,
+        "deadline": local(row.deadline),
+        "consequence": "overdue",
+        "deadline_provisional": row.deadline_provisional,
+    }
+
+
 def _passed(row: Row[Any], outcome: str | None) -> DeadlinePassed:
-    return DeadlinePassed(
-        subject_kind="document-version",
-        subject_id=subject_id(row),
-        department=row.drafting_department,
-        deadline=local(row.deadline),
-        consequence="overdue",
-        deadline_provisional=row.deadline_provisional,
-    )
+    return DeadlinePassed(**_deadline_fields(row))
 
 
 OVERDUE = Sweep(
@@ -134,12 +139,7 @@ async def announce_withdrawn(
     await ctx.emit(
         session,
         DeadlinePassedWithdrawn(
-            subject_kind="document-version",
-            subject_id=subject_id(row),
-            department=row.drafting_department,
-            deadline=local(row.deadline),
-            consequence="overdue",
-            deadline_provisional=row.deadline_provisional,
+            **_deadline_fields(row),
             passed_at=maybe_local(row.overdue_at),
             reason=reason,
             stated_at=local(stated_at),

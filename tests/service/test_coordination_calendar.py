@@ -18,7 +18,7 @@ from shared.messaging.memory import MemoryBus
 from tests.support.apps import running, service_app, test_settings
 from tests.support.calendar import deliver, moved_by_the_2027_table, official_2027_event
 from tests.support.clock import Clock, at
-from tests.support.coordination import Coordination, problem, sheet, signed
+from tests.support.coordination import Coordination, answered, problem, sheet, signed
 from tests.support.infra import PostgresSource
 
 VICE_MAYOR = {"level": "vice_mayor", "leader": "vm-urban", "approved_on": "2026-12-20"}
@@ -38,14 +38,11 @@ async def open_sheet(c: Coordination, *departments: str, **overrides: Any) -> di
     r = await c.client.post(
         "/v1/joint-matters", json=sheet("jsj", *departments, **overrides), headers=c.dept("jsj")
     )
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return answered(r, 201)
 
 
 async def item(c: Coordination, item_id: str) -> dict[str, Any]:
-    r = await c.client.get(f"/v1/joint-items/{item_id}", headers=c.office())
-    assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return answered(await c.client.get(f"/v1/joint-items/{item_id}", headers=c.office()))
 
 
 def deadlines(view: dict[str, Any]) -> list[tuple[str, str, str, bool]]:

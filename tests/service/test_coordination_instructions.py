@@ -3,44 +3,17 @@ explanations, feedback, archive, the overdue sweeper and the half-month tally.""
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
 from services.coordination.service import instructions
 from shared.events import DeadlinePassed, FeedbackSubmitted, TaskAssigned
 from shared.settings import CommonSettings
+from tests.support import coordination as support
 from tests.support.clock import at
 from tests.support.coordination import Coordination, coordination, problem
 from tests.support.infra import PostgresSource
-
-
-def instruction(category: str = "supervised", **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "leader": "vm-urban",
-        "category": category,
-        "title": "关于加快老旧小区改造的批示",
-        "content": "请市建设局牵头研究，月底前报送方案。",
-    }
-    body.update(overrides)
-    return body
-
-
-def of(view: dict[str, Any], department: str) -> dict[str, Any]:
-    """The assignment of ``department`` in an instruction view."""
-    (found,) = (a for a in view["assignments"] if a["department"] == department)
-    return found  # type: ignore[no-any-return]
-
-
-async def registered_and_proposed(c: Coordination, **kw: Any) -> dict[str, Any]:
-    r = await c.client.post("/v1/instructions", json=instruction(**kw), headers=c.office())
-    assert r.status_code == 201, r.text
-    p = await c.client.post(
-        f"/v1/instructions/{r.json()['id']}/proposal",
-        json={"proposal": "拟请市建设局牵头办理"},
-        headers=c.office(),
-    )
-    assert p.status_code == 200, p.text
-    return p.json()  # type: ignore[no-any-return]
 
 
 async def test_C7_same_day_rule_holds_until_2400_and_flags_assignment_after_midnight(
@@ -48,8 +21,8 @@ async def test_C7_same_day_rule_holds_until_2400_and_flags_assignment_after_midn
 ) -> None:
     async with coordination(postgres, common, at("2018-06-14 23:58")) as c:
         received = "2018-06-14T23:50:00+08:00"
-        in_time = await registered_and_proposed(c, received_at=received)
-        overnight = await registered_and_proposed(c, received_at=received)
+        in_time = await support.registered_and_proposed(c, received_at=received)
+        overnight = await support.registered_and_proposed(c, received_at=received)
         assert in_time["assignment_due"] == "2018-06-15T00:00:00+08:00"
         assert in_time["held_overnight"] is None and in_time["state"] == "proposed"
 
@@ -71,13 +44,15 @@ async def test_C7_same_day_rule_holds_until_2400_and_flags_assignment_after_midn
         c.clock.now = at("2018-06-15 08:00")
         late_night = await c.client.post(
             "/v1/instructions",
-            json=instruction("citizen-letter", received_at="2018-06-14T16:30:00Z"),
+            json=support.instruction("citizen-letter", received_at="2018-06-14T16:30:00Z"),
             headers=c.office(),
         )
         assert late_night.json()["assignment_due"] == "2018-06-16T00:00:00+08:00"
         naive = problem(
             await c.client.post(
-                "/v1/instructions", json=instruction(received_at="2018-06-14T10:00:00"), headers=c.office()
+                "/v1/instructions",
+                json=support.instruction(received_at="2018-06-14T10:00:00"),
+                headers=c.office(),
             ),
             422,
         )
@@ -85,12 +60,16 @@ async def test_C7_same_day_rule_holds_until_2400_and_flags_assignment_after_midn
 
 
 async def registered_then_proposed_once(c: Coordination) -> dict[str, Any]:
-    problem(await c.client.post("/v1/instructions", json=instruction(), headers=c.dept("jsj")), 403)
+    problem(await c.client.post("/v1/instructions", json=support.instruction(), headers=c.dept("jsj")), 403)
     problem(
-        await c.client.post("/v1/instructions", json=instruction(leader="nobody"), headers=c.office()),
+        await c.client.post(
+            "/v1/instructions", json=support.instruction(leader="nobody"), headers=c.office()
+        ),
         422,
     )
-    registered = (await c.client.post("/v1/instructions", json=instruction(), headers=c.office())).json()
+    registered = (
+        await c.client.post("/v1/instructions", json=support.instruction(), headers=c.office())
+    ).json()
     base = f"/v1/instructions/{registered['id']}"
     early = problem(
         await c.client.post(
@@ -138,7 +117,7 @@ async def assigned_with_supervised_deadlines(
         headers=c.office(),
     )
     assert assigned.status_code == 200, assigned.text
-    jsj_a, czj_a = (of(assigned.json(), d) for d in ("jsj", "czj"))
+    jsj_a, czj_a = (support.assignment_of(assigned.json(), d) for d in ("jsj", "czj"))
     assert (jsj_a["department"], jsj_a["deadline"], jsj_a["supervised"]) == (
         "jsj",
         "2018-07-01T00:00:00+08:00",
@@ -165,14 +144,17 @@ async def czj_explains_and_jsj_answers(
     c.clock.now = at("2018-06-25 10:00")
     explained = await c.client.post(explain, json={"reason": "需待省厅批复"}, headers=c.dept("czj"))
     assert explained.status_code == 201
-    assert of(explained.json(), "czj")["explanations"][0]["reason"] == "需待省厅批复"
+    assert support.assignment_of(explained.json(), "czj")["explanations"][0]["reason"] == "需待省厅批复"
 
     answered = await c.client.post(
         f"/v1/instruction-assignments/{jsj_a['id']}/feedback",
         json={"content": "方案已报送"},
         headers=c.dept("jsj"),
     )
-    assert answered.status_code == 201 and of(answered.json(), "jsj")["feedback_late"] is False
+    assert (
+        answered.status_code == 201
+        and support.assignment_of(answered.json(), "jsj")["feedback_late"] is False
+    )
     problem(
         await c.client.post(
             f"/v1/instruction-assignments/{jsj_a['id']}/feedback",
@@ -199,13 +181,13 @@ async def overdue_once_and_late_feedback_marked(
     ]
     c.clock.now = at("2018-07-03 09:00")
     seen = await c.client.get(base, headers=c.dept("czj"))
-    assert of(seen.json(), "czj")["overdue"] is True
+    assert support.assignment_of(seen.json(), "czj")["overdue"] is True
     late = await c.client.post(
         f"/v1/instruction-assignments/{czj_a['id']}/feedback",
         json={"content": "已办结"},
         headers=c.dept("czj"),
     )
-    assert of(late.json(), "czj")["feedback_late"] is True
+    assert support.assignment_of(late.json(), "czj")["feedback_late"] is True
     feedback = await c.events(FeedbackSubmitted)
     assert sorted((f["task_id"], f["kind"], f["late"]) for f in feedback) == sorted(
         [(jsj_a["id"], "instruction", False), (czj_a["id"], "instruction", True)]
@@ -239,7 +221,7 @@ async def test_C7_not_overnight_kinds_default_to_the_end_of_the_assignment_day(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
     async with coordination(postgres, common, at("2018-06-14 09:00")) as c:
-        letter = await registered_and_proposed(c, category="citizen-letter")
+        letter = await support.registered_and_proposed(c, category="citizen-letter")
         r = await c.client.post(
             f"/v1/instructions/{letter['id']}/assignments",
             json={"assignments": [{"department": "xfj"}]},
@@ -258,7 +240,7 @@ async def test_C7_not_overnight_kinds_default_to_the_end_of_the_assignment_day(
 async def a_month_of_supervised_assignments(c: Coordination) -> None:
     """Due on the 15th and the 16th of June and at the month's ends; lyj explains early, nyj
     answers in time, mzj and rsj late, kjj and jyj never."""
-    supervised = await registered_and_proposed(c)
+    supervised = await support.registered_and_proposed(c)
     due = {"nyj": "2018-06-15", "lyj": "2018-06-15", "mzj": "2018-06-15", "rsj": "2018-06-16"}
     due |= {"kjj": "2018-06-30", "jyj": "2018-07-01"}
     r = await c.client.post(
@@ -289,11 +271,7 @@ async def test_C7_half_month_tally_splits_on_the_15th_and_16th_and_ends_with_the
     async with coordination(postgres, common, at("2018-06-01 09:00")) as c:
         await a_month_of_supervised_assignments(c)
         c.clock.now = at("2018-07-03 10:00")
-
-        async def tally(period: str) -> dict[str, Any]:
-            r = await c.client.get(f"/v1/instruction-tallies/{period}", headers=c.office())
-            assert r.status_code == 200, r.text
-            return r.json()  # type: ignore[no-any-return]
+        tally = functools.partial(support.instruction_tally, c)
 
         first = await tally("2018-06-1")
         assert (first["start"], first["end"], first["as_of"]) == (

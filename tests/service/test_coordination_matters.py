@@ -190,12 +190,7 @@ async def test_C4_item_without_feedback_is_deemed_consent_exactly_at_2400_of_the
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
     async with coordination(postgres, common, ASSIGNED) as c:
-        matter = (
-            await c.client.post(
-                "/v1/joint-matters", json=sheet("jsj", "nyj", "lyj", "rsj"), headers=c.dept("jsj")
-            )
-        ).json()
-        silent, acknowledged, answered = (i["id"] for i in matter["items"])
+        silent, acknowledged, answered = await c.open_items("jsj", "nyj", "lyj", "rsj")
         await c.client.post(f"/v1/joint-items/{acknowledged}/acknowledgement", headers=c.dept("lyj"))
         c.clock.now = at("2018-06-19 16:00")
         assert (
@@ -272,8 +267,7 @@ async def test_C3_C4_feedback_is_signed_by_the_department_itself_and_final_state
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
     async with coordination(postgres, common, ASSIGNED) as c:
-        matter = await c.open_matter("jsj", "nyj", "lyj")
-        nyj_item, lyj_item = (i["id"] for i in matter["items"])
+        nyj_item, lyj_item = await c.open_items("jsj", "nyj", "lyj")
         await only_the_department_itself_signs_and_stamps(c, nyj_item)
         await answered_once_then_only_corrected(c, nyj_item)
 

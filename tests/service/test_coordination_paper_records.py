@@ -10,6 +10,7 @@ from typing import Any
 from services.coordination.service import instructions
 from shared.events import FeedbackSubmitted, TaskAssigned
 from shared.settings import CommonSettings
+from tests.support import coordination as support
 from tests.support.clock import at
 from tests.support.coordination import Coordination, coordination, problem
 from tests.support.infra import PostgresSource
@@ -17,43 +18,23 @@ from tests.support.infra import PostgresSource
 OFFICE_CLIENT = "office-office"
 
 
-def instruction(category: str = "supervised", **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "leader": "vm-urban",
-        "category": category,
-        "title": "关于加快老旧小区改造的批示",
-        "content": "请市建设局牵头研究，月底前报送方案。",
-    }
-    body.update(overrides)
-    return body
-
-
-def of(view: dict[str, Any], department: str) -> dict[str, Any]:
-    (found,) = (a for a in view["assignments"] if a["department"] == department)
-    return found  # type: ignore[no-any-return]
+def backfilled(stated: str, recorded_at: str) -> dict[str, Any]:
+    """The record of a step the office entered at ``recorded_at`` from paper stating ``stated``."""
+    return {"at": stated, "recorded_by": OFFICE_CLIENT, "recorded_at": recorded_at, "backfilled": True}
 
 
 async def on_paper(
     c: Coordination, received_at: str, proposed_at: str, category: str = "supervised"
 ) -> dict[str, Any]:
     """An instruction the office registers and proposes from its paper records."""
-    r = await c.client.post(
-        "/v1/instructions", json=instruction(category, received_at=received_at), headers=c.office()
+    return await support.registered_and_proposed(
+        c, category=category, received_at=received_at, proposed_at=proposed_at
     )
-    assert r.status_code == 201, r.text
-    p = await c.client.post(
-        f"/v1/instructions/{r.json()['id']}/proposal",
-        json={"proposal": "拟请市建设局牵头办理", "proposed_at": proposed_at},
-        headers=c.office(),
-    )
-    assert p.status_code == 200, p.text
-    return p.json()  # type: ignore[no-any-return]
 
 
 async def assign(c: Coordination, view: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     r = await c.client.post(f"/v1/instructions/{view['id']}/assignments", json=body, headers=c.office())
-    assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
+    return support.answered(r)
 
 
 async def defaults_counted_from_the_stated_day(c: Coordination) -> None:
@@ -63,7 +44,10 @@ async def defaults_counted_from_the_stated_day(c: Coordination) -> None:
     handed = await assign(
         c, letter, {"assignments": [{"department": "xfj"}], "assigned_at": "2018-06-14T09:20:00+08:00"}
     )
-    assert (of(handed, "xfj")["due_on"], of(handed, "xfj")["deadline"]) == (
+    assert (
+        support.assignment_of(handed, "xfj")["due_on"],
+        support.assignment_of(handed, "xfj")["deadline"],
+    ) == (
         "2018-06-14",
         "2018-06-15T00:00:00+08:00",
     )
@@ -72,7 +56,7 @@ async def defaults_counted_from_the_stated_day(c: Coordination) -> None:
     assert {t["deadline"] for t in tasks} == {"2018-07-01T00:00:00+08:00", "2018-06-15T00:00:00+08:00"}
 
     # Entered as it happens, a step's instant is the instant it was recorded.
-    live = (await c.client.post("/v1/instructions", json=instruction(), headers=c.office())).json()
+    live = (await c.client.post("/v1/instructions", json=support.instruction(), headers=c.office())).json()
     assert live["received_record"]["backfilled"] is False
     assert live["received_record"]["at"] == live["received_record"]["recorded_at"] == live["received_at"]
 
@@ -85,12 +69,9 @@ async def test_C7_backfilled_instructions_are_judged_by_the_same_day_rule_on_the
         overnight = await on_paper(c, "2018-06-14T23:50:00+08:00", "2018-06-14T23:56:00+08:00")
         assert in_time["assignment_due"] == "2018-06-15T00:00:00+08:00"
         assert in_time["proposed_at"] == "2018-06-14T23:55:00+08:00"
-        assert in_time["received_record"] == {
-            "at": "2018-06-14T23:50:00+08:00",
-            "recorded_by": OFFICE_CLIENT,
-            "recorded_at": "2018-07-02T10:00:00+08:00",
-            "backfilled": True,
-        }
+        assert in_time["received_record"] == backfilled(
+            "2018-06-14T23:50:00+08:00", "2018-07-02T10:00:00+08:00"
+        )
         assert in_time["proposed_record"]["at"] == "2018-06-14T23:55:00+08:00"
         assert in_time["proposed_record"]["recorded_at"] == "2018-07-02T10:00:00+08:00"
 
@@ -101,13 +82,8 @@ async def test_C7_backfilled_instructions_are_judged_by_the_same_day_rule_on_the
         assert (kept["held_overnight"], kept["assigned_at"]) == (False, "2018-06-14T23:59:59+08:00")
         late = await assign(c, overnight, to_jsj | {"assigned_at": "2018-06-15T00:00:00+08:00"})
         assert late["held_overnight"] is True
-        assert late["assigned_record"] == {
-            "at": "2018-06-15T00:00:00+08:00",
-            "recorded_by": OFFICE_CLIENT,
-            "recorded_at": "2018-07-02T10:00:00+08:00",
-            "backfilled": True,
-        }
-        assert of(late, "jsj")["assigned_record"]["at"] == "2018-06-15T00:00:00+08:00"
+        assert late["assigned_record"] == backfilled("2018-06-15T00:00:00+08:00", "2018-07-02T10:00:00+08:00")
+        assert support.assignment_of(late, "jsj")["assigned_record"]["at"] == "2018-06-15T00:00:00+08:00"
 
         # A later paper sheet of the same instruction stated earlier moves its first assignment.
         c.clock.now = at("2018-07-02 11:00")
@@ -138,7 +114,7 @@ async def a_half_month_on_paper(c: Coordination) -> dict[str, str]:
             "assigned_at": "2018-06-05T11:00:00+08:00",
         },
     )
-    ids = {d: of(assigned, d)["id"] for d in due}
+    ids = {d: support.assignment_of(assigned, d)["id"] for d in due}
     for department, received in (("jsj", "2018-06-14T10:00:00+08:00"), ("czj", "2018-06-18T10:00:00+08:00")):
         r = await c.client.post(
             f"/v1/instruction-assignments/{ids[department]}/feedback",
@@ -155,25 +131,15 @@ async def test_C7_half_month_tallies_over_backfilled_instructions_use_the_stated
     async with coordination(postgres, common, at("2018-07-03 10:00")) as c:
         ids = await a_half_month_on_paper(c)
 
-        async def tally(period: str) -> dict[str, Any]:
-            r = await c.client.get(f"/v1/instruction-tallies/{period}", headers=c.office())
-            assert r.status_code == 200, r.text
-            return r.json()  # type: ignore[no-any-return]
-
-        first = await tally("2018-06-1")
+        first = await support.instruction_tally(c, "2018-06-1")
         assert {r["department"]: r["status"] for r in first["rows"]} == {"jsj": "on-time", "czj": "missing"}
         (jsj,) = (r for r in first["rows"] if r["department"] == "jsj")
         assert jsj["assigned_at"] == "2018-06-05T11:00:00+08:00"
         assert jsj["feedback_at"] == "2018-06-14T10:00:00+08:00"
-        assert jsj["feedback_record"] == {
-            "at": "2018-06-14T10:00:00+08:00",
-            "recorded_by": OFFICE_CLIENT,
-            "recorded_at": "2018-07-03T10:00:00+08:00",
-            "backfilled": True,
-        }
+        assert jsj["feedback_record"] == backfilled("2018-06-14T10:00:00+08:00", "2018-07-03T10:00:00+08:00")
         assert jsj["assigned_record"]["recorded_at"] == "2018-07-03T10:00:00+08:00"
 
-        second = await tally("2018-06-2")
+        second = await support.instruction_tally(c, "2018-06-2")
         assert {r["department"]: r["status"] for r in second["rows"]} == {"czj": "late", "nyj": "missing"}
         assert sorted(r["department"] for r in second["slow"]) == ["czj", "nyj"]
 
@@ -188,8 +154,8 @@ async def test_C7_half_month_tallies_over_backfilled_instructions_use_the_stated
         )
         seen = await c.client.get("/v1/instructions", headers=c.dept("jsj"))
         (listed,) = seen.json()["items"]
-        assert of(listed, "jsj")["feedback_late"] is False
-        assert of(listed, "jsj")["feedback_record"]["recorded_by"] == OFFICE_CLIENT
+        assert support.assignment_of(listed, "jsj")["feedback_late"] is False
+        assert support.assignment_of(listed, "jsj")["feedback_record"]["recorded_by"] == OFFICE_CLIENT
 
 
 async def test_C7_a_stated_instant_in_the_future_or_before_the_step_it_follows_is_422(
@@ -203,9 +169,11 @@ async def test_C7_a_stated_instant_in_the_future_or_before_the_step_it_follows_i
 
         future, future_kind = "2018-06-20T10:00:01+08:00", "instant-in-future"
         before = "instant-before-previous-step"
-        await refused("/v1/instructions", instruction(received_at=future), "received_at", future_kind)
+        await refused("/v1/instructions", support.instruction(received_at=future), "received_at", future_kind)
         r = await c.client.post(
-            "/v1/instructions", json=instruction(received_at="2018-06-14T09:00:00+08:00"), headers=c.office()
+            "/v1/instructions",
+            json=support.instruction(received_at="2018-06-14T09:00:00+08:00"),
+            headers=c.office(),
         )
         base = f"/v1/instructions/{r.json()['id']}"
         proposal = {"proposal": "拟请市建设局牵头办理"}
@@ -230,7 +198,7 @@ async def test_C7_a_stated_instant_in_the_future_or_before_the_step_it_follows_i
             json=sheet | {"assigned_at": "2018-06-14T10:00:00+08:00"},
             headers=c.office(),
         )
-        url = f"/v1/instruction-assignments/{of(assigned.json(), 'jsj')['id']}/feedback"
+        url = f"/v1/instruction-assignments/{support.assignment_of(assigned.json(), 'jsj')['id']}/feedback"
         paper = {"content": "已办结"}
         await refused(url, paper | {"feedback_at": future}, "feedback_at", future_kind)
         await refused(url, paper | {"feedback_at": "2018-06-14T09:59:59+08:00"}, "feedback_at", before)
@@ -238,7 +206,7 @@ async def test_C7_a_stated_instant_in_the_future_or_before_the_step_it_follows_i
             url, json=paper | {"feedback_at": "2018-06-14T10:00:00+08:00"}, headers=c.office()
         )
         assert answered.status_code == 201, answered.text
-        assert of(answered.json(), "jsj")["feedback_at"] == "2018-06-14T10:00:00+08:00"
+        assert support.assignment_of(answered.json(), "jsj")["feedback_at"] == "2018-06-14T10:00:00+08:00"
 
 
 async def test_C7_a_department_token_giving_a_stated_instant_gets_403(
@@ -248,7 +216,7 @@ async def test_C7_a_department_token_giving_a_stated_instant_gets_403(
         received = "2018-06-14T08:00:00+08:00"
         problem(
             await c.client.post(
-                "/v1/instructions", json=instruction(received_at=received), headers=c.dept("jsj")
+                "/v1/instructions", json=support.instruction(received_at=received), headers=c.dept("jsj")
             ),
             403,
         )
@@ -268,7 +236,7 @@ async def test_C7_a_department_token_giving_a_stated_instant_gets_403(
             403,
         )
         assigned = await assign(c, view, sheet)
-        url = f"/v1/instruction-assignments/{of(assigned, 'jsj')['id']}/feedback"
+        url = f"/v1/instruction-assignments/{support.assignment_of(assigned, 'jsj')['id']}/feedback"
         stated = {"content": "已办结", "feedback_at": "2018-06-14T08:50:00+08:00"}
         own = problem(await c.client.post(url, json=stated, headers=c.dept("jsj")), 403)
         assert (own["rule"], own["field"], own["type"]) == ("C7", "feedback_at", "/problems/forbidden")
@@ -278,10 +246,10 @@ async def test_C7_a_department_token_giving_a_stated_instant_gets_403(
         # Nothing was stored: the department answers as it happens.
         answered = await c.client.post(url, json={"content": "已办结"}, headers=c.dept("jsj"))
         assert answered.status_code == 201, answered.text
-        record = of(answered.json(), "jsj")["feedback_record"]
+        record = support.assignment_of(answered.json(), "jsj")["feedback_record"]
         assert (record["recorded_by"], record["backfilled"]) == ("department-jsj", False)
         # The office enters a paper feedback received now without stating an instant.
-        czj_url = f"/v1/instruction-assignments/{of(assigned, 'czj')['id']}/feedback"
+        czj_url = f"/v1/instruction-assignments/{support.assignment_of(assigned, 'czj')['id']}/feedback"
         entered = await c.client.post(czj_url, json={"content": "已办结（纸质）"}, headers=c.office())
         assert entered.status_code == 201, entered.text
-        assert of(entered.json(), "czj")["feedback_record"]["recorded_by"] == OFFICE_CLIENT
+        assert support.assignment_of(entered.json(), "czj")["feedback_record"]["recorded_by"] == OFFICE_CLIENT

@@ -3,20 +3,17 @@ department and the signature of the vice-mayor in charge of it; otherwise it mus
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
-
 from services.disclosure.sweeper import mark_overdue
 from shared.events import DeadlinePassed, ExemptionDecided
 from shared.settings import CommonSettings
 from tests.support.apps import bearer
 from tests.support.clock import at
 from tests.support.disclosure import (
+    IN_CHARGE,
     PRIVACY,
     change,
     clock_at,
-    decision_url,
+    decide,
     disclosure,
     drafter,
     leader,
@@ -24,16 +21,10 @@ from tests.support.disclosure import (
     payload,
     publish,
     register,
+    withheld,
 )
 from tests.support.events import committed
 from tests.support.infra import PostgresSource
-
-# fgw (市发改委) is in the charge of the executive vice-mayor (shared/reference/departments.yaml).
-IN_CHARGE = "vm-executive"
-
-
-async def withheld(client: httpx.AsyncClient, common: CommonSettings, **kw: Any) -> dict[str, Any]:
-    return await register(client, common, disclosure_mode="withheld", exemption=PRIVACY, **kw)
 
 
 async def test_D2_exemption_signed_by_the_vice_mayor_in_charge_withholds_the_version(
@@ -46,11 +37,7 @@ async def test_D2_exemption_signed_by_the_vice_mayor_in_charge_withholds_the_ver
         assert pending["ground_name"] == "个人隐私" and pending["reason"] == PRIVACY["reason"]
 
         with clock_at(app.state.ctx, "2018-06-05 10:00:00"):  # signed before the deadline (24:00 of 06-11)
-            r = await client.post(
-                decision_url(doc),
-                json={"granted": True, "comment": "同意。"},
-                headers=leader(common, IN_CHARGE),
-            )
+            r = await decide(client, doc, leader(common, IN_CHARGE), granted=True, comment="同意。")
         assert r.status_code == 201, r.text
         assert r.json()["status"] == "exempt"
         signed = r.json()["versions"][0]["exemption"]
@@ -74,7 +61,7 @@ async def test_D2_exemption_signed_by_the_vice_mayor_in_charge_withholds_the_ver
         assert await mark_overdue(app.state.ctx, at("2018-07-01 00:00:00")) == 0
         r = await publish(client, common, doc["id"], 1, "2018-06-05 10:00:00")
         assert r.status_code == 409 and r.json()["type"] == "/problems/version-exempt"
-        r = await client.post(decision_url(doc), json={"granted": False}, headers=leader(common, IN_CHARGE))
+        r = await decide(client, doc, leader(common, IN_CHARGE), granted=False)
         assert r.status_code == 409 and r.json()["type"] == "/problems/exemption-already-decided"
 
 
@@ -83,19 +70,17 @@ async def test_D2_any_other_signer_is_refused_and_the_clock_keeps_running(
 ) -> None:
     async with disclosure(postgres, common) as (client, app):
         doc = await withheld(client, common, formed_on="2018-06-01")
-        r = await client.post(
-            decision_url(doc), json={"granted": True}, headers=leader(common, "vm-industry")
-        )
+        r = await decide(client, doc, leader(common, "vm-industry"), granted=True)
         assert r.status_code == 403
         problem = r.json()
         assert problem["type"] == "/problems/signer-not-in-charge"
         assert problem["rule"] == "D2" and problem["field"] == "signer"
         assert problem["required_signer"] == IN_CHARGE and problem["signer"] == "vm-industry"
         for headers in (leader(common, "mayor"), leader(common, "dsg-economy")):
-            r = await client.post(decision_url(doc), json={"granted": True}, headers=headers)
+            r = await decide(client, doc, headers, granted=True)
             assert r.status_code == 403 and r.json()["type"] == "/problems/signer-not-in-charge"
         for headers in (office(common), drafter(common)):
-            r = await client.post(decision_url(doc), json={"granted": True}, headers=headers)
+            r = await decide(client, doc, headers, granted=True)
             assert r.status_code == 403, "only a leader signs"
         assert await committed(app, ExemptionDecided) == []
 
@@ -110,12 +95,9 @@ async def test_D2_a_refused_exemption_leaves_the_original_deadline_in_force(
 ) -> None:
     async with disclosure(postgres, common) as (client, app):
         doc = await withheld(client, common, formed_on="2018-06-01")
+        comment = "不属于个人隐私，应公开。"
         with clock_at(app.state.ctx, "2018-06-05 10:00:00"):
-            r = await client.post(
-                decision_url(doc),
-                json={"granted": False, "comment": "不属于个人隐私，应公开。"},
-                headers=leader(common, IN_CHARGE),
-            )
+            r = await decide(client, doc, leader(common, IN_CHARGE), granted=False, comment=comment)
         assert r.status_code == 201, r.text
         refused = r.json()
         assert refused["status"] == "open" and refused["deadline"] == doc["deadline"]
@@ -136,7 +118,7 @@ async def test_D2_the_leader_is_named_by_the_department_claim_or_else_the_client
     async with disclosure(postgres, common) as (client, _):
         doc = await withheld(client, common)
         headers = bearer(common, "leader", client_id=IN_CHARGE)
-        r = await client.post(decision_url(doc), json={"granted": True}, headers=headers)
+        r = await decide(client, doc, headers, granted=True)
         assert r.status_code == 201 and r.json()["versions"][0]["exemption"]["signed_by"] == IN_CHARGE
 
 
@@ -172,9 +154,7 @@ async def test_D2_every_version_needs_its_own_reason_and_signature(
     async with disclosure(postgres, common) as (client, app):
         doc = await withheld(client, common, formed_on="2018-06-01")
         with clock_at(app.state.ctx, "2018-06-05 10:00:00"):
-            r = await client.post(
-                decision_url(doc), json={"granted": True}, headers=leader(common, IN_CHARGE)
-            )
+            r = await decide(client, doc, leader(common, IN_CHARGE), granted=True)
         assert r.status_code == 201
         r = await change(client, common, doc["id"], "2018-06-20")
         assert r.status_code == 422 and r.json()["type"] == "/problems/exemption-reason-required"
@@ -183,14 +163,12 @@ async def test_D2_every_version_needs_its_own_reason_and_signature(
         v1, v2 = r.json()["versions"]
         assert v1["status"] == "exempt" and v2["status"] == "open"
         assert v2["exemption"]["decision"] == "pending"
-        r = await client.post(decision_url(doc), json={"granted": True}, headers=leader(common, IN_CHARGE))
+        r = await decide(client, doc, leader(common, IN_CHARGE), granted=True)
         assert r.status_code == 409, "version 1 is decided"
         with clock_at(app.state.ctx, "2018-06-21 10:00:00"):  # version 2's deadline: 24:00 of 07-02
-            r = await client.post(
-                decision_url(doc, 2), json={"granted": True}, headers=leader(common, IN_CHARGE)
-            )
+            r = await decide(client, doc, leader(common, IN_CHARGE), version=2, granted=True)
         assert r.status_code == 201 and r.json()["status"] == "exempt"
 
         plain = await register(client, common)
-        r = await client.post(decision_url(plain), json={"granted": True}, headers=leader(common, IN_CHARGE))
+        r = await decide(client, plain, leader(common, IN_CHARGE), granted=True)
         assert r.status_code == 404 and r.json()["type"] == "/problems/exemption-not-found"

@@ -8,10 +8,14 @@ XML cannot hold, stored in a title, are left out of the Atom feed, which stays w
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from xml.etree import ElementTree as ET
 
+import pytest
+
 from shared.settings import CommonSettings
-from tests.support.disclosure import disclosure, drafter, leader, office, payload, publish
+from tests.support.disclosure import IN_CHARGE, disclosure, drafter, leader, office, payload, publish
 from tests.support.infra import PostgresSource
 
 PROBLEM = "application/problem+json"
@@ -63,32 +67,40 @@ async def test_D3_statistics_for_a_period_without_calendar_neighbours_is_422(
         ).status_code == 200
 
 
-async def test_D1_a_version_number_beyond_a_stored_integer_is_422(
-    postgres: PostgresSource, common: CommonSettings
+@pytest.mark.parametrize(
+    ("path", "body", "who", "field"),
+    [
+        # A version number beyond a stored integer.
+        pytest.param(
+            "versions/99999999999/exemption/decision",
+            {"granted": True},
+            lambda common: leader(common, IN_CHARGE),
+            "version",
+            id="version-beyond-integer",
+        ),
+        # A publication instant outside the calendar.
+        pytest.param(
+            "versions/1/publication",
+            {"url": "https://www.huzhou.gov.cn/a.html", "published_at": "0001-01-01T00:00:00+14:00"},
+            office,
+            "published_at",
+            id="publication-instant-outside-calendar",
+        ),
+    ],
+)
+async def test_D1_a_value_out_of_range_in_a_version_request_is_422(
+    postgres: PostgresSource,
+    common: CommonSettings,
+    path: str,
+    body: dict[str, Any],
+    who: Callable[[CommonSettings], dict[str, str]],
+    field: str,
 ) -> None:
     async with disclosure(postgres, common) as (client, _):
         doc = (await client.post("/v1/documents", json=payload(), headers=drafter(common))).json()
-        r = await client.post(
-            f"/v1/documents/{doc['id']}/versions/99999999999/exemption/decision",
-            json={"granted": True},
-            headers=leader(common, "vm-executive"),
-        )
+        r = await client.post(f"/v1/documents/{doc['id']}/{path}", json=body, headers=who(common))
         assert r.status_code == 422, r.text
-        assert r.json()["errors"][0]["field"] == "version"
-
-
-async def test_D1_a_publication_instant_outside_the_calendar_is_422(
-    postgres: PostgresSource, common: CommonSettings
-) -> None:
-    async with disclosure(postgres, common) as (client, _):
-        doc = (await client.post("/v1/documents", json=payload(), headers=drafter(common))).json()
-        r = await client.post(
-            f"/v1/documents/{doc['id']}/versions/1/publication",
-            json={"url": "https://www.huzhou.gov.cn/a.html", "published_at": "0001-01-01T00:00:00+14:00"},
-            headers=office(common),
-        )
-        assert r.status_code == 422, r.text
-        assert r.json()["errors"][0]["field"] == "published_at"
+        assert r.json()["errors"][0]["field"] == field
 
 
 async def test_D5_the_atom_feed_stays_well_formed_with_control_characters_in_stored_text(

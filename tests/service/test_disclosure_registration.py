@@ -7,6 +7,8 @@ import asyncio
 import re
 from typing import Any
 
+import pytest
+
 from shared.events import DocumentFormed
 from shared.migrations import upgrade
 from shared.settings import CommonSettings
@@ -129,25 +131,24 @@ async def test_D4_organisation_code_and_pattern_are_deployment_settings(postgres
     assert doc["index_number"] == "431100000-2018-000001"
 
 
-async def test_D1_national_2019_profile_counts_20_working_days_over_the_national_day_holiday(
-    postgres: PostgresSource,
+@pytest.mark.parametrize(
+    ("profile", "deadline"),
+    [
+        # Friday 2018-09-28. Working days after it: 09-29 and 09-30 (weekend working days, 调休) are
+        # 1 and 2; 10-01..07 is the National Day holiday; 10-08..12 are 3..7, 10-15..19 8..12,
+        # 10-22..26 13..17, 10-29..31 18..20. So 24:00 of Wednesday 10-31.
+        pytest.param("national-2019", "2018-11-01T00:00:00+08:00", id="national-2019-20-working-days"),
+        # 10 calendar days after 09-28 is Monday 10-08, a working day: 24:00 of 10-08.
+        pytest.param("huzhou-2018", "2018-10-09T00:00:00+08:00", id="huzhou-2018-10-calendar-days"),
+    ],
+)
+async def test_D1_each_profile_counts_its_days_over_the_national_day_holiday(
+    postgres: PostgresSource, profile: str, deadline: str
 ) -> None:
-    common = test_settings(policy_profile="national-2019")
+    common = test_settings(policy_profile=profile)
     async with disclosure(postgres, common) as (client, _):
         doc = await register(client, common, formed_on="2018-09-28")
-    # Friday 2018-09-28. Working days after it: 09-29 and 09-30 (weekend working days, 调休) are
-    # 1 and 2; 10-01..07 is the National Day holiday; 10-08..12 are 3..7, 10-15..19 8..12,
-    # 10-22..26 13..17, 10-29..31 18..20. So 24:00 of Wednesday 10-31.
-    assert doc["deadline"] == "2018-11-01T00:00:00+08:00"
-
-
-async def test_D1_huzhou_profile_counts_10_calendar_days_over_the_same_holiday(
-    postgres: PostgresSource, common: CommonSettings
-) -> None:
-    async with disclosure(postgres, common) as (client, _):
-        doc = await register(client, common, formed_on="2018-09-28")
-    # 10 calendar days after 09-28 is Monday 10-08, a working day: 24:00 of 10-08.
-    assert doc["deadline"] == "2018-10-09T00:00:00+08:00"
+    assert doc["deadline"] == deadline
 
 
 async def test_registration_errors_are_problem_details(

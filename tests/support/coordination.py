@@ -70,6 +70,11 @@ class Coordination:
         body: dict[str, Any] = r.json()
         return body
 
+    async def open_items(self, lead: str, *departments: str) -> list[str]:
+        """The ids of the items of a joint matter ``lead`` opens for ``departments``, in that order."""
+        matter = await self.open_matter(lead, *departments)
+        return [i["id"] for i in matter["items"]]
+
     async def events(self, contract: type[EventData]) -> list[dict[str, Any]]:
         """The data of every ``contract`` event published so far, once the outbox is drained."""
         await self.drained()
@@ -119,6 +124,49 @@ def sheet(lead: str, *departments: str, **overrides: Any) -> dict[str, Any]:
 def signed(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"content": "同意，材料见附件", "signed_by": "李华", "stamped": True}
     body.update(overrides)
+    return body
+
+
+def instruction(category: str = "supervised", **overrides: Any) -> dict[str, Any]:
+    """A leader instruction (C7) for the office to register."""
+    body: dict[str, Any] = {
+        "leader": "vm-urban",
+        "category": category,
+        "title": "关于加快老旧小区改造的批示",
+        "content": "请市建设局牵头研究，月底前报送方案。",
+    }
+    body.update(overrides)
+    return body
+
+
+def assignment_of(view: dict[str, Any], department: str) -> dict[str, Any]:
+    """The assignment of ``department`` in an instruction view."""
+    (found,) = (a for a in view["assignments"] if a["department"] == department)
+    return found  # type: ignore[no-any-return]
+
+
+async def registered_and_proposed(
+    c: Coordination, *, proposed_at: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """An ``instruction(**overrides)`` the office registers and proposes (at ``proposed_at``, a
+    paper record's instant, when given); the proposed view."""
+    r = await c.client.post("/v1/instructions", json=instruction(**overrides), headers=c.office())
+    url = f"/v1/instructions/{answered(r, 201)['id']}/proposal"
+    proposal = {"proposal": "拟请市建设局牵头办理"}
+    if proposed_at is not None:
+        proposal["proposed_at"] = proposed_at
+    return answered(await c.client.post(url, json=proposal, headers=c.office()))
+
+
+async def instruction_tally(c: Coordination, period: str) -> dict[str, Any]:
+    """The office's half-month tally of supervised instructions for ``period``."""
+    return answered(await c.client.get(f"/v1/instruction-tallies/{period}", headers=c.office()))
+
+
+def answered(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    """The body of a response that must have ``status``."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
     return body
 
 

@@ -20,6 +20,8 @@ from tests.support.infra import PostgresSource
 PORTAL = "https://www.huzhou.gov.cn/art/2018/6/20/art_1229_1.html"
 PRIVACY = {"ground": "personal-privacy", "reason": "附件含有征迁户的身份证号码和住址，公开将泄露个人隐私。"}
 ORGANISATION = "330500000"  # the default organisation code (Huzhou)
+# fgw (市发改委) is in the charge of the executive vice-mayor (shared/reference/departments.yaml).
+IN_CHARGE = "vm-executive"
 
 
 def number(prefix: str = "湖政办发", year: int = 2018) -> str:
@@ -66,6 +68,11 @@ async def register(client: httpx.AsyncClient, common: CommonSettings, **kw: Any)
     return r.json()  # type: ignore[no-any-return]
 
 
+async def withheld(client: httpx.AsyncClient, common: CommonSettings, **kw: Any) -> dict[str, Any]:
+    """A document to be withheld on the privacy ground, its exemption awaiting the signature (D2)."""
+    return await register(client, common, disclosure_mode="withheld", exemption=PRIVACY, **kw)
+
+
 async def publish(
     client: httpx.AsyncClient, common: CommonSettings, doc_id: str, version: int, when: str
 ) -> httpx.Response:
@@ -85,6 +92,14 @@ async def change(
 
 def decision_url(doc: dict[str, Any], version: int = 1) -> str:
     return f"/v1/documents/{doc['id']}/versions/{version}/exemption/decision"
+
+
+async def decide(
+    client: httpx.AsyncClient, doc: dict[str, Any], headers: dict[str, str], *, version: int = 1, **body: Any
+) -> httpx.Response:
+    """An exemption decision (``body``: ``granted`` and the rest) on ``version`` of ``doc``, posted
+    with ``headers``."""
+    return await client.post(decision_url(doc, version), json=body, headers=headers)
 
 
 @contextmanager

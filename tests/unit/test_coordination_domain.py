@@ -13,6 +13,7 @@ from services.coordination import domain
 from shared.calendar import default_calendar
 from shared.policy import CoordinationPolicy, load_profile
 from shared.reference import department
+from shared.rules import RuleViolation
 
 SH = ZoneInfo("Asia/Shanghai")
 POLICY = load_profile("huzhou-2018").coordination
@@ -364,6 +365,12 @@ def stated(
     )
 
 
+def refusal(raised: pytest.ExceptionInfo[RuleViolation]) -> tuple[str | None, str, str | None, int]:
+    """What a refusal answers: its rule, kind, field and status."""
+    v = raised.value
+    return (v.rule, v.kind, v.field, v.status)
+
+
 def test_C7_a_paper_record_keeps_its_stated_instant_or_happens_now() -> None:
     assert stated(None, may_state=False) == at("2018-07-02 09:00")
     assert stated(at("2018-06-14 23:55")) == at("2018-06-14 23:55")
@@ -374,32 +381,17 @@ def test_C7_a_paper_record_keeps_its_stated_instant_or_happens_now() -> None:
 def test_C7_a_stated_instant_in_the_future_or_before_the_step_it_follows_is_refused() -> None:
     with pytest.raises(domain.RuleViolation) as future:
         stated(at("2018-07-02 09:00") + timedelta(microseconds=1))
-    assert (future.value.rule, future.value.kind, future.value.field, future.value.status) == (
-        "C7",
-        "instant-in-future",
-        "proposed_at",
-        422,
-    )
+    assert refusal(future) == ("C7", "instant-in-future", "proposed_at", 422)
     with pytest.raises(domain.RuleViolation) as before:
         stated(at("2018-06-14 23:49:59"))
-    assert (before.value.rule, before.value.kind, before.value.field, before.value.status) == (
-        "C7",
-        "instant-before-previous-step",
-        "proposed_at",
-        422,
-    )
+    assert refusal(before) == ("C7", "instant-before-previous-step", "proposed_at", 422)
     assert "收到" in before.value.detail and "2018-06-14 23:50:00+0800" in before.value.detail
 
 
 def test_C7_only_the_office_may_state_an_instant() -> None:
     with pytest.raises(domain.RuleViolation) as refused:
         stated(at("2018-06-14 23:55"), may_state=False)
-    assert (refused.value.rule, refused.value.kind, refused.value.field, refused.value.status) == (
-        "C7",
-        "forbidden",
-        "proposed_at",
-        403,
-    )
+    assert refusal(refused) == ("C7", "forbidden", "proposed_at", 403)
     with pytest.raises(domain.RuleViolation) as registered:
         domain.register_instruction(
             at("2018-06-14 23:50"),

@@ -4,6 +4,7 @@ refused, and what a decision does to its version depending on when it was made."
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,28 +25,22 @@ FORMED_ON = date(2018, 6, 1)
 NOW = datetime(2018, 6, 20, 10, tzinfo=SHANGHAI)
 
 
-def _stated(stated_at: datetime | None, *, leader: str | None = None, office: bool = True) -> SignOff:
-    return sign_off(
-        leader=leader,
-        office=office,
-        client="city-office",
-        stated_at=stated_at,
-        stated_signer="vm-executive",
-        formed_on=FORMED_ON,
-        now=NOW,
-    )
+# Who signs unless a test says otherwise: the office enters vm-executive's paper sign-off.
+BACKFILL: dict[str, Any] = {
+    "leader": None,
+    "office": True,
+    "client": "city-office",
+    "stated_signer": "vm-executive",
+}
+
+
+def _stated(stated_at: datetime | None, **who: Any) -> SignOff:
+    """A sign-off stating ``stated_at`` (None: a live one) of a version formed on FORMED_ON, made at NOW."""
+    return sign_off(stated_at=stated_at, formed_on=FORMED_ON, now=NOW, **(BACKFILL | who))
 
 
 def test_D2_a_live_sign_off_is_the_leaders_at_now_and_recorded_by_his_client() -> None:
-    signed = sign_off(
-        leader="vm-executive",
-        office=False,
-        client="client-vm",
-        stated_at=None,
-        stated_signer=None,
-        formed_on=FORMED_ON,
-        now=NOW,
-    )
+    signed = _stated(None, leader="vm-executive", office=False, client="client-vm", stated_signer=None)
     assert (signed.signer, signed.decided_at, signed.recorded_by, signed.recorded_at) == (
         "vm-executive",
         NOW,
@@ -57,15 +52,7 @@ def test_D2_a_live_sign_off_is_the_leaders_at_now_and_recorded_by_his_client() -
 
 def test_D2_a_backfilled_sign_off_keeps_the_stated_instant_beside_who_entered_it_and_when() -> None:
     stated = datetime(2018, 6, 8, 16, tzinfo=SHANGHAI)
-    signed = sign_off(
-        leader=None,
-        office=True,
-        client="city-office",
-        stated_at=stated,
-        stated_signer="vm-executive",
-        formed_on=FORMED_ON,
-        now=NOW,
-    )
+    signed = _stated(stated)
     assert (signed.signer, signed.decided_at, signed.recorded_by, signed.recorded_at, signed.backfilled) == (
         "vm-executive",
         stated,
@@ -95,15 +82,7 @@ def test_D2_only_the_office_states_an_instant_and_only_a_leader_signs_live() -> 
         _stated(datetime(2018, 6, 8, tzinfo=SHANGHAI), leader="vm-executive", office=False)
     assert (refused.value.kind, refused.value.status) == ("backfill-office-only", 403)
     with pytest.raises(RuleViolation) as refused:
-        sign_off(
-            leader=None,
-            office=True,
-            client="city-office",
-            stated_at=None,
-            stated_signer=None,
-            formed_on=FORMED_ON,
-            now=NOW,
-        )
+        _stated(None, stated_signer=None)
     assert (refused.value.kind, refused.value.status) == ("signer-not-leader", 403)
 
 

@@ -15,6 +15,12 @@ from shared.events import DeadlinePassed, FeedbackSubmitted, TaskAssigned
 TaskKind = Literal["joint-item", "instruction"]
 
 
+def _deadline(instant: datetime, provisional: bool) -> dict[str, Any]:
+    """A task's deadline as every announcement shows it: its instant, and whether it was counted on
+    a provisional holiday table."""
+    return {"deadline": local(instant), "deadline_provisional": provisional}
+
+
 def task_assigned(
     kind: TaskKind, task_id: str, parent_id: str, lead: str | None, department: str, due: CountedDeadline
 ) -> TaskAssigned:
@@ -24,8 +30,7 @@ def task_assigned(
         parent_id=parent_id,
         lead_department=lead,
         department=department,
-        deadline=local(due.instant),
-        deadline_provisional=due.provisional,
+        **_deadline(due.instant, due.provisional),
     )
 
 
@@ -40,8 +45,7 @@ def feedback_submitted(
         parent_id=parent_id,
         department=row.department,
         submitted_at=local(submitted_at),
-        deadline=local(row.deadline),
-        deadline_provisional=row.deadline_provisional,
+        **_deadline(row.deadline, row.deadline_provisional),
         late=late,
     )
 
@@ -56,7 +60,6 @@ def deadline_passed(
         subject_kind=kind,
         subject_id=row.id,
         department=row.department,
-        deadline=local(row.deadline),
+        **_deadline(row.deadline, row.deadline_provisional),
         consequence=consequence,
-        deadline_provisional=row.deadline_provisional,
     )

@@ -4,7 +4,7 @@ charge of the late department verifies, then forwards to that department's vice-
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +38,8 @@ KEYSET = Keyset(escalations.c.raised_at, escalations.c.id)
 
 @dataclass(frozen=True)
 class _Step:
-    """One step of an escalation: who acted, to whom it went, with which note."""
+    """One step of an escalation: who acted, to whom it went, with which note (the columns of
+    ``escalation_steps`` it fills)."""
 
     step: str
     actor: str
@@ -104,20 +105,20 @@ async def _record_step(
     seq = select(func.coalesce(func.max(escalation_steps.c.seq), 0) + 1).where(
         escalation_steps.c.escalation_id == escalation_id
     )
+    recorded = asdict(step)
     await session.execute(
         insert(escalation_steps).values(
             escalation_id=escalation_id,
             seq=seq.scalar_subquery(),
-            step=step.step,
-            actor=step.actor,
+            **recorded,
             actor_client=principal.client_id,
-            recipient=step.recipient,
-            note=step.note,
             at=now,
         )
     )
     if step.step in ("raised", "verified", "forwarded"):
         row = (await session.execute(select(escalations).where(escalations.c.id == escalation_id))).one()
+        # The event carries the step as recorded but for its note.
+        del recorded["note"]
         await ctx.emit(
             session,
             EscalationRaised(
@@ -125,9 +126,7 @@ async def _record_step(
                 task_id=row.item_id,
                 lead_department=row.lead_department,
                 department=row.department,
-                step=step.step,
-                actor=step.actor,
-                recipient=step.recipient,
+                **recorded,
             ),
         )
 

@@ -95,19 +95,31 @@ async def _move(session: AsyncSession, instruction_id: str, **values: Any) -> No
     await session.execute(update(instructions).where(instructions.c.id == instruction_id).values(**values))
 
 
+def _stated(
+    stated: datetime | None,
+    now: datetime,
+    principal: Principal,
+    step: domain.StepName,
+    follows: tuple[domain.StepName, datetime],
+) -> datetime:
+    """The instant ``step`` happened: the one a paper record states (补录), which only the office
+    may give, or ``now``; a refusal names the step's own field, ``<step>_at``."""
+    return domain.stated_instant(
+        stated,
+        now,
+        step=step,
+        field=f"{step}_at",
+        may_state=access.enters_paper_records(principal),
+        follows=follows,
+    )
+
+
 async def propose(
     ctx: ServiceContext, instruction_id: str, cmd: ProposalCreate, principal: Principal, now: datetime
 ) -> InstructionView:
     async with ctx.db.transaction() as session:
         row = await _lock(session, instruction_id, "registered", action="拟办")
-        proposed_at = domain.stated_instant(
-            cmd.proposed_at,
-            now,
-            step="proposed",
-            field="proposed_at",
-            may_state=access.enters_paper_records(principal),
-            follows=("received", row.received_at),
-        )
+        proposed_at = _stated(cmd.proposed_at, now, principal, "proposed", ("received", row.received_at))
         await _move(
             session,
             instruction_id,
@@ -130,14 +142,7 @@ async def assign(
             # in that order when it recomputes deadlines.
             calendar = await ctx.calendar.current(session)
             row = await _lock(session, instruction_id, "proposed", "assigned", action="交办")
-            assigned_at = domain.stated_instant(
-                cmd.assigned_at,
-                now,
-                step="assigned",
-                field="assigned_at",
-                may_state=access.enters_paper_records(principal),
-                follows=("proposed", row.proposed_at),
-            )
+            assigned_at = _stated(cmd.assigned_at, now, principal, "assigned", ("proposed", row.proposed_at))
             planned = domain.plan_assignments(
                 cmd.assignments,
                 row.category,
@@ -248,14 +253,7 @@ async def submit_feedback(
     """The department's feedback, or one it gave on paper that the office enters (补录)."""
     async with ctx.db.transaction() as session:
         row = await _lock_assignment(session, assignment_id, principal, "反馈", on_paper=True)
-        feedback_at = domain.stated_instant(
-            cmd.feedback_at,
-            now,
-            step="feedback",
-            field="feedback_at",
-            may_state=access.enters_paper_records(principal),
-            follows=("assigned", row.assigned_at),
-        )
+        feedback_at = _stated(cmd.feedback_at, now, principal, "feedback", ("assigned", row.assigned_at))
         late = domain.answered_late(row.deadline, feedback_at)
         await session.execute(
             update(instruction_assignments)

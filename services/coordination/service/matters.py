@@ -90,16 +90,14 @@ async def _store_sheet(
         insert(joint_matters).values(
             id=matter_id,
             lead_department=lead,
-            basis=cmd.basis,
-            main_matter=cmd.main_matter,
+            **cmd.model_dump(
+                include={"basis", "main_matter", "contact_person", "contact_phone", "supersedes"}
+            ),
             requirements=cmd.requirements or "",
-            contact_person=cmd.contact_person,
-            contact_phone=cmd.contact_phone,
             fax=cmd.fax or None,
             attachments=[a.model_dump() for a in cmd.attachments],
             copied_to=[o.code for o in _copied_offices()],
             assigned_on=assigned_on,
-            supersedes=cmd.supersedes,
             created_by=principal.client_id,
             created_at=now,
         )

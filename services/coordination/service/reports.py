@@ -103,9 +103,7 @@ async def overdue_table(
         title=domain.OVERDUE_TABLE_TITLE,
         lead_department=lead.code,
         filing_unit=lead.short_name,
-        period=period.label,
-        period_start=period.start,
-        period_end=period.end,
+        **_period(period),
         filled_on=local_date(now),
         contact_person=contact_person,
         phone=phone,
@@ -115,6 +113,11 @@ async def overdue_table(
         reviewer=_reviewer(lead, review),
         note=domain.OVERDUE_NOTE,
     )
+
+
+def _period(period: domain.ReportPeriod) -> dict[str, Any]:
+    """How a report names its period: the label, and its first and last days."""
+    return {"period": period.label, "period_start": period.start, "period_end": period.end}
 
 
 def _overdue_item(row: domain.OverdueRow) -> OverdueItem:
@@ -179,9 +182,7 @@ async def late_ranking(ctx: ServiceContext, period_text: str, now: datetime) -> 
         facts = await _item_facts(session, _items_due(period))
     ranked = domain.rank_by_late_items(domain.late_counts(facts, period, now))
     return LateRanking(
-        period=period.label,
-        period_start=period.start,
-        period_end=period.end,
+        **_period(period),
         as_of=now,
         entries=[
             LateRankingEntry.of(r.count, rank=r.rank, department_name=department_name(r.count.department))

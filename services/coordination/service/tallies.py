@@ -89,15 +89,13 @@ async def _first_explanations(session: AsyncSession, rows: list[Row[Any]]) -> di
     return first
 
 
+# What a candidate row holds of its ``domain.AssignmentFacts``, by the same names.
+_FACT_COLUMNS = ("assignment_id", "instruction_id", "title", "department", "deadline", "feedback_at")
+
+
 def _facts(r: Row[Any], first_explanation_at: datetime | None) -> domain.AssignmentFacts:
     return domain.AssignmentFacts(
-        assignment_id=r.assignment_id,
-        instruction_id=r.instruction_id,
-        title=r.title,
-        department=r.department,
-        deadline=r.deadline,
-        feedback_at=r.feedback_at,
-        first_explanation_at=first_explanation_at,
+        **{name: r._mapping[name] for name in _FACT_COLUMNS}, first_explanation_at=first_explanation_at
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, case, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,9 +72,8 @@ async def register_document(ctx: ServiceContext, cmd: DocumentCreate, principal:
             await _insert_document(ctx, session, document_id, number, cmd, principal)
             version = _version_values(cmd, cmd.formed_on, due, principal)
             await _insert_version(session, document_id, 1, version, requested, principal)
-            await _announce_formed(
-                ctx, session, document_id, 1, version, cmd.drafting_department, str(number)
-            )
+            formed = _formed(document_id, 1, version, cmd.drafting_department, str(number))
+            await ctx.emit(session, formed)
             return await _shown(session, document_id)
     except IntegrityError as exc:
         if "document_number" not in str(exc.orig):
@@ -187,27 +186,19 @@ async def _insert_version(
         )
 
 
-async def _announce_formed(
-    ctx: ServiceContext,
-    session: AsyncSession,
-    document_id: str,
-    version: int,
-    values: dict[str, Any],
-    department: str,
-    number: str,
-) -> None:
-    await ctx.emit(
-        session,
-        DocumentFormed(
-            document_id=document_id,
-            version=version,
-            department=department,
-            document_number=number,
-            title=values["title"],
-            formed_on=values["formed_on"],
-            deadline=local(values["deadline"]),
-            deadline_provisional=values["deadline_provisional"],
-        ),
+def _formed(
+    document_id: str, version: int, values: dict[str, Any], department: str, number: str
+) -> DocumentFormed:
+    """The announcement of a version just inserted with ``values``."""
+    return DocumentFormed(
+        document_id=document_id,
+        version=version,
+        department=department,
+        document_number=number,
+        title=values["title"],
+        formed_on=values["formed_on"],
+        deadline=local(values["deadline"]),
+        deadline_provisional=values["deadline_provisional"],
     )
 
 
@@ -246,9 +237,8 @@ async def change_document(
             .where(documents.c.id == document_id)
             .values(current_version=version, title=values["title"])
         )
-        await _announce_formed(
-            ctx, session, document_id, version, values, doc.drafting_department, doc.document_number
-        )
+        formed = _formed(document_id, version, values, doc.drafting_department, doc.document_number)
+        await ctx.emit(session, formed)
         return await _shown(session, document_id)
 
 
@@ -289,7 +279,7 @@ async def decide_exemption(
     async with ctx.db.transaction() as session:
         doc = await _lock_document(session, document_id)
         row = await _lock_version(session, document_id, version)
-        key = (exemptions.c.document_id == document_id) & (exemptions.c.version == version)
+        key = _exemption_key(document_id, version)
         request = (await session.execute(select(exemptions).where(key).with_for_update())).first()
         signed = domain.sign_off(
             leader=leader_code(principal) if principal.has_any("leader") else None,
@@ -328,17 +318,20 @@ async def _record_decision(
     decided = ExemptionDecision.GRANTED if cmd.granted else ExemptionDecision.REFUSED
     await session.execute(
         update(exemptions)
-        .where((exemptions.c.document_id == document_id) & (exemptions.c.version == version))
-        .values(
-            decision=decided,
-            signed_by=signed.signer,
-            decided_at=signed.decided_at,
-            recorded_by=signed.recorded_by,
-            recorded_at=signed.recorded_at,
-            backfilled=signed.backfilled,
-            comment=cmd.comment,
-        )
+        .where(_exemption_key(document_id, version))
+        .values(decision=decided, comment=cmd.comment, **_signature_columns(signed))
     )
+
+
+def _exemption_key(document_id: str, version: int) -> ColumnElement[bool]:
+    return (exemptions.c.document_id == document_id) & (exemptions.c.version == version)
+
+
+def _signature_columns(signed: domain.SignOff) -> dict[str, Any]:
+    """The sign-off as the exemption row keeps it: every field, the signer as ``signed_by``."""
+    columns = asdict(signed)
+    columns["signed_by"] = columns.pop("signer")
+    return columns
 
 
 async def _apply_outcome(
