@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal, cast
+from typing import Literal, Protocol, TypeVar, cast
 
 from shared.calendar import CalendarError, HolidayCalendar
 from shared.deadlines import last_day
@@ -679,3 +679,35 @@ def designation_bulletin(
         issuer=f"{city}人民政府办公室“低效能”部门评定工作小组",
         issued_on=issued_on,
     )
+
+
+# --- facts withdrawn by a later record (E2) ----------------------------------------------------
+
+_WITHDRAWN = "-withdrawn"
+
+
+def withdrawn_kind(kind: str) -> str:
+    """The kind of the fact that withdraws a ``kind`` fact (a deadline-passed-withdrawn)."""
+    return kind + _WITHDRAWN
+
+
+class _Fact(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def subject_id(self) -> str: ...
+
+
+F = TypeVar("F", bound=_Fact)
+
+
+def standing_facts(facts: Iterable[F]) -> list[F]:
+    """E2: the facts a reference pack counts. A record entered later (补录) may show that a missed
+    deadline was not missed: the withdrawn fact and its withdrawal both stay in the department's
+    facts, and neither is counted."""
+    facts = list(facts)
+    withdrawn = {
+        (f.kind.removesuffix(_WITHDRAWN), f.subject_id) for f in facts if f.kind.endswith(_WITHDRAWN)
+    }
+    return [f for f in facts if not f.kind.endswith(_WITHDRAWN) and (f.kind, f.subject_id) not in withdrawn]

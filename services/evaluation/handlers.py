@@ -15,12 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.evaluation.domain import InvalidQuarter, period_last_day
+from services.evaluation.domain import InvalidQuarter, period_last_day, withdrawn_kind
 from services.evaluation.tables import department_facts
 from shared.deadlines import local_date
 from shared.events import (
     CloudEvent,
     DeadlinePassed,
+    DeadlinePassedWithdrawn,
     DocumentFormed,
     DocumentPublished,
     EscalationRaised,
@@ -53,6 +54,9 @@ def facts_of(data: EventData) -> Iterable[Fact]:
             )
         case DeadlinePassed():
             yield data.department, f"{data.subject_kind}-{data.consequence}", data.subject_id
+        case DeadlinePassedWithdrawn():
+            # Kept beside the fact it withdraws (same subject); the reference pack counts neither.
+            yield data.department, withdrawn_kind(f"{data.subject_kind}-{data.consequence}"), data.subject_id
         case EscalationRaised():
             if data.step == "raised":
                 yield data.department, "joint-item-escalated", data.task_id
@@ -76,7 +80,7 @@ def effective_on(data: EventData, sent_at: datetime) -> date:
             return local_date(data.published_at)
         case FeedbackSubmitted():
             return local_date(data.submitted_at)
-        case DeadlinePassed():
+        case DeadlinePassed() | DeadlinePassedWithdrawn():
             # A deadline is 00:00 after its last day; the duty was missed on that last day.
             return local_date(data.deadline - timedelta(microseconds=1))
         case RankingPublished() | InterviewRequired():
@@ -115,6 +119,7 @@ FACT_SOURCES: tuple[type[EventData], ...] = (
     TaskAssigned,
     FeedbackSubmitted,
     DeadlinePassed,
+    DeadlinePassedWithdrawn,
     EscalationRaised,
     RankingPublished,
     InterviewRequired,

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from shared.events import (
     DeadlinePassed,
+    DeadlinePassedWithdrawn,
     EventData,
     FeedbackSubmitted,
     RankingPublished,
@@ -100,3 +101,33 @@ async def test_E2_events_become_facts_per_department_and_page_by_cursor(
         bad = await client.get("/v1/departments/jxw/facts", params={"cursor": "!!"}, headers=office)
         assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
         assert (await client.get("/v1/departments/nope/facts", headers=office)).status_code == 404
+
+
+async def test_E2_a_withdrawn_deadline_stays_in_the_facts_beside_its_withdrawal(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    bus = MemoryBus()
+    app = service_app("evaluation", await postgres.new_database(), common, bus)
+    passed = DeadlinePassed(
+        subject_kind="document-version",
+        subject_id="doc-1@1",
+        department="fgw",
+        deadline=DUE,
+        consequence="overdue",
+    )
+    withdrawn = DeadlinePassedWithdrawn(
+        **passed.model_dump(),
+        reason="backfilled-exemption",
+        stated_at=datetime(2018, 6, 18, tzinfo=UTC),
+        withdrawn_by="city-office",
+        withdrawn_at=datetime(2018, 7, 3, tzinfo=UTC),
+    )
+    async with running(app) as client:
+        await bus.publish([message_of(passed), message_of(withdrawn)])
+        await consumed(app, 2)
+        r = await client.get("/v1/departments/fgw/facts", headers=bearer(common, "office"))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["counts"] == {"document-version-overdue": 1, "document-version-overdue-withdrawn": 1}
+        assert {f["subject_id"] for f in body["facts"]} == {"doc-1@1"}
+        assert {f["effective_on"] for f in body["facts"]} == {"2018-06-20"}

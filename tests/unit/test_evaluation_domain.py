@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 
@@ -311,3 +312,21 @@ def test_E4_designation_bulletin_is_addressed_to_the_bodies_of_attachment_4() ->
     assert "2018年第二季度、2018年第三季度、2018年第四季度" in bulletin.body
     assert "连续3个季度得票进入前3位" in bulletin.body and "为“低效能”部门" in bulletin.body
     assert lines[-2:] == ["湖州市人民政府办公室“低效能”部门评定工作小组", "2019年1月25日"]
+
+
+def test_E2_a_withdrawn_fact_and_its_withdrawal_are_not_counted_but_the_rest_is() -> None:
+    def fact(kind: str, subject: str) -> SimpleNamespace:
+        return SimpleNamespace(kind=kind, subject_id=subject)
+
+    facts = [
+        fact("document-version-overdue", "doc-1@1"),
+        fact("document-version-overdue-withdrawn", "doc-1@1"),
+        fact("document-version-overdue", "doc-2@1"),
+        fact("document-formed", "doc-1@1"),
+    ]
+    standing = domain.standing_facts(facts)
+    assert [(f.kind, f.subject_id) for f in standing] == [
+        ("document-version-overdue", "doc-2@1"),
+        ("document-formed", "doc-1@1"),
+    ]
+    assert domain.withdrawn_kind("report-duty-overdue") == "report-duty-overdue-withdrawn"

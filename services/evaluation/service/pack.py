@@ -107,6 +107,7 @@ def _notable(fact: Any, floor: int) -> NotableItem:
 
 
 def _department_pack(code: str, facts: list[Any], floor: int) -> DepartmentPack:
+    facts = domain.standing_facts(facts)
     counts = Counter(fact.kind for fact in facts)
     notable = [_notable(f, floor) for f in facts if f.kind in NOTABLE]
     return DepartmentPack.model_validate(
