@@ -122,7 +122,3 @@ def _period_of(match: re.Match[str]) -> ReportPeriod | None:
 
 def quarter_of(day: date) -> ReportPeriod:
     return ReportPeriod(day.year, "quarterly", (day.month - 1) // MONTHS_PER_QUARTER + 1)
-
-
-def month_of(day: date) -> ReportPeriod:
-    return ReportPeriod(day.year, "monthly", day.month)
