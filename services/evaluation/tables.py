@@ -64,6 +64,12 @@ rounds = Table(
     Column("voting_closed_at", DateTime(timezone=True)),
     Column("tallied_at", DateTime(timezone=True)),
     Column("results_published_at", DateTime(timezone=True)),
+    # E5: 'plain' for rounds cast under the old scheme (before migration 0005), 'encrypted' after.
+    Column("scheme", String(16), nullable=False, server_default="plain"),
+    Column("trustee_count", Integer),
+    Column("threshold", Integer),
+    Column("election_key", String(64)),
+    Column("aggregate", JSONB),
 )
 
 panel_entries = Table(
@@ -104,6 +110,69 @@ ballots = Table(
     Column("receipt", String(32), nullable=False),
     Column("choices", JSONB, nullable=False),
     UniqueConstraint("round_id", "receipt", name="uq_ballots_receipt"),
+)
+
+# The round's trustees and their public key-ceremony material (E5): no secret is ever stored.
+round_trustees = Table(
+    "round_trustees",
+    metadata,
+    Column("round_id", String(16), ForeignKey("rounds.id"), nullable=False),
+    Column("trustee_index", Integer, nullable=False),
+    Column("account", String(128), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("box_key", String(64)),
+    Column("commitments", JSONB),
+    Column("confirmed", Boolean, nullable=False, server_default="false"),
+    Column("added_by", String(128), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("registered_at", DateTime(timezone=True)),
+    Column("dealt_at", DateTime(timezone=True)),
+    Column("confirmed_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("round_id", "trustee_index", name="pk_round_trustees"),
+    UniqueConstraint("round_id", "account", name="uq_round_trustees_account"),
+)
+
+# Shares of one trustee's polynomial, sealed to the recipient trustee's box key (E5).
+trustee_shares = Table(
+    "trustee_shares",
+    metadata,
+    Column("round_id", String(16), nullable=False),
+    Column("dealer", Integer, nullable=False),
+    Column("recipient", Integer, nullable=False),
+    Column("sealed", Text, nullable=False),
+    PrimaryKeyConstraint("round_id", "dealer", "recipient", name="pk_trustee_shares"),
+)
+
+# Encrypted ballots (E5): ciphertexts and proofs under the round key, found by their tracker.
+encrypted_ballots = Table(
+    "encrypted_ballots",
+    metadata,
+    Column("round_id", String(16), nullable=False),
+    Column("tracker", String(64), nullable=False),
+    Column("ballot", JSONB, nullable=False),
+    PrimaryKeyConstraint("round_id", "tracker", name="pk_encrypted_ballots"),
+)
+
+# Free-text reasons sealed to the trustees, apart from the ballots (E1, E5).
+sealed_reasons = Table(
+    "sealed_reasons",
+    metadata,
+    Column("round_id", String(16), nullable=False),
+    Column("id", String(32), nullable=False),
+    Column("envelope", Text, nullable=False),
+    PrimaryKeyConstraint("round_id", "id", name="pk_sealed_reasons"),
+)
+
+# The trustees' partial decryptions of the per-department aggregates, with proofs (E3, E5).
+partial_decryptions = Table(
+    "partial_decryptions",
+    metadata,
+    Column("round_id", String(16), nullable=False),
+    Column("trustee_index", Integer, nullable=False),
+    Column("shares", JSONB, nullable=False),
+    Column("submitted_by", String(128), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("round_id", "trustee_index", name="pk_partial_decryptions"),
 )
 
 reference_packs = Table(
