@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install run up down test lint fmt typecheck imports test-unit test-service test-deploy test-integration \
-	test-e2e test-resilience bench docs kafka browser k8s-tools clean
+	test-e2e test-resilience bench docs kafka browser k8s-tools wrk clean
 
 install: .venv/.installed
 
@@ -73,7 +73,18 @@ test-resilience: install kafka
 test: lint typecheck imports kafka browser k8s-tools  ## every check and every test suite, in order
 	$(PY) -m pytest tests/unit tests/service tests/deploy tests/integration tests/e2e tests/resilience
 
-bench: install kafka  ## the five benchmarks on the local cluster mode; tables printed, JSON in bench/results
+# wrk, the benchmarks' HTTP load generator: Debian's package and its LuaJIT, unpacked into .tools
+# (no system install; `apt-get download` needs no root).
+WRK := .tools/wrk/usr/bin/wrk
+wrk: $(WRK)
+$(WRK):
+	mkdir -p .tools/wrk
+	cd .tools/wrk && { apt-get download -qq wrk libluajit-5.1-2 2>/dev/null || \
+	  { apt-get update -qq && apt-get download -qq wrk libluajit-5.1-2; }; } && \
+	  for deb in *.deb; do dpkg-deb -x "$$deb" .; done && rm -f *.deb
+	test -x $(WRK)
+
+bench: install kafka wrk  ## the five benchmarks on the local cluster mode; tables printed, JSON in bench/results
 	$(PY) -m bench
 
 docs: install  ## AsyncAPI document and JSON Schemas of the event contracts

@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from contextlib import suppress
 from pathlib import Path
 
@@ -34,6 +37,7 @@ class BenchCluster:
         self.pg = EmbeddedPostgres(self.root / "postgres")
         self.broker = KafkaBroker(self.root / "kafka")
         self.processes: dict[str, ServiceProcess] = {}
+        self.raw_stack: subprocess.Popen[bytes] | None = None
         self.env: dict[str, str] = {}
         self.bootstrap = ""
 
@@ -76,6 +80,9 @@ class BenchCluster:
         say(f"cluster ready: Kafka {self.bootstrap}, PostgreSQL 127.0.0.1:{self.pg.port}")
 
     def stop(self) -> None:
+        if self.raw_stack is not None:
+            self.raw_stack.kill()
+            self.raw_stack.wait(10)
         for proc in self.processes.values():
             with suppress(Exception):
                 proc.stop()
@@ -123,6 +130,25 @@ class BenchCluster:
         return await asyncpg.connect(
             host="127.0.0.1", port=self.pg.port, user="postgres", password=self.pg.password, database=database
         )
+
+    def start_raw_stack(self) -> str:
+        """The reference app (bench/raw_stack.py) on disclosure's database; returns its base URL."""
+        port = free_port()
+        dsn = (
+            f"postgresql://postgres:{self.pg.password}@127.0.0.1:{self.pg.port}/{database_name('disclosure')}"
+        )
+        log = (self.root / "logs" / "raw_stack.log").open("ab")
+        self.raw_stack = subprocess.Popen(
+            [sys.executable, "-m", "bench.raw_stack", str(port), dsn], stdout=log, stderr=subprocess.STDOUT
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with suppress(httpx.HTTPError):
+                httpx.get(f"{url}/v1/documents/none", timeout=2)
+                return url
+            time.sleep(0.2)
+        raise TimeoutError("the raw-stack reference app did not answer within 60 s")
 
     async def new_database(self, name: str) -> str:
         """A fresh database on the cluster's PostgreSQL; returns its SQLAlchemy URL."""

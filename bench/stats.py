@@ -112,6 +112,42 @@ def _pad(text: str, width: int, *, right: bool) -> str:
     return gap + text if right else text + gap
 
 
+@dataclass(frozen=True)
+class Target:
+    """One performance target of the issue: a measured figure against its bound."""
+
+    what: str
+    measured: float | None
+    bound: float
+    at_least: bool  # True: measured >= bound is met; False: measured <= bound is met
+    unit: str = ""
+
+    @property
+    def met(self) -> bool:
+        if self.measured is None:
+            return False
+        return self.measured >= self.bound if self.at_least else self.measured <= self.bound
+
+    def row(self) -> list[str]:
+        shown = "n/a" if self.measured is None else f"{self.measured:g}{self.unit}"
+        return [
+            self.what,
+            shown,
+            f"{'≥' if self.at_least else '≤'} {self.bound:g}{self.unit}",
+            "✓" if self.met else "✗",
+        ]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "what": self.what,
+            "measured": self.measured,
+            "bound": self.bound,
+            "at_least": self.at_least,
+            "unit": self.unit,
+            "met": self.met,
+        }
+
+
 @dataclass
 class BenchResult:
     """One benchmark's table, its notes and everything written to its JSON file."""
@@ -128,6 +164,7 @@ class BenchResult:
     duration_s: float = 0.0
     # Set when the measured code runs inside the bench process (its CPU is then counted here).
     in_process: bool = False
+    targets: list[Target] = field(default_factory=list)
 
     @property
     def in_process_note(self) -> str:
@@ -136,6 +173,8 @@ class BenchResult:
     def text(self) -> str:
         out = [f"== {self.name}: {self.title}", render_table(self.headers, self.rows)]
         out += [f"  * {n}" for n in self.notes]
+        if self.targets:
+            out += ["", render_table(["target", "measured", "bound", "met"], [t.row() for t in self.targets])]
         if self.load_generator_cpu:
             cpu = self.load_generator_cpu
             out.append(
@@ -163,6 +202,7 @@ class BenchResult:
             "service_code_in_bench_process": self.in_process,
             "duration_s": round(self.duration_s, 1),
             "table": {"headers": self.headers, "rows": self.rows},
+            "targets": [t.as_json() for t in self.targets],
             "notes": self.notes,
         }
 
