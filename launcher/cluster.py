@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from devtools.kafka_broker import KafkaBroker
+from launcher import demo
 from launcher.credentials import jwt_secret_env
 from launcher.processes import ServiceProcess
 from launcher.topology import DEFAULT_PORTS, SERVICES, database_name, service_env
@@ -50,12 +51,20 @@ def up() -> int:
         for proc in processes:
             proc.wait_ready()
         PID_FILE.write_text(str(os.getpid()))
-        sys.stdout.write(
-            f"效能 Xiaoneng local cluster is up: Kafka {bootstrap}, PostgreSQL 127.0.0.1:{pg.port}\n"
-            f"  (user postgres, password in {pg.data_dir / 'password'})\n"
-            f"  Docs portal: http://127.0.0.1:{DEFAULT_PORTS['gateway']}/docs\n"
-            f"  Logs: {log_dir}\n  Stop with Ctrl-C or 'make down'.\n"
-        )
+        gateway_url = f"http://127.0.0.1:{DEFAULT_PORTS['gateway']}"
+        dev = os.environ.get("XN_ENVIRONMENT", "dev") == "dev"
+        # As ``make run`` does: the demo clients in dev, none (and old ones removed) elsewhere.
+        credentials = asyncio.run(demo.prepare(gateway_url, pg.url_for(database_name("gateway")), dev=dev))
+        gateway_db = demo.gateway_database_command(pg.data_dir / "password", pg.port)
+        lines = [
+            f"效能 Xiaoneng local cluster is up: Kafka {bootstrap}, PostgreSQL 127.0.0.1:{pg.port}",
+            f"  (user postgres, password in {pg.data_dir / 'password'})",
+            f"  Docs portal: {gateway_url}/docs",
+            *demo.client_lines(credentials, gateway_db),
+            f"  Logs: {log_dir}",
+            "  Stop with Ctrl-C or 'make down'.",
+        ]
+        sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
         stop.wait()
     finally:

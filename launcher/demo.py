@@ -1,4 +1,5 @@
-"""Demo data for the embedded mode in dev: API clients with known secrets and a few documents.
+"""Demo data for the local modes (``make run``, ``make up``) in dev: API clients with known
+secrets and a few documents.
 
 Their secrets are in this file, so they must never exist outside dev: :func:`retire` removes
 those an earlier dev run left in the same data folder.
@@ -7,6 +8,8 @@ those an earlier dev run left in the same data folder.
 from __future__ import annotations
 
 import logging
+import shlex
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +17,7 @@ from sqlalchemy import delete
 
 from services.gateway import clients
 from services.gateway.tables import api_clients
+from shared.db import Database
 
 log = logging.getLogger("xiaoneng.demo")
 
@@ -40,14 +44,13 @@ DEMO_DOCUMENTS = [
 ]
 
 
-async def seed(gateway_url: str, gateway_server: Any) -> dict[str, str]:
-    """Register the demo clients (secret = ``<client_id>-secret``) and demo documents once."""
-    ctx = gateway_server.config.loaded_app
-    app = _find_app(ctx)
+async def seed(gateway_url: str, db: Database) -> dict[str, str]:
+    """Register the demo clients (secret = ``<client_id>-secret``) in the gateway database ``db``,
+    and the demo documents once."""
     credentials = {}
     for client_id, spec in DEMO_CLIENTS.items():
         secret = f"{client_id}-secret"
-        await clients.register_client(app.state.ctx.db, client_id=client_id, secret=secret, **spec)
+        await clients.register_client(db, client_id=client_id, secret=secret, actor="demo", **spec)
         credentials[client_id] = secret
     async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as http:
         token = (
@@ -69,16 +72,48 @@ async def seed(gateway_url: str, gateway_server: Any) -> dict[str, str]:
     return credentials
 
 
-async def retire(gateway_server: Any) -> None:
-    """Remove the demo clients from the gateway's database (any environment but dev)."""
-    db = _find_app(gateway_server.config.loaded_app).state.ctx.db
+async def retire(db: Database) -> None:
+    """Remove the demo clients from the gateway database ``db`` (any environment but dev)."""
     async with db.transaction() as session:
         result = await session.execute(delete(api_clients).where(api_clients.c.client_id.in_(DEMO_CLIENTS)))
     if result.rowcount:
         log.warning("removed %d demo client(s) an earlier dev run had registered", result.rowcount)
 
 
-def _find_app(app: Any) -> Any:
+async def prepare(gateway_url: str, database_url: str, *, dev: bool) -> dict[str, str]:
+    """In dev the demo clients and documents (their credentials returned), elsewhere none; for a
+    gateway in another process (``make up``), reached through its database URL."""
+    db = Database(database_url)
+    try:
+        if dev:
+            return await seed(gateway_url, db)
+        await retire(db)
+        return {}
+    finally:
+        await db.dispose()
+
+
+def client_lines(credentials: dict[str, str], gateway_db: str) -> list[str]:
+    """The banner's lines about API clients: the demo ones, or how to register one."""
+    if credentials:
+        return ["  Demo clients (client_id / client_secret) for POST /api/v1/oauth/token:"] + [
+            f"    {cid} / {secret}" for cid, secret in credentials.items()
+        ]
+    return [
+        "  No demo clients outside XN_ENVIRONMENT=dev; register a client with",
+        f'    XN_GATEWAY_DATABASE_URL="{gateway_db}" \\',
+        "      .venv/bin/python -m services.gateway.cli add-client --id ID --name NAME --roles ROLES",
+    ]
+
+
+def gateway_database_command(password_file: Path, port: int) -> str:
+    """The gateway database URL as a shell word that reads the password from its file."""
+    return (
+        f"postgresql+asyncpg://postgres:$(cat {shlex.quote(str(password_file))})@127.0.0.1:{port}/xn_gateway"
+    )
+
+
+def find_app(app: Any) -> Any:
     # uvicorn wraps the app in middleware proxies; the FastAPI app holds ``state.ctx``.
     while not hasattr(getattr(app, "state", None), "ctx"):
         app = app.app

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shlex
 import signal
 from pathlib import Path
 
@@ -77,10 +76,11 @@ async def serve(data_dir: Path, host: str, base_port: int, pg_port: int) -> None
                 raise RuntimeError(f"services failed to start: {', '.join(failed)}")
             await asyncio.sleep(0.1)
         gateway_url = f"http://{host}:{ports['gateway']}"
+        gateway_db = demo.find_app(servers["gateway"].config.loaded_app).state.ctx.db
         if common.environment == "dev":
-            credentials = await demo.seed(gateway_url, servers["gateway"])
+            credentials = await demo.seed(gateway_url, gateway_db)
         else:
-            await demo.retire(servers["gateway"])
+            await demo.retire(gateway_db)
             credentials = {}
         _announce(gateway_url, ports, credentials, pg)
         await stop.wait()
@@ -97,26 +97,14 @@ def _announce(
     gateway_url: str, ports: dict[str, int], credentials: dict[str, str], pg: EmbeddedPostgres
 ) -> None:
     # The password stays in its file; the command reads it there.
-    gateway_db = (
-        f"postgresql+asyncpg://postgres:$(cat {shlex.quote(str(pg.data_dir / 'password'))})"
-        f"@127.0.0.1:{pg.port}/{database_name('gateway')}"
-    )
+    gateway_db = demo.gateway_database_command(pg.data_dir / "password", pg.port)
     lines = [
         "",
         "效能 Xiaoneng is running (embedded mode).",
         f"  Docs portal:  {gateway_url}/docs   (ReDoc: {gateway_url}/redoc)",
         f"  OpenAPI:      {gateway_url}/openapi.json",
         "  Services:     " + ", ".join(f"{s} :{p}" for s, p in ports.items()),
-        *(
-            ["  Demo clients (client_id / client_secret) for POST /api/v1/oauth/token:"]
-            + [f"    {cid} / {secret}" for cid, secret in credentials.items()]
-            if credentials
-            else [
-                "  No demo clients outside XN_ENVIRONMENT=dev; register a client with",
-                f'    XN_GATEWAY_DATABASE_URL="{gateway_db}" \\',
-                "      .venv/bin/python -m services.gateway.cli add-client --id ID --name NAME --roles ROLES",
-            ]
-        ),
+        *demo.client_lines(credentials, gateway_db),
         "  Press Ctrl-C to stop.",
         "",
     ]

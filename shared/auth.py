@@ -34,6 +34,9 @@ class Principal:
     # Issued by the gateway's own token endpoint to a client registered in its database, so the
     # gateway can refuse it once that client is deleted or disabled.
     registered_client: bool = False
+    # Which credentials of that client the token was issued under: changing the client's secret,
+    # roles or department, or disabling it, moves its generation on and ends older tokens.
+    generation: int = 0
 
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles)) or "admin" in self.roles
@@ -42,6 +45,7 @@ class Principal:
 REALM = 'Bearer realm="xiaoneng"'
 # The claim that marks a token of the built-in issuer's registered clients (see ``Principal``).
 REGISTERED_CLIENT_CLAIM = "registered_client"
+GENERATION_CLAIM = "client_generation"
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -82,6 +86,7 @@ class TokenVerifier:
             department=claims.get("department"),
             subject=str(claims["sub"]),
             registered_client=claims.get(REGISTERED_CLIENT_CLAIM) is True,
+            generation=_generation(claims.get(GENERATION_CLAIM, 0)),
         )
 
     def _check_lifetime(self, claims: dict[str, Any]) -> None:
@@ -97,6 +102,12 @@ class TokenVerifier:
             raise _unauthorized(f"访问令牌的有效期超过 {longest} 秒的上限，请重新获取")
 
 
+def _generation(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _unauthorized("访问令牌的 client_generation 声明无效")
+    return value
+
+
 def issue_token(
     settings: CommonSettings,
     *,
@@ -105,6 +116,7 @@ def issue_token(
     department: str | None = None,
     ttl_seconds: int = 3600,
     registered_client: bool = False,
+    generation: int = 0,
 ) -> str:
     """Sign a token with the shared secret (embedded mode and tests only)."""
     now = int(time.time())
@@ -121,6 +133,7 @@ def issue_token(
         claims["department"] = department
     if registered_client:
         claims[REGISTERED_CLIENT_CLAIM] = True
+        claims[GENERATION_CLAIM] = generation
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 

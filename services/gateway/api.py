@@ -143,6 +143,7 @@ async def token(
         department=client["department"],
         ttl_seconds=ttl,
         registered_client=True,
+        generation=client["generation"],
     )
     response.headers.update(NO_STORE)
     return TokenResponse(access_token=access, expires_in=ttl)

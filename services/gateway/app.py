@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from services.gateway import api, calendar, composite, idempotency, portal, proxy
+from services.gateway.accounts import api as accounts_api
 from services.gateway.catalog import Catalog
 from services.gateway.domain import QuotaPolicy, RateLimiter
 from services.gateway.guard import GatewayGuard
@@ -26,7 +27,15 @@ from shared.clock import Clock, utc_now
 from shared.messaging.bus import Bus
 from shared.settings import CommonSettings, ServiceSettings
 
-ROUTERS = (api.router, calendar.router, webhooks_api.router, composite.router, portal.router, proxy.router)
+ROUTERS = (
+    api.router,
+    accounts_api.router,
+    calendar.router,
+    webhooks_api.router,
+    composite.router,
+    portal.router,
+    proxy.router,
+)
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
 

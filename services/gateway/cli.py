@@ -1,16 +1,19 @@
-"""Register API clients for the built-in client-credentials issuer.
+"""Register API clients for the built-in client-credentials issuer, from a shell on the server.
 
     python -m services.gateway.cli add-client --id city-portal --name 市门户网站 \
         --roles office --department office
 
-Prints the client secret once; only its scrypt hash is stored. Reads the gateway database from
-``XN_GATEWAY_DATABASE_URL``.
+Prints the client secret once; only its hash is stored. Reads the gateway database from
+``XN_GATEWAY_DATABASE_URL`` (the README gives it for each mode). The change is logged like the
+API's, as made by ``cli:<user>``. Day to day an administrator uses ``/api/v1/clients`` instead;
+this command makes the first administrator.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 
 from services.gateway import clients
@@ -32,9 +35,17 @@ async def add_client(args: argparse.Namespace) -> str:
             roles=args.roles.split(","),
             department=args.department,
             secret=args.secret,
+            actor=f"cli:{_user()}",
         )
     finally:
         await db.dispose()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -429,3 +429,38 @@ def check_resendable(status: str) -> None:
     """A delivery still queued or retrying is not sent again beside itself."""
     if status == "pending":
         raise Conflict("该投递仍在排队或重试中", kind="delivery-pending")
+
+
+# --- API client accounts ----------------------------------------------------------------------
+
+
+def check_account(
+    roles: Sequence[str], department: str | None, departments: Set[str], leaders: Set[str]
+) -> None:
+    """What a client's roles and department claim must agree on.
+
+    The claim names whom the client acts for: a department code (the office and supervision are
+    departments too) or, for a leader, the leader's code. A ``department`` client must name its
+    department, since every department rule reads it from the token.
+    """
+    if department is not None and department not in departments and department not in leaders:
+        raise RuleViolation(
+            f"未知的部门或领导代码 {department}", kind="unknown-department", field="department"
+        )
+    if "department" in roles and department not in departments:
+        raise RuleViolation(
+            "角色 department 的客户端须注明所属部门（department，部门代码）",
+            kind="department-required",
+            field="department",
+        )
+
+
+def check_own_account(actor: str, client_id: str, *, removes_admin: bool) -> None:
+    """An administrator cannot lock itself out: disabling or deleting its own client, or taking
+    away its own admin role, would leave nobody to undo it."""
+    if actor == client_id and removes_admin:
+        raise Conflict(
+            "不能停用、删除本客户端或取消本客户端的 admin 角色（请用另一个管理员客户端操作）",
+            kind="own-client",
+            field="client_id",
+        )

@@ -176,8 +176,9 @@ class GatewayGuard:
         # A token of this gateway's own issuer lives only as long as its client does. (With an
         # external identity provider the provider revokes; our HS256 tokens do not verify then.)
         if principal.registered_client and not runtime.common.jwks_url:
-            if not await clients.registry_of(app).is_active(principal.client_id):
-                return _Identity(None, "访问令牌所属的客户端已删除或停用", has_token=True)
+            if not await clients.registry_of(app).admits(principal):
+                refused = "访问令牌所属的客户端已删除或停用，或其凭证已更换（请重新获取令牌）"
+                return _Identity(None, refused, has_token=True)
         return _Identity(principal, None, has_token=True)
 
     @staticmethod

@@ -1,4 +1,5 @@
-"""Gateway tables: API clients, idempotency records, webhook endpoints, messages, deliveries, attempts.
+"""Gateway tables: API clients and their change log, idempotency records, webhook endpoints,
+messages, deliveries, attempts.
 
 Kept identical to the migrations (``tests/service/test_migrations.py`` checks it).
 """
@@ -37,6 +38,27 @@ api_clients = Table(
     Column("department", String(32)),
     Column("roles", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Moved on by every change of secret, roles or department and by disabling: tokens carry the
+    # generation they were issued under, and an older one is refused.
+    Column("token_generation", Integer, nullable=False, server_default=text("0")),
+    Column("disabled_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+    Index("ix_api_clients_created", "created_at", "client_id"),
+)
+
+# Every change of a client (who, when, what), never a secret; kept when the client is deleted.
+api_client_changes = Table(
+    "api_client_changes",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("client_id", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(160), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("changes", JSONB, nullable=False),
+    Column("request_id", String(128)),
+    Index("ix_api_client_changes_at", "at", "id"),
+    Index("ix_api_client_changes_client", "client_id", "at", "id"),
 )
 
 # One row per (client, Idempotency-Key): a claim while the first request runs, then its response.
