@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import calendar_store, problems
+from shared import calendar_store, openapi, problems
 from shared.auth import TokenVerifier
 from shared.calendar import CalendarError, HolidayCalendar
 from shared.calendar_store import CalendarStore, Recompute, YearView
@@ -181,6 +181,7 @@ def create_service_app(
         redoc_url=None,
     )
     problems.install(app)
+    openapi.install(app)
     app.middleware("http")(http_context_middleware(metrics))
     for router in spec.routers:
         app.include_router(router)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Form, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData
 
 from services.gateway import clients
@@ -31,10 +31,29 @@ BASIC_CHALLENGE = 'Basic realm="xiaoneng"'
 _PARAMETERS = ("grant_type", "client_id", "client_secret")
 
 
+# A token as the endpoint issues them (signed with a made-up key): what a client puts after "Bearer".
+_TOKEN_EXAMPLE = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ4aWFvbmVuZyIsImF1ZCI6InhpYW9uZW5nLWFwaSIsInN1YiI6Im"
+    "RlbW8tb2ZmaWNlIiwiY2xpZW50X2lkIjoiZGVtby1vZmZpY2UiLCJyb2xlcyI6WyJvZmZpY2UiXSwiZGVwYXJ0bWVudCI6Im9m"
+    "ZmljZSIsImlhdCI6MTUyOTQ2MDAwMCwiZXhwIjoxNTI5NDYzNjAwLCJyZWdpc3RlcmVkX2NsaWVudCI6dHJ1ZSwiY2xpZW50X2"
+    "dlbmVyYXRpb24iOjB9.4wlmdk223DYWhE6oVmRt5Vf-el5sVedD4FK-3rptui4"
+)
+
+
 class TokenResponse(BaseModel):
-    access_token: str
+    """An access token (JWT) for ``Authorization: Bearer …``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"access_token": _TOKEN_EXAMPLE, "token_type": "Bearer", "expires_in": 3600}]
+        }
+    )
+
+    access_token: str = Field(
+        description="JWT：iss、aud、sub/client_id、roles、department、iat、exp", examples=[_TOKEN_EXAMPLE]
+    )
     token_type: str = Field(default="Bearer", examples=["Bearer"])
-    expires_in: int = Field(examples=[3600])
+    expires_in: int = Field(description="有效秒数", examples=[3600])
 
 
 class TokenError(BaseModel):
@@ -114,6 +133,14 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     ),
     openapi_extra={"security": []},
     responses={
+        200: {
+            "description": "访问令牌（JWT），放在 Authorization: Bearer 之后",
+            "content": {
+                "application/json": {
+                    "example": {"access_token": _TOKEN_EXAMPLE, "token_type": "Bearer", "expires_in": 3600}
+                }
+            },
+        },
         400: {**_ERROR, "description": "invalid_request 或 unsupported_grant_type"},
         401: {**_ERROR, "description": "invalid_client"},
         429: {**_ERROR, "description": "认证失败过多，稍后重试（Retry-After）"},

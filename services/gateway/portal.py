@@ -31,6 +31,7 @@ from services.gateway.webhooks.events import PING_TYPE, WebhookEventType, webhoo
 from shared.app import ServiceContext
 from shared.deps import CtxDep
 from shared.events.asyncapi import asyncapi_document
+from shared.openapi import annotate
 from shared.registry import REGISTRY
 
 log = logging.getLogger("xiaoneng.gateway.portal")
@@ -364,12 +365,14 @@ def merge(gateway_doc: dict[str, Any], services: dict[str, dict[str, Any] | None
 
 def gateway_document(app: FastAPI) -> dict[str, Any]:
     """The gateway's own operations (token, webhooks, composite reads)."""
-    return get_openapi(
-        title="效能 Xiaoneng API",
-        version=app.version,
-        openapi_version="3.1.0",
-        description=DESCRIPTION,
-        routes=app.routes,
+    return annotate(
+        get_openapi(
+            title="效能 Xiaoneng API",
+            version=app.version,
+            openapi_version="3.1.0",
+            description=DESCRIPTION,
+            routes=app.routes,
+        )
     )
 
 
