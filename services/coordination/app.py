@@ -14,7 +14,7 @@ SPEC = ServiceSpec(
     name="coordination",
     title="会办督办 Coordination",
     description=(
-        "部门会办事项限时办结、逾期视作同意、逐级报告、超期统计与领导批示督办（C1–C7）。\n\n"
+        "部门会办事项限时办结、逾期视作同意、逐级报告、超期统计与领导批示督办（C1–C7），年度重大事项（C8）。\n\n"
         "身份：department 角色令牌的 department 声明为部门代码；leader 角色令牌的 department 声明为领导代码"
         "（如 dsg-urban、vm-urban）；office 与 supervisor 可查看全部。"
     ),

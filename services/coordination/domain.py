@@ -971,3 +971,320 @@ def tally(assignments: Iterable[AssignmentFacts], period: TallyPeriod, now: date
         rows.append(TallyRow(a, status, explained, status in ("late", "missing") and not explained))
     rows.sort(key=lambda r: (r.facts.deadline, r.facts.department, r.facts.assignment_id))
     return rows
+
+
+# --- C8: major matters (年度重大事项) -------------------------------------------------------------
+
+MatterState = Literal["listed", "close-off-requested", "closed-off"]
+MilestoneState = Literal["open", "done", "withdrawn"]
+MilestoneStatus = Literal["done", "in-progress", "not-started"]
+CloseOffDecision = Literal["closed-off", "refused"]
+BehindKind = Literal["major-milestone", "major-monthly-report"]
+
+MILESTONE_STATUS_LABELS: dict[str, str] = {"done": "已完成", "in-progress": "推进中", "not-started": "未启动"}
+MATTER_STATE_LABELS: dict[str, str] = {
+    "listed": "推进中",
+    "close-off-requested": "申请销号",
+    "closed-off": "已销号",
+}
+BEHIND_LABEL = "进展迟缓"
+MONTHLY_BULLETIN_TITLE = "重大事项进展情况月度通报"
+MONTHLY_BULLETIN_HEADERS: tuple[str, ...] = (
+    "序号",
+    "重大事项",
+    "牵头单位",
+    "分管市领导",
+    "节点完成情况",
+    "是否进展迟缓",
+    "迟缓原因",
+    "月报",
+)
+
+
+def _c8(detail: str, kind: str, field: str | None, *, status: int | None = None) -> RuleViolation:
+    return RuleViolation(f"{detail}（C8）", rule="C8", kind=kind, field=field, status=status)
+
+
+class PlannedStep(Protocol):
+    @property
+    def title(self) -> str: ...
+    @property
+    def days(self) -> int: ...
+
+
+def plan_backwards(completion_due: date, steps: Sequence[PlannedStep]) -> list[date]:
+    """倒排工期 (001 六): the last step ends on the completion date and each earlier step ends
+    ``days`` calendar days before the step after it ends, so the dates read forward in order."""
+    dates: list[date] = []
+    end = completion_due
+    for index in range(len(steps) - 1, -1, -1):
+        dates.append(end)
+        if index:
+            end = end - timedelta(days=steps[index].days)
+    return list(reversed(dates))
+
+
+def check_milestones(due_days: Sequence[date], completion_due: date, year: int, *, field: str) -> None:
+    """C8 时间表: at least one milestone, none after the completion date nor before the year."""
+    if not due_days:
+        raise _c8("重大事项须有时间表（至少一个节点）", "milestones-missing", field)
+    for index, due_on in enumerate(due_days):
+        if due_on > completion_due:
+            raise _c8(
+                f"节点日期 {due_on} 晚于事项完成时限 {completion_due}",
+                "milestone-after-completion",
+                f"{field}.{index}.due_on",
+            )
+        if due_on.year < year:
+            raise _c8(
+                f"节点日期 {due_on} 早于 {year} 年度", "milestone-before-year", f"{field}.{index}.due_on"
+            )
+
+
+def check_completion_due(completion_due: date, year: int, *, field: str = "completion_due") -> None:
+    if completion_due.year < year:
+        raise _c8(f"完成时限 {completion_due} 早于 {year} 年度", "completion-before-year", field)
+
+
+def check_responsibility(lead: str, cooperating: Sequence[str], *, field: str) -> None:
+    """C8 责任表: the lead department is not among the cooperating ones, each named once."""
+    if lead in cooperating:
+        raise _c8("牵头单位不能同时是配合单位", "lead-among-cooperating", field)
+    if len(set(cooperating)) != len(cooperating):
+        raise _c8("配合单位重复", "repeated-cooperating-department", field)
+
+
+def check_quarters(quarters: Sequence[int], *, field: str) -> None:
+    if len(set(quarters)) != len(quarters):
+        raise _c8("同一季度的目标只能填写一项", "repeated-quarter-target", field)
+
+
+def duplicate_numbers(numbers: Sequence[int], taken: Iterable[int]) -> list[int]:
+    """The positions of ``numbers`` that repeat an earlier one or one already on the year's list."""
+    seen = set(taken)
+    repeated = []
+    for index, number in enumerate(numbers):
+        if number in seen:
+            repeated.append(index)
+        seen.add(number)
+    return repeated
+
+
+def duplicate_number(year: int, number: int, *, field: str) -> RuleViolation:
+    return Conflict(
+        f"{year} 年度重大事项清单已有序号 {number} 的事项（C8）",
+        rule="C8",
+        kind="duplicate-matter-number",
+        field=field,
+    )
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One refusal of a row of a bulk list (0-based ``index``)."""
+
+    index: int
+    error: RuleViolation
+
+
+def list_refused(year: int, errors: Sequence[RowError]) -> RuleViolation:
+    """C8: a bulk list with any bad row is refused whole; each error names its row and field."""
+    first = errors[0]
+    rows = "、".join(str(e.index + 1) for e in errors)
+    return RuleViolation(
+        f"{year} 年度重大事项清单第 {rows} 行有误，整张清单未登记（C8）",
+        rule="C8",
+        kind="list-refused",
+        field=first.error.field,
+        errors=[
+            {
+                "row": e.index + 1,
+                "field": e.error.field,
+                "kind": e.error.kind,
+                "rule": e.error.rule,
+                "detail": e.error.detail,
+            }
+            for e in errors
+        ],
+    )
+
+
+def month_after(month: periods.ReportPeriod) -> periods.ReportPeriod:
+    following = month.end
+    return periods.ReportPeriod(following.year, "monthly", following.month)
+
+
+def month_of(day: date) -> periods.ReportPeriod:
+    return periods.ReportPeriod(day.year, "monthly", day.month)
+
+
+def report_deadline(month: periods.ReportPeriod, by_day: int) -> datetime:
+    """C8: a month's progress report is due by day ``by_day`` of the next month, 24:00 Asia/Shanghai."""
+    following = month_after(month)
+    return end_of_day(date(following.year, following.index, by_day))
+
+
+def report_months(listed_on: date, completion_due: date, year: int) -> list[periods.ReportPeriod]:
+    """The months a matter reports on: from the month it is listed (not before the year) to the
+    month of its completion date, within the year of the list."""
+    first = max(listed_on, date(year, 1, 1))
+    last = min(completion_due, periods.ReportPeriod(year, "annual", 1).last_day)
+    months = []
+    month = month_of(first)
+    while month.first_day <= last:
+        months.append(month)
+        month = month_after(month)
+    return months
+
+
+_MONTHLY: tuple[periods.Frequency, ...] = ("monthly",)
+
+
+def parse_report_month(text: str, today: date, *, field: str = "month") -> periods.ReportPeriod:
+    """C8: a monthly report names a month that has ended (报送上月进展)."""
+    month = periods.parse_period(
+        text, rule="C8", field=field, noun="月份", frequencies=_MONTHLY, kind="invalid-month"
+    )
+    if month.last_day >= today:
+        raise _c8(f"{month.label}尚未结束，不能报送该月进展", "month-not-ended", field)
+    return month
+
+
+def check_report_in_year(month: periods.ReportPeriod, months: Sequence[periods.ReportPeriod]) -> None:
+    if month not in months:
+        raise _c8(f"{month.label}不在该事项的月报期间内", "month-outside-matter", "month")
+
+
+def not_lead(lead: str) -> RuleViolation:
+    """C8: only the lead department (牵头单位) reports progress and asks for close-off."""
+    return _c8(
+        f"只有牵头单位 {lead}（{department_name(lead)}）可以报送该事项的进展或申请销号",
+        "not-lead-department",
+        "matter_id",
+        status=403,
+    )
+
+
+def check_not_closed(state: MatterState, action: str) -> None:
+    """Closed-off matters stay in the record as they were closed."""
+    if state == "closed-off":
+        raise Conflict(f"事项已销号，不能再{action}（C8）", rule="C8", kind="matter-closed-off")
+
+
+class ReportedMilestone(Protocol):
+    @property
+    def milestone_id(self) -> str: ...
+    @property
+    def status(self) -> MilestoneStatus: ...
+    @property
+    def done_on(self) -> date | None: ...
+
+
+def check_reported_milestones(
+    reported: Sequence[ReportedMilestone], known: Iterable[str], month: periods.ReportPeriod
+) -> None:
+    """Each reported milestone belongs to the matter, once; a done one says when, not after the month."""
+    ids = set(known)
+    seen: set[str] = set()
+    for index, m in enumerate(reported):
+        field = f"milestones.{index}"
+        if m.milestone_id not in ids or m.milestone_id in seen:
+            raise _c8(
+                f"节点 {m.milestone_id} 不是该事项的节点或重复填报",
+                "unknown-milestone",
+                f"{field}.milestone_id",
+            )
+        seen.add(m.milestone_id)
+        if m.status == "done" and m.done_on is None:
+            raise _c8("已完成的节点须填写完成日期", "done-on-missing", f"{field}.done_on")
+        if m.done_on is not None and m.done_on > month.last_day:
+            raise _c8(f"完成日期晚于所报月份{month.label}", "done-after-month", f"{field}.done_on")
+
+
+def check_milestone_done(state: MilestoneState, done_on: date, today: date) -> None:
+    if state != "open":
+        raise Conflict("该节点已报告完成或已撤销（C8）", rule="C8", kind="milestone-not-open")
+    if done_on > today:
+        raise _c8("完成日期不能晚于今天", "date-in-future", "done_on")
+
+
+def check_close_off_request(state: MatterState, unfinished: Sequence[str]) -> None:
+    """C8 销号: a listed matter whose milestones are all reported done."""
+    if state != "listed":
+        raise Conflict(
+            f"事项当前为{MATTER_STATE_LABELS[state]}，不能申请销号（C8）",
+            rule="C8",
+            kind="close-off-not-open",
+        )
+    if unfinished:
+        raise _c8(
+            f"尚有未完成的节点：{'、'.join(unfinished)}，不能申请销号", "milestones-unfinished", "milestones"
+        )
+
+
+def check_close_off_decision(state: MatterState, decision: CloseOffDecision, reason: str | None) -> None:
+    """C8 销号: the office verifies a pending request; a refusal says why."""
+    if state != "close-off-requested":
+        raise Conflict(
+            f"事项当前为{MATTER_STATE_LABELS[state]}，没有待核验的销号申请（C8）",
+            rule="C8",
+            kind="no-close-off-request",
+        )
+    if decision == "refused" and not reason:
+        raise _c8("退回销号申请须说明理由", "reason-missing", "reason")
+
+
+def check_milestone_change(done: bool, behind: bool, *, field: str) -> None:
+    """A milestone reported done or already announced behind keeps its date (the record stands)."""
+    if done or behind:
+        raise Conflict(
+            "已完成或已通报进展迟缓的节点不能改期或撤销（C8）", rule="C8", kind="milestone-fixed", field=field
+        )
+
+
+def year_end(year: int) -> date:
+    """年底: the first day of the year's last month, from which its matters are scored."""
+    return periods.ReportPeriod(year, "annual", 1).last_day.replace(day=1)
+
+
+def check_scoring(year: int, today: date, score: float, policy_max: int, *, field: str) -> None:
+    """C8 年底打分评价: from the year's last month on, a score from 0 to the profile's maximum."""
+    if today < year_end(year):
+        raise _c8(f"{year} 年度重大事项自 {year_end(year)} 起方可评分", "scoring-not-open", "year")
+    if not 0 <= score <= policy_max:
+        raise _c8(f"评分须在 0 至 {policy_max} 分之间", "score-out-of-range", field)
+
+
+def quarter_published_once(quarter: periods.ReportPeriod, today: date) -> None:
+    """每季度媒体公布: a quarter's progress is published once it has ended."""
+    if quarter.last_day >= today:
+        raise _c8(f"{quarter.label}尚未结束，不能公布该季度进展", "quarter-not-ended", "quarter")
+
+
+@dataclass(frozen=True)
+class MilestoneFacts:
+    milestone_id: str
+    title: str
+    due_on: date
+    deadline: datetime
+    state: MilestoneState
+    done_on: date | None
+    done_reported_at: datetime | None
+
+
+def milestone_behind(m: MilestoneFacts, as_of: datetime) -> bool:
+    """C8 进展迟缓: a milestone not reported done by 24:00 of its date is behind from then on,
+    until a report says it is done."""
+    if m.state == "withdrawn" or m.deadline > as_of:
+        return False
+    return m.done_reported_at is None or m.done_reported_at > as_of
+
+
+def milestone_status(m: MilestoneFacts, as_of: datetime) -> str:
+    if m.state == "withdrawn":
+        return "已撤销"
+    if m.done_reported_at is not None and m.done_reported_at <= as_of:
+        return f"已完成（{m.done_on}）"
+    if milestone_behind(m, as_of):
+        return f"逾期未完成（{m.due_on}）"
+    return f"未到期（{m.due_on}）"

@@ -1,5 +1,6 @@
 """The coordination sweepers, run every ``XN_SWEEP_INTERVAL_SECONDS``: items reach deemed consent
-at their deadline (C4) and supervised instructions become overdue (C7), each announced once.
+at their deadline (C4), supervised instructions become overdue (C7) and major matters fall behind
+(C8: a milestone not reported done by its date, a monthly report not filed), each announced once.
 
 The registered sweepers read the business clock (``ctx.now()``); the use cases they call take
 ``now`` so tests move time by choosing it.
@@ -7,7 +8,7 @@ The registered sweepers read the business clock (``ctx.now()``); the use cases t
 
 from __future__ import annotations
 
-from services.coordination.service import instructions, matters
+from services.coordination.service import instructions, major_progress, matters
 from shared.app import ServiceContext
 
 
@@ -19,4 +20,8 @@ async def sweep_overdue_instructions(ctx: ServiceContext) -> int:
     return await instructions.sweep_overdue(ctx, ctx.now())
 
 
-SWEEPERS = (sweep_joint_item_deadlines, sweep_overdue_instructions)
+async def sweep_major_matters_behind(ctx: ServiceContext) -> int:
+    return await major_progress.sweep_behind(ctx, ctx.now())
+
+
+SWEEPERS = (sweep_joint_item_deadlines, sweep_overdue_instructions, sweep_major_matters_behind)

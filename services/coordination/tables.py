@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -241,4 +242,157 @@ instruction_explanations = Table(
     Column("filed_by", String(128), nullable=False),
     Column("filed_at", DateTime(timezone=True), nullable=False),
     Index("ix_instruction_explanations_assignment", "assignment_id", "filed_at"),
+)
+
+# Major matters (年度重大事项, C8): the year's list with its task, timetable and responsibility
+# sheets, each change to a listed matter (who, when, why), the monthly progress reports and the
+# duties to file them, on-site checks, close-off (销号) requests and decisions, year-end scores,
+# and the quarterly public snapshots.
+major_matters = Table(
+    "major_matters",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("task", Text, nullable=False),
+    Column("lead_department", String(32), nullable=False),
+    Column("cooperating", JSONB, nullable=False),
+    Column("leader", String(64), nullable=False),
+    Column("responsible_person", String(64), nullable=False),
+    Column("contact_phone", String(32)),
+    Column("completion_due", Date, nullable=False),
+    Column("quarter_targets", JSONB, nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("listed_on", Date, nullable=False),
+    Column("listed_by", String(128), nullable=False),
+    Column("listed_at", DateTime(timezone=True), nullable=False),
+    Column("closed_off_by", String(128)),
+    Column("closed_off_at", DateTime(timezone=True)),
+    UniqueConstraint("year", "number", name="uq_major_matters_number"),
+    Index("ix_major_matters_lead", "lead_department", "year"),
+    Index("ix_major_matters_leader", "leader", "year"),
+)
+
+major_matter_changes = Table(
+    "major_matter_changes",
+    metadata,
+    Column("matter_id", String(40), ForeignKey("major_matters.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("changes", JSONB, nullable=False),
+    Column("reason", Text),
+    Column("changed_by", String(128), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("matter_id", "seq", name="pk_major_matter_changes"),
+)
+
+major_milestones = Table(
+    "major_milestones",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("matter_id", String(40), ForeignKey("major_matters.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("due_on", Date, nullable=False),
+    # 24:00 Asia/Shanghai of due_on: not reported done by then, the matter is behind.
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("done_on", Date),
+    Column("done_reported_at", DateTime(timezone=True)),
+    Column("done_by", String(128)),
+    Column("done_evidence", JSONB),
+    Column("behind_at", DateTime(timezone=True)),
+    Index("ix_major_milestones_matter", "matter_id", "seq"),
+    # The sweeper claims milestones not yet announced behind through this partial index.
+    Index("ix_major_milestones_unannounced", "deadline", postgresql_where=text("behind_at IS NULL")),
+)
+
+major_report_duties = Table(
+    "major_report_duties",
+    metadata,
+    Column("matter_id", String(40), ForeignKey("major_matters.id"), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("lead_department", String(32), nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("reported_at", DateTime(timezone=True)),
+    Column("behind_at", DateTime(timezone=True)),
+    Column("cancelled_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("matter_id", "month", name="pk_major_report_duties"),
+    Index(
+        "ix_major_report_duties_unannounced",
+        "deadline",
+        postgresql_where=text("behind_at IS NULL AND cancelled_at IS NULL"),
+    ),
+)
+
+major_progress_reports = Table(
+    "major_progress_reports",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("matter_id", String(40), ForeignKey("major_matters.id"), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("department", String(32), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("public_summary", Text),
+    Column("milestones", JSONB, nullable=False),
+    Column("evidence", JSONB, nullable=False),
+    Column("delay_reason", Text),
+    Column("late", Boolean, nullable=False),
+    Column("submitted_by", String(128), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("matter_id", "month", name="uq_major_progress_reports_month"),
+)
+
+major_checks = Table(
+    "major_checks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("matter_id", String(40), ForeignKey("major_matters.id"), nullable=False),
+    Column("checked_on", Date, nullable=False),
+    Column("inspectors", Text, nullable=False),
+    Column("findings", Text, nullable=False),
+    Column("attachments", JSONB, nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_major_checks_matter", "matter_id", "checked_on"),
+)
+
+major_close_offs = Table(
+    "major_close_offs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("matter_id", String(40), ForeignKey("major_matters.id"), nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("evidence", JSONB, nullable=False),
+    Column("requested_by", String(128), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("decision", String(16)),
+    Column("reason", Text),
+    Column("decided_by", String(128)),
+    Column("decided_at", DateTime(timezone=True)),
+    Index("ix_major_close_offs_matter", "matter_id", "requested_at"),
+)
+
+major_scores = Table(
+    "major_scores",
+    metadata,
+    Column("matter_id", String(40), ForeignKey("major_matters.id"), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("score", Numeric(5, 1), nullable=False),
+    Column("comment", Text),
+    Column("meeting", Text, nullable=False),
+    Column("scored_on", Date, nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+major_publications = Table(
+    "major_publications",
+    metadata,
+    Column("quarter", String(7), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("content", JSONB, nullable=False),
+    Column("published_by", String(128), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
 )

@@ -18,8 +18,10 @@ from shared.events.envelope import TYPE_PREFIX
 from shared.schemas import ShanghaiInstants
 
 # What has a deadline: a document version (D1), a joint item (C4), a supervised instruction (C7),
-# a report duty (I4).
-SubjectKind = Literal["document-version", "joint-item", "instruction", "report-duty"]
+# a report duty (I4), a major matter's milestone or monthly report (C8).
+SubjectKind = Literal[
+    "document-version", "joint-item", "instruction", "report-duty", "major-milestone", "major-monthly-report"
+]
 
 # Additive in v1 (absent means false): the deadline was counted through a provisional year.
 DeadlineProvisional = Annotated[
@@ -100,6 +102,11 @@ class DeadlinePassed(EventData):
     deadline: datetime = Field(examples=["2018-06-25T00:00:00+08:00"])
     consequence: Literal["overdue", "deemed-consent", "deemed-agreed-to-handle"] = Field(examples=["overdue"])
     deadline_provisional: DeadlineProvisional = False
+    parent_id: str | None = Field(
+        default=None,
+        description="所属事项：重大事项节点或月报逾期（进展迟缓，C8）时为重大事项编号",
+        examples=["mm-5b2c0e1f9a3d"],
+    )
 
 
 class DeadlinePassedWithdrawn(EventData):
@@ -370,6 +377,54 @@ class DeadlineChanged(EventData):
     notice: str = Field(description="来源通知文号", examples=["国办发明电〔2026〕7号"])
 
 
+class MajorMatterRef(EventData):
+    """What every major-matter event says of the matter (C8)."""
+
+    key_field = "matter_id"
+
+    matter_id: str = Field(examples=["mm-5b2c0e1f9a3d"])
+    year: int = Field(description="清单年度", examples=[2018])
+    number: int = Field(ge=1, description="清单序号", examples=[7])
+    title: str = Field(description="重大事项名称", examples=["南太湖新区基础设施建设"])
+    lead_department: str = Field(description="牵头单位代码", examples=["jsj"])
+
+
+class MatterListed(MajorMatterRef):
+    """A major matter was put on the year's list (年度重大事项清单, C8)."""
+
+    event_name = "matter-listed"
+    summary = "重大事项列入年度清单（任务表、时间表、责任表）(C8)"
+
+    cooperating_departments: list[str] = Field(description="配合单位代码", examples=[["gtj", "ghj"]])
+    leader: str = Field(description="分管市领导代码", examples=["vm-urban"])
+    completion_due: date = Field(description="完成时限", examples=["2018-12-31"])
+    milestones: int = Field(ge=1, description="时间表节点数", examples=[4])
+
+
+class ProgressReported(MajorMatterRef):
+    """The lead department reported a month's progress of a major matter (C8)."""
+
+    event_name = "progress-reported"
+    summary = "牵头单位报送重大事项月度进展 (C8)"
+
+    month: str = Field(description="所报月份", examples=["2018-06"])
+    milestones_total: int = Field(ge=0, description="时间表节点数（不含已撤销）", examples=[4])
+    milestones_done: int = Field(ge=0, description="报送时已完成的节点数", examples=[2])
+    milestones_behind: int = Field(ge=0, description="报送时逾期未完成的节点数", examples=[0])
+    submitted_at: datetime = Field(examples=["2018-07-03T10:00:00+08:00"])
+    late: bool = Field(description="晚于月报截止时刻报送", examples=[False])
+
+
+class MatterClosedOff(MajorMatterRef):
+    """The office verified a completed major matter and closed it off (销号, C8)."""
+
+    event_name = "matter-closed-off"
+    summary = "重大事项经市政府办公室核验后销号 (C8)"
+
+    closed_off_at: datetime = Field(examples=["2018-11-20T15:00:00+08:00"])
+    completion_due: date = Field(description="完成时限", examples=["2018-12-31"])
+
+
 CONTRACTS: tuple[type[EventData], ...] = (
     DocumentFormed,
     DocumentPublished,
@@ -387,6 +442,9 @@ CONTRACTS: tuple[type[EventData], ...] = (
     WebhookEndpointDisabled,
     CalendarYearPublished,
     DeadlineChanged,
+    MatterListed,
+    ProgressReported,
+    MatterClosedOff,
 )
 
 BY_TYPE: dict[str, type[EventData]] = {c.event_type(): c for c in CONTRACTS}

@@ -22,6 +22,7 @@ from shared.policy.models import (
     EvaluationPolicy,
     EvaluationSchedule,
     IndicatorPolicy,
+    MajorMatterPolicy,
     PolicyProfile,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "EvaluationPolicy",
     "EvaluationSchedule",
     "IndicatorPolicy",
+    "MajorMatterPolicy",
     "PolicyProfile",
     "UnknownProfile",
     "available_profiles",

@@ -92,6 +92,16 @@ class DisclosurePolicy(Strict):
     """D1: a change (变更) restarts the limit for the new version."""
 
 
+class MajorMatterPolicy(Strict):
+    """C8 年度重大事项: the monthly report, the year-end score."""
+
+    monthly_report_by_day: DayOfMonth
+    """C8: the lead department reports a month's progress by this day of the next month (24:00).
+    Not in the seeds (002 (三)2 says only 每月): a profile default."""
+    score_max: PositiveInt
+    """C8: the highest score the executive meeting gives a matter at year end (打分评价)."""
+
+
 class CoordinationPolicy(Strict):
     routine_feedback: PositiveRule
     """C2: routine items (一般性常规工作) are handled and answered within this limit."""
@@ -108,6 +118,8 @@ class CoordinationPolicy(Strict):
     """C7 三个不过夜: general replies, requests and citizen letters are handled within this limit."""
     instruction_tallies_per_month: PositiveInt
     """C7: how often a month the office tallies supervised-instruction feedback (2 = every half month)."""
+    major_matters: MajorMatterPolicy
+    """C8: the year's major matters (年度重大事项清单)."""
 
     @model_validator(mode="after")
     def _ordered(self) -> CoordinationPolicy:

@@ -202,3 +202,46 @@ async def late_june(c: Coordination) -> dict[str, str]:
     ).status_code == 201
     c.clock.now = at("2018-07-02 10:00")
     return ids
+
+
+def major_matter(number: int, lead: str = "jsj", **overrides: Any) -> dict[str, Any]:
+    """A major matter (C8) of 2018 for the office to list: two milestones (04-30, 06-30), done by 12-31."""
+    body: dict[str, Any] = {
+        "number": number,
+        "title": f"重大事项{number}",
+        "task": "完成项目主体工程",
+        "lead_department": lead,
+        "cooperating_departments": ["gtj"],
+        "leader": "vm-urban",
+        "responsible_person": "王明",
+        "contact_phone": "0572-2222222",
+        "completion_due": "2018-12-31",
+        "milestones": [
+            {"title": "完成初步设计", "due_on": "2018-04-30"},
+            {"title": "主体工程开工", "due_on": "2018-06-30"},
+        ],
+        "quarter_targets": [{"quarter": 2, "target": "主体工程开工"}],
+    }
+    body.update(overrides)
+    return body
+
+
+async def listed(c: Coordination, *matters: dict[str, Any], year: int = 2018) -> list[dict[str, Any]]:
+    """The views of ``matters`` the office lists for ``year`` at once."""
+    r = await c.client.post(
+        f"/v1/major-matter-lists/{year}", json={"matters": list(matters)}, headers=c.office()
+    )
+    views: list[dict[str, Any]] = answered(r, 201)["matters"]
+    return views
+
+
+def progress(month: str, *done: tuple[str, str], **overrides: Any) -> dict[str, Any]:
+    """A monthly progress report of ``month`` saying each (milestone id, done_on) of ``done`` is done."""
+    body: dict[str, Any] = {
+        "month": month,
+        "summary": "按计划推进",
+        "milestones": [{"milestone_id": m, "status": "done", "done_on": on} for m, on in done],
+        "evidence": [{"name": "现场照片", "pages": 2}],
+    }
+    body.update(overrides)
+    return body

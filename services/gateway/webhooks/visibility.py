@@ -153,6 +153,21 @@ RULES: dict[str, tuple[Case, ...]] = {
         Case(Rule(overseers=False, owner_only=True, note="管理员也只收到自己端点的停用通知")),
     ),
     contracts.CalendarYearPublished.event_type(): (Case(Rule(public=True, note="节假日安排公开")),),
+    contracts.MatterListed.event_type(): (
+        Case(
+            Rule(
+                department_fields=("lead_department", "cooperating_departments"),
+                leader_fields=("leader",),
+                note="重大事项由牵头单位、配合单位与分管市领导查看",
+            )
+        ),
+    ),
+    contracts.ProgressReported.event_type(): (
+        Case(Rule(department_fields=("lead_department",), note="事件不含配合单位与分管市领导，二者不接收")),
+    ),
+    contracts.MatterClosedOff.event_type(): (
+        Case(Rule(department_fields=("lead_department",), note="事件不含配合单位与分管市领导，二者不接收")),
+    ),
 }
 
 # What an event type without a rule of its own gets: the overseers only, until someone decides.
