@@ -31,7 +31,7 @@ SPEC = ServiceSpec(
         "公开目录含索引号、文号等目录信息（D4），任何人可检索和阅读（D5）。"
     ),
     routers=api.ROUTERS,
-    sweepers=[sweeper.sweep_overdue],
+    sweepers=[sweeper.sweep_overdue, sweeper.sweep_requests],
     recompute_deadlines=service.recompute_deadlines,
     extra_lifespan=_search_ready,
 )

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from services.disclosure.domain import (
+    AnswerKind,
+    ApplicantType,
+    Channel,
     DisclosureMode,
     ExemptionDecision,
     ExemptionGround,
     IssuingOrgan,
+    RequestStatus,
     Validity,
     VersionStatus,
 )
@@ -305,3 +309,276 @@ class StatisticsReport(ShanghaiInstants):
     end: date = Field(description="期间末日之后一日（不含）")
     departments: list[DepartmentStatistics] = Field(description="有文件的部门（或所选部门），按部门名录顺序")
     total: DepartmentStatistics = Field(description="合计（department 为 all）")
+
+
+# --- D7 requests for government information (依申请公开) ----------------------------------------
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{4,19}$")]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+
+
+class Applicant(Command):
+    """申请人（第二十九条）：姓名或者名称、身份证明、联系方式。个人信息只有受理机关和持查询码的申请人可见。"""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        description="申请人姓名（法人或其他组织为联系人姓名）", examples=["张三"]
+    )
+    organisation: ShortText | None = Field(
+        default=None,
+        description="法人或其他组织的名称（申请人为组织时必填）",
+        examples=["湖州某某科技有限公司"],
+    )
+    id_document: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
+        default=None,
+        description="身份证明（证件类型和号码，或统一社会信用代码）",
+        examples=["身份证 330501199001011234"],
+    )
+    phone: Phone = Field(description="联系电话", examples=["13800000000"])
+    email: Email | None = Field(default=None, description="电子邮箱", examples=["zhangsan@example.com"])
+    address: ShortText | None = Field(
+        default=None, description="通信地址", examples=["湖州市吴兴区某某路1号"]
+    )
+
+
+class RequestSubmit(Command):
+    """政府信息公开申请（第二十九条）：由公众通过网上平台提交，无需账号。"""
+
+    department: str = Field(description="受理机关（部门代码；市政府为 office）", examples=["fgw"])
+    applicant_type: ApplicantType = Field(
+        description=(
+            "申请人类型：natural-person 自然人；法人或其他组织：commercial-enterprise 商业企业、"
+            "research-institution 科研机构、social-welfare-organisation 社会公益组织、"
+            "legal-service-organisation 法律服务机构、other-organisation 其他"
+        ),
+        examples=["natural-person"],
+    )
+    applicant: Applicant
+    content: LongText = Field(
+        description="申请公开的政府信息的名称、文号或者便于查询的其他特征性描述",
+        examples=["2018年湖州市区老旧小区改造项目的资金安排文件"],
+    )
+    form: Literal["paper", "electronic"] = Field(
+        default="electronic",
+        description="信息的形式要求：paper 纸质、electronic 电子",
+        examples=["electronic"],
+    )
+    delivery: Literal["post", "email", "pickup", "online"] = Field(
+        default="online",
+        description="获取信息的方式：post 邮寄、email 电子邮件、pickup 当面领取、online 网上查看",
+        examples=["online"],
+    )
+
+
+class RequestRegister(RequestSubmit):
+    """受理机关登记收到的申请（任何方式）。收到申请之日按第三十一条由提交方式决定。"""
+
+    channel: Channel = Field(
+        description=(
+            "提交方式：in-person 当面提交（填 submitted_on）、post-signed 邮寄需签收（填 signed_for_on）、"
+            "post-unsigned 平常信函（填 confirmed_on，与申请人确认之日）、online 互联网渠道和 fax 传真"
+            "（填 confirmed_on，双方确认之日）"
+        ),
+        examples=["post-signed"],
+    )
+    submitted_on: date | None = Field(default=None, description="当面提交之日", examples=["2018-09-28"])
+    signed_for_on: date | None = Field(
+        default=None, description="行政机关签收邮件之日", examples=["2018-09-28"]
+    )
+    confirmed_on: date | None = Field(
+        default=None, description="与申请人确认收到之日", examples=["2018-09-28"]
+    )
+
+
+class RequestReceipt(ShanghaiInstants):
+    """提交成功：申请编号和查询码。查询码只显示这一次，平台只保存其摘要，遗失无法找回。"""
+
+    number: str = Field(description="申请编号", examples=["YSQ2018-48271934"])
+    access_code: str = Field(description="查询码（只显示一次）", examples=["K7QF-M2XD-9PRA-WT3C"])
+    received_on: date = Field(description="收到申请之日", examples=["2018-09-28"])
+    due_on: date = Field(description="答复期限的最后一日", examples=["2018-11-02"])
+    deadline: datetime = Field(
+        description="答复截止时刻（最后一日24:00）", examples=["2018-11-03T00:00:00+08:00"]
+    )
+
+
+class ExtensionCreate(Command):
+    """延长答复期限（第三十三条）：经政府信息公开工作机构负责人同意，并告知申请人；只能延长一次。"""
+
+    days: int = Field(
+        ge=1, le=366, description="延长的工作日数（不超过政策配置的上限，条例为20个工作日）", examples=[20]
+    )
+    reason: LongText = Field(
+        description="延长理由（申请人可见）", examples=["申请内容涉及多个部门，需协调核实"]
+    )
+    consented_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = (
+        Field(description="同意延长的政府信息公开工作机构负责人", examples=["李四（办公室主任）"])
+    )
+    notified_on: date = Field(description="告知申请人之日", examples=["2018-10-30"])
+
+
+class CompletionNoticeCreate(Command):
+    """补正告知（第三十条）：收到申请之日起7个工作日内一次性告知需要补正的事项和合理的补正期限。"""
+
+    items: LongText = Field(description="需要补正的事项", examples=["请写明所需文件的年份和项目名称"])
+    notified_on: date | None = Field(
+        default=None, description="告知之日；省略为今天", examples=["2018-10-09"]
+    )
+    complete_by: date | None = Field(
+        default=None, description="补正期限的最后一日；省略时按政策配置的默认期限", examples=["2018-10-30"]
+    )
+
+
+class CompletionCreate(Command):
+    """收到补正后的申请（第三十条）：答复期限自收到补正之日起重新计算。"""
+
+    completed_on: date = Field(description="收到补正申请之日", examples=["2018-10-15"])
+    content: LongText | None = Field(default=None, description="补正后的申请内容；省略则保留原内容")
+
+
+class ConsultationCreate(Command):
+    """书面征求第三方意见（第三十二条）：第三方15个工作日内提出意见，所需时间不计入答复期限。"""
+
+    third_parties: Annotated[list[ShortText], Field(min_length=1, max_length=20)] = Field(
+        description="被征求意见的第三方", examples=[["湖州某某建设有限公司"]]
+    )
+    started_on: date | None = Field(default=None, description="发出书面征求意见之日；省略为今天")
+    reason: LongText = Field(description="征求意见的理由", examples=["申请公开的合同含有第三方商业信息"])
+
+
+class ConsultationEnd(Command):
+    """第三方意见收到（或期限届满），答复期限恢复计算。"""
+
+    ended_on: date = Field(description="收到第三方意见之日（或第三方期限届满之日）", examples=["2018-10-19"])
+    outcome: LongText = Field(description="第三方意见", examples=["第三方不同意公开报价明细"])
+
+
+class DisclosedDocument(Command):
+    """公开的信息：公开目录中的文件（document_id），或其他信息的名称和获取地址。"""
+
+    document_id: str | None = Field(
+        default=None, max_length=40, description="公开目录中的文件编号", examples=["doc-3f1c2a9d"]
+    )
+    title: ShortText | None = Field(default=None, description="信息名称（目录外的信息必填）")
+    url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://", description="获取地址")
+
+
+class AnswerCreate(Command):
+    """答复（第三十六条）。"""
+
+    kind: AnswerKind = Field(
+        description=(
+            "答复类型：already-public 已公开（告知获取途径）、disclosed 予以公开、partly-disclosed 部分公开、"
+            "not-disclosed 不予公开、cannot-provide 无法提供、not-handled 不予处理、"
+            "not-this-organ 不属于本机关负责公开、other 其他处理"
+        ),
+        examples=["not-disclosed"],
+    )
+    ground: str | None = Field(
+        default=None,
+        max_length=40,
+        description=(
+            "理由类别（年度报告表三逐项统计）。not-disclosed：state-secret、prohibited-by-law、"
+            "three-securities-one-stability、third-party-rights、internal-affairs、process-information、"
+            "enforcement-case-file、administrative-query；cannot-provide：not-held、needs-production、"
+            "unclear-after-completion；not-handled：complaint、repeated、publication、unreasonable-repetition、"
+            "confirmation。其他类型不填"
+        ),
+        examples=["state-secret"],
+    )
+    reason: LongText | None = Field(default=None, description="理由说明（部分公开、不予公开等须填写）")
+    documents: Annotated[list[DisclosedDocument], Field(max_length=100)] = Field(
+        default_factory=list, description="公开的信息（予以公开、部分公开、已公开时至少一项）"
+    )
+    responsible_organ: ShortText | None = Field(
+        default=None, description="负责公开该信息的机关名称和联系方式（不属于本机关时，能确定的须告知）"
+    )
+    answered_at: Instant | None = Field(
+        default=None,
+        description="答复时刻（补录纸质答复时填写）；省略为当前时刻",
+        examples=["2018-11-05T10:00:00+08:00"],
+    )
+
+
+class ClockChangeView(RowModel):
+    change: str = Field(examples=["extended"])
+    changed_at: Shown
+    changed_by: str
+    reason: str
+    old_deadline: Shown | None = None
+    new_deadline: Shown | None = None
+
+
+class AnswerView(RowModel):
+    kind: AnswerKind
+    kind_name: str = Field(examples=["不予公开"])
+    ground: str | None = None
+    ground_name: str | None = Field(default=None, examples=["属于国家秘密"])
+    reason: str | None = None
+    documents: list[DisclosedDocument]
+    responsible_organ: str | None = None
+    answered_at: Shown
+    late: bool = Field(description="答复时刻不早于答复截止时刻")
+
+
+class RequestView(RowModel):
+    """申请的全部信息：受理机关的工作人员和持查询码的申请人可见。"""
+
+    id: str = Field(examples=["req-5c1e9a0b7d21"])
+    number: str = Field(examples=["YSQ2018-48271934"])
+    department: str = Field(examples=["fgw"])
+    department_name: str = Field(examples=["市发改委"])
+    channel: Channel
+    received_on: date = Field(description="收到申请之日（第三十一条）")
+    submitted_on: date | None = None
+    signed_for_on: date | None = None
+    confirmed_on: date | None = None
+    applicant_type: ApplicantType
+    applicant: Applicant
+    content: str
+    form: str
+    delivery: str
+    status: RequestStatus = Field(
+        description=(
+            "pending 办理中、awaiting-completion 待补正、consulting 征求第三方意见、answered 已答复、"
+            "abandoned 视为放弃"
+        )
+    )
+    clock_start_on: date = Field(description="答复期限起算之日（收到申请或收到补正之日）")
+    due_on: date | None = Field(default=None, description="答复期限的最后一日（待补正时为空）")
+    deadline: Shown | None = Field(
+        default=None, description="答复截止时刻；征求第三方意见期间按第三方期限用满计算"
+    )
+    deadline_provisional: bool = Field(description=PROVISIONAL)
+    extension_days: int = Field(description="已延长的工作日数")
+    extension_reason: str | None = None
+    extension_consented_by: str | None = None
+    extension_notified_on: date | None = None
+    paused_days: int = Field(description="不计入答复期限的征求第三方意见工作日数")
+    consulting_since: date | None = None
+    completion_notified_on: date | None = None
+    completion_items: str | None = None
+    complete_by: date | None = None
+    completed_on: date | None = None
+    overdue_at: Shown | None = Field(default=None, description="逾期未答复被记录的时刻")
+    answer: AnswerView | None = None
+    abandoned_at: Shown | None = None
+    registered_by: str
+    registered_at: Shown
+    clock_changes: list[ClockChangeView] = Field(description="答复期限的每次变更：谁、何时、为何")
+
+
+class RequestSummary(RowModel):
+    id: str
+    number: str
+    department: str
+    channel: Channel
+    applicant_type: ApplicantType
+    received_on: date
+    status: RequestStatus
+    deadline: Shown | None = None
+    overdue_at: Shown | None = None
+    answered_at: Shown | None = None

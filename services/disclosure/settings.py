@@ -27,6 +27,13 @@ class DisclosureSettings(ServiceSettings):
         description="索引号格式；可用 {organisation}、{year}、{serial}",
     )
 
+    access_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description="同一来源地址在时间窗内查询码错误的次数上限，超过后返回 429（申请和政策咨询的查询）",
+    )
+    access_failure_window_seconds: int = Field(default=900, ge=1, description="查询码错误计数的时间窗（秒）")
+
     @field_validator("index_number_pattern")
     @classmethod
     def _pattern_names_year_and_serial(cls, value: str) -> str:

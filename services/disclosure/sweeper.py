@@ -17,16 +17,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select, update
+from sqlalchemy import Row, Select, bindparam, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from services.disclosure.domain import VersionStatus
-from services.disclosure.tables import document_versions, documents
+from services.disclosure.domain import RequestStatus, VersionStatus
+from services.disclosure.tables import disclosure_requests, document_versions, documents
 from shared.app import ServiceContext
 from shared.deadlines import local, maybe_local
 from shared.events import DeadlinePassed
-from shared.events.contracts import DeadlinePassedWithdrawn
+from shared.events.contracts import DeadlinePassedWithdrawn, DisclosureRequestClockChanged
 from shared.settings import CommonSettings
 from shared.sweeps import Sweep, run_sweep
 
@@ -147,3 +147,85 @@ async def announce_withdrawn(
             withdrawn_at=local(row.overdue_withdrawn_at),
         ),
     )
+
+
+# --- D7: requests answered late, and requests not completed in time -----------------------------
+
+
+def _running() -> ColumnElement[bool]:
+    """A request whose answer clock runs and whose lateness is not recorded yet, as SQL literals so
+    the partial index ``ix_disclosure_requests_running`` serves the claim under a generic plan."""
+    return text(
+        "disclosure_requests.status IN ('pending', 'consulting') AND disclosure_requests.overdue_at IS NULL"
+    )
+
+
+def request_overdue(row: Row[Any], outcome: str | None) -> DeadlinePassed:
+    """D7: the answer deadline of a request passed unanswered (announced once; the request must
+    still be answered, and its answer is then late)."""
+    return DeadlinePassed(
+        subject_kind="disclosure-request",
+        subject_id=row.id,
+        department=row.department,
+        deadline=local(row.deadline),
+        consequence="overdue",
+        deadline_provisional=row.deadline_provisional,
+    )
+
+
+REQUEST_OVERDUE = Sweep(
+    table=disclosure_requests,
+    key=(disclosure_requests.c.id,),
+    deadline=disclosure_requests.c.deadline,
+    still_open=_running,
+    closing=lambda now: {"overdue_at": now},
+    announce=request_overdue,
+)
+
+
+def _awaiting_completion() -> ColumnElement[bool]:
+    return disclosure_requests.c.status == bindparam(
+        None, RequestStatus.AWAITING_COMPLETION.value, literal_execute=True
+    )
+
+
+ABANDONED_REASON = "申请人逾期未补正，视为放弃申请（第三十条）"
+
+
+def _abandoned(row: Row[Any], outcome: str | None) -> DisclosureRequestClockChanged:
+    return DisclosureRequestClockChanged(
+        request_id=row.id,
+        department=row.department,
+        change="abandoned",
+        old_deadline=None,
+        new_deadline=None,
+        changed_by="system",
+        changed_at=local(row.completion_deadline),
+        reason=ABANDONED_REASON,
+    )
+
+
+REQUEST_ABANDONED = Sweep(
+    table=disclosure_requests,
+    key=(disclosure_requests.c.id,),
+    deadline=disclosure_requests.c.completion_deadline,
+    still_open=_awaiting_completion,
+    closing=lambda now: {
+        "status": RequestStatus.ABANDONED,
+        "abandoned_at": now,
+        "concluded_on": disclosure_requests.c.complete_by,
+    },
+    announce=_abandoned,
+)
+
+
+async def mark_requests(ctx: ServiceContext, now: datetime, *, batch: int | None = None) -> int:
+    """D7 at ``now``: requests not completed by their stated day are abandoned (art. 30), and
+    requests unanswered at their deadline are late (deadline-passed, once each)."""
+    abandoned = await run_sweep(ctx, REQUEST_ABANDONED, now, batch=batch)
+    return abandoned + await run_sweep(ctx, REQUEST_OVERDUE, now, batch=batch)
+
+
+async def sweep_requests(ctx: ServiceContext) -> int:
+    """The registered sweeper of requests: the business clock."""
+    return await mark_requests(ctx, ctx.now())

@@ -150,3 +150,133 @@ catalogue = Table(
     Index("ix_catalogue_subjects", "subject_words", postgresql_using="gin"),
     Index("ix_catalogue_search", "search", postgresql_using="gin"),
 )
+
+# D7 requests for government information (依申请公开). ``applicant`` holds the applicant's personal
+# data, shown only to the organ's officials and to the applicant with the access code; the code
+# itself is kept only as its SHA-256 digest.
+disclosure_requests = Table(
+    "disclosure_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("number", String(32), nullable=False),
+    Column("access_code_hash", String(64), nullable=False),
+    Column("department", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("submitted_on", Date),
+    Column("signed_for_on", Date),
+    Column("confirmed_on", Date),
+    Column("received_on", Date, nullable=False),
+    Column("applicant_type", String(32), nullable=False),
+    Column("applicant", JSONB, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("form", String(16), nullable=False),
+    Column("delivery", String(16), nullable=False),
+    Column("registered_by", String(128), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(24), nullable=False),
+    # The answer clock (D7): counted from clock_start_on, plus the extension, plus consultation
+    # days that do not count; while a third party is consulted the deadline assumes its full limit.
+    Column("clock_start_on", Date, nullable=False),
+    Column("extension_days", Integer, nullable=False, server_default="0"),
+    Column("paused_days", Integer, nullable=False, server_default="0"),
+    Column("consulting_since", Date),
+    Column("deadline", DateTime(timezone=True)),
+    Column("deadline_provisional", Boolean, nullable=False, server_default=false()),
+    Column("overdue_at", DateTime(timezone=True)),
+    Column("completion_notified_on", Date),
+    Column("completion_items", Text),
+    Column("complete_by", Date),
+    Column("completion_deadline", DateTime(timezone=True)),
+    Column("completed_on", Date),
+    Column("extension_reason", Text),
+    Column("extension_consented_by", String(64)),
+    Column("extension_notified_on", Date),
+    Column("answer_kind", String(24)),
+    Column("answer_ground", String(40)),
+    Column("answer_reason", Text),
+    Column("answer_documents", JSONB),
+    Column("responsible_organ", Text),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("answered_by", String(128)),
+    Column("answered_late", Boolean),
+    Column("abandoned_at", DateTime(timezone=True)),
+    # The day the request was answered or abandoned (Asia/Shanghai): the year table 三 counts it in.
+    Column("concluded_on", Date),
+    UniqueConstraint("number", name="uq_disclosure_requests_number"),
+    Index("ix_disclosure_requests_department", "department", "registered_at", "id"),
+    Index("ix_disclosure_requests_received", "department", "received_on"),
+    # The sweeps' claims (D7): late answers, and abandonment of requests not completed in time.
+    Index(
+        "ix_disclosure_requests_running",
+        "deadline",
+        postgresql_where=text("status IN ('pending', 'consulting') AND overdue_at IS NULL"),
+    ),
+    Index(
+        "ix_disclosure_requests_completion",
+        "completion_deadline",
+        postgresql_where=text("status = 'awaiting-completion'"),
+    ),
+)
+
+# Every change of a request's clock: who, when, why, and the deadline before and after (D7).
+request_clock_changes = Table(
+    "request_clock_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", String(40), ForeignKey("disclosure_requests.id"), nullable=False),
+    Column("change", String(32), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("old_deadline", DateTime(timezone=True)),
+    Column("new_deadline", DateTime(timezone=True)),
+    Index("ix_request_clock_changes_request", "request_id", "id"),
+)
+
+# Public policy inquiries (政策咨询, 004): the form's fields, a reply limit, the reply.
+policy_inquiries = Table(
+    "policy_inquiries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("number", String(32), nullable=False),
+    Column("access_code_hash", String(64), nullable=False),
+    Column("department", String(32), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("mobile", String(20), nullable=False),
+    Column("email", String(254)),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("public", Boolean, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=False),
+    Column("deadline_provisional", Boolean, nullable=False, server_default=false()),
+    Column("status", String(16), nullable=False),
+    Column("overdue_at", DateTime(timezone=True)),
+    Column("reply", Text),
+    Column("replied_at", DateTime(timezone=True)),
+    Column("replied_by", String(128)),
+    Column("replied_late", Boolean),
+    UniqueConstraint("number", name="uq_policy_inquiries_number"),
+    Index("ix_policy_inquiries_department", "department", "received_at", "id"),
+    Index(
+        "ix_policy_inquiries_public",
+        "replied_at",
+        "id",
+        postgresql_where=text("public AND status = 'replied'"),
+    ),
+    Index(
+        "ix_policy_inquiries_open",
+        "deadline",
+        postgresql_where=text("status = 'open' AND overdue_at IS NULL"),
+    ),
+)
+
+# Failed look-ups with an access code, per caller address: too many in the window are refused (429).
+access_failures = Table(
+    "access_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("caller", String(64), nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_access_failures_caller", "caller", "failed_at"),
+)

@@ -18,9 +18,17 @@ from shared.events.envelope import TYPE_PREFIX
 from shared.schemas import ShanghaiInstants
 
 # What has a deadline: a document version (D1), a joint item (C4), a supervised instruction (C7),
-# a report duty (I4), a major matter's milestone or monthly report (C8).
+# a report duty (I4), a disclosure request's answer (D7), a policy inquiry's reply (004), a major
+# matter's milestone or monthly report (C8).
 SubjectKind = Literal[
-    "document-version", "joint-item", "instruction", "report-duty", "major-milestone", "major-monthly-report"
+    "document-version",
+    "joint-item",
+    "instruction",
+    "report-duty",
+    "disclosure-request",
+    "policy-inquiry",
+    "major-milestone",
+    "major-monthly-report",
 ]
 
 # Additive in v1 (absent means false): the deadline was counted through a provisional year.
@@ -157,15 +165,21 @@ class RankingPublished(EventData):
 
 
 class VoteCast(EventData):
-    """A ballot was cast. Carries no evaluator identity and no choices (E5)."""
+    """An encrypted ballot was cast. Carries no evaluator identity, no choices and no ordinal (E5).
+
+    Version 2: v1 carried a receipt beside the running turnout, an ordinal that ranked each ballot
+    in the voting order; it is no longer published (the turnout is published at the close)."""
 
     event_name = "vote-cast"
-    summary = "投票已提交（不含评议人身份与选择）(E5)"
+    contract_version = 2
+    summary = "加密选票已提交（不含评议人身份、选择与投票人数）(E5)"
     key_field = "round_id"
 
     round_id: str = Field(examples=["2018-Q2"])
-    receipt: str = Field(description="选票回执", examples=["r-9f2c41d0"])
-    turnout: int = Field(ge=1, description="已投票人数", examples=[37])
+    tracker: str = Field(
+        description="加密选票的追踪码（SHA-256）",
+        examples=["9f2c41d07a3b5e689f2c41d07a3b5e689f2c41d07a3b5e689f2c41d07a3b5e68"],
+    )
 
 
 class DocumentPublished(EventData):
@@ -298,6 +312,30 @@ class DepartmentDesignated(EventData):
     consecutive_quarters: int = Field(ge=1, examples=[3])
 
 
+class AssessmentPublished(EventData):
+    """A year's assessment results (考核, E6) were published by the office: final scores, prizes,
+    class A units below the pass mark."""
+
+    event_name = "assessment-published"
+    summary = "年度考核结果公布：各单位最后得分、先进奖与A类未达标单位 (E6)"
+    key_field = "assessment_id"
+
+    assessment_id: str = Field(description="方案编号@年度", examples=["wenzhou-2013@2013"])
+    year: int = Field(examples=[2013])
+    scheme_id: str = Field(examples=["wenzhou-2013"])
+    scheme_version: int = Field(ge=1, examples=[1])
+    departments: list[str] = Field(description="被考核单位", examples=[["jxw", "fgw"]])
+    scores: dict[str, str] = Field(
+        description="各单位最后得分（十进制字符串，按方案规定的位数）",
+        examples=[{"jxw": "9.84", "fgw": "10.52"}],
+    )
+    prizes: dict[str, list[str]] = Field(
+        description="各奖项获奖单位（first 一等奖 / second 二等奖）",
+        examples=[{"first": ["fgw"], "second": ["jxw"]}],
+    )
+    failed: list[str] = Field(description="A类单位中未达标的单位", examples=[["gsj"]])
+
+
 class WebhookEndpointDisabled(EventData):
     """The gateway disabled a webhook endpoint (410 Gone, or failing for too long); tells its owner."""
 
@@ -377,6 +415,67 @@ class DeadlineChanged(EventData):
     notice: str = Field(description="来源通知文号", examples=["国办发明电〔2026〕7号"])
 
 
+class DisclosureRequestReceived(EventData):
+    """A request for government information (依申请公开) was received; its answer clock starts. No
+    personal data of the applicant: only their type, as the annual report counts it (D8)."""
+
+    event_name = "disclosure-request-received"
+    summary = "收到政府信息公开申请，答复期限开始计算 (D7)"
+    key_field = "request_id"
+
+    request_id: str = Field(examples=["req-5c1e9a0b7d21"])
+    number: str = Field(description="申请编号", examples=["YSQ2018-48271934"])
+    department: str = Field(description="收到申请的机关（部门代码）", examples=["fgw"])
+    channel: str = Field(description="提交方式（第三十一条）", examples=["online"])
+    applicant_type: str = Field(description="申请人类型（年度报告表三的列）", examples=["natural-person"])
+    received_on: date = Field(description="收到申请之日", examples=["2018-09-28"])
+    deadline: datetime = Field(description="答复截止时刻", examples=["2018-11-03T00:00:00+08:00"])
+    deadline_provisional: DeadlineProvisional = False
+
+
+class DisclosureRequestClockChanged(EventData):
+    """A request's answer clock changed: extended, stopped for completion or a third party,
+    restarted, or the request abandoned. Who changed it and why travel with it."""
+
+    event_name = "disclosure-request-clock-changed"
+    summary = "政府信息公开申请的答复期限变更：延期、补正、征求第三方意见、视为放弃 (D7)"
+    key_field = "request_id"
+
+    request_id: str = Field(examples=["req-5c1e9a0b7d21"])
+    department: str = Field(description="收到申请的机关（部门代码）", examples=["fgw"])
+    change: Literal[
+        "extended",
+        "completion-requested",
+        "completed",
+        "abandoned",
+        "consultation-started",
+        "consultation-ended",
+    ] = Field(examples=["extended"])
+    old_deadline: datetime | None = Field(examples=["2018-11-03T00:00:00+08:00"])
+    new_deadline: datetime | None = Field(
+        description="新的答复截止时刻；等待补正或视为放弃时为空", examples=["2018-12-01T00:00:00+08:00"]
+    )
+    changed_by: str = Field(description="变更的客户端（系统自动为 system）", examples=["city-office"])
+    changed_at: datetime = Field(examples=["2018-10-30T10:00:00+08:00"])
+    reason: str = Field(description="变更理由", examples=["申请内容涉及多个部门，需协调"])
+
+
+class DisclosureRequestAnswered(EventData):
+    """A request was answered (art. 36), on time or late."""
+
+    event_name = "disclosure-request-answered"
+    summary = "政府信息公开申请已答复（第三十六条各类答复），按时或逾期 (D7)"
+    key_field = "request_id"
+
+    request_id: str = Field(examples=["req-5c1e9a0b7d21"])
+    department: str = Field(description="答复的机关（部门代码）", examples=["fgw"])
+    kind: str = Field(description="答复类型", examples=["not-disclosed"])
+    ground: str | None = Field(description="不予公开理由、无法提供或不予处理的原因", examples=["state-secret"])
+    answered_at: datetime = Field(examples=["2018-11-05T10:00:00+08:00"])
+    deadline: datetime = Field(examples=["2018-11-03T00:00:00+08:00"])
+    late: bool = Field(description="答复时刻不早于答复截止时刻", examples=[True])
+
+
 class MajorMatterRef(EventData):
     """What every major-matter event says of the matter (C8)."""
 
@@ -439,9 +538,13 @@ CONTRACTS: tuple[type[EventData], ...] = (
     VoteCast,
     RoundTallied,
     DepartmentDesignated,
+    AssessmentPublished,
     WebhookEndpointDisabled,
     CalendarYearPublished,
     DeadlineChanged,
+    DisclosureRequestReceived,
+    DisclosureRequestClockChanged,
+    DisclosureRequestAnswered,
     MatterListed,
     ProgressReported,
     MatterClosedOff,

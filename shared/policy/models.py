@@ -85,11 +85,37 @@ def _require_positive(rule: DeadlineRule) -> DeadlineRule:
 PositiveRule = Annotated[DeadlineRule, AfterValidator(_require_positive)]
 
 
+class DisclosureRequestPolicy(Strict):
+    """D7 disclosure on request (依申请公开) and the public policy inquiries beside it (004)."""
+
+    answer_within: PositiveRule
+    """D7 art. 33: answer within this limit of the day the request was received."""
+    extension_max: PositiveRule
+    """D7 art. 33: one extension of at most this limit, with the disclosure office head's consent."""
+    extensions_allowed: PositiveInt
+    """D7 art. 33: how many extensions a request may get ("延长的期限最长不得超过" once: 1)."""
+    completion_notice_within: PositiveRule
+    """D7 art. 30: tell the applicant once what to complete within this limit of receipt."""
+    completion_time_default: PositiveRule
+    """D7 art. 30: the time to complete when the notice states none. Not in the regulation: a
+    profile default the office may replace in each notice."""
+    third_party_reply_within: PositiveRule
+    """D7 art. 32: a consulted third party replies within this limit; the time is not counted."""
+    inquiry_reply_within: PositiveRule
+    """004 政策咨询: reply to a public policy inquiry within this limit. Not in the seed: a profile
+    default."""
+    annual_report_due_month: Month
+    annual_report_due_day: Annotated[int, Field(ge=1, le=31)]
+    """D8 art. 50: each organ publishes last year's annual report by this day (31 January)."""
+
+
 class DisclosurePolicy(Strict):
     publish_within: PositiveRule
     """D1: publish on the portal within this limit of a document being formed or changed."""
     change_restarts_clock: bool
     """D1: a change (变更) restarts the limit for the new version."""
+    requests: DisclosureRequestPolicy
+    """D7/D8: requests, their clocks, policy inquiries and the annual report."""
 
 
 class MajorMatterPolicy(Strict):
@@ -198,12 +224,18 @@ class EvaluationPolicy(Strict):
     """E4: selected this many consecutive quarters, the vice-mayor in charge interviews the head."""
     designation_after_quarters: PositiveInt
     """E4: selected this many consecutive quarters, the department is designated low-efficiency."""
+    min_trustees: Annotated[int, Field(ge=2)]
+    """E5: a round's election key is held by at least this many trustees of the working group."""
+    min_threshold: Annotated[int, Field(ge=2)]
+    """E5: at least this many trustees are needed to decrypt the tally (no single one can)."""
     schedule: EvaluationSchedule
 
     @model_validator(mode="after")
     def _consistent(self) -> EvaluationPolicy:
         if self.choices_per_ballot > self.panel_size:
             raise ValueError("evaluation.choices_per_ballot must not exceed panel_size")
+        if self.min_threshold > self.min_trustees:
+            raise ValueError("evaluation.min_threshold must not exceed min_trustees")
         if self.vice_mayor_interview_after_quarters >= self.designation_after_quarters:
             raise ValueError(
                 "evaluation.vice_mayor_interview_after_quarters must be fewer than designation_after_quarters"

@@ -1,8 +1,8 @@
 """Disclosure HTTP routes: documents (drafting departments, leaders, the office), the public
 catalogue (no token, D5) and statistics."""
 
-from services.disclosure.api import catalogue, documents, statistics
+from services.disclosure.api import catalogue, documents, requests, statistics
 
-ROUTERS = (documents.router, catalogue.router, statistics.router)
+ROUTERS = (documents.router, catalogue.router, statistics.router, requests.public, requests.router)
 
 __all__ = ["ROUTERS"]

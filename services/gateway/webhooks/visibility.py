@@ -133,6 +133,14 @@ RULES: dict[str, tuple[Case, ...]] = {
     contracts.DeadlinePassed.event_type(): _SUBJECT_READERS,
     contracts.DeadlinePassedWithdrawn.event_type(): _SUBJECT_READERS,
     contracts.DeadlineChanged.event_type(): _SUBJECT_READERS,
+    **dict.fromkeys(
+        (
+            contracts.DisclosureRequestReceived.event_type(),
+            contracts.DisclosureRequestClockChanged.event_type(),
+            contracts.DisclosureRequestAnswered.event_type(),
+        ),
+        (Case(Rule(department_fields=("department",), note="申请只给受理机关与办公室、督查室、管理员")),),
+    ),
     contracts.RankingPublished.event_type(): (
         Case(Rule(department_fields=("departments",), public=True, note="已公开发布的通报")),
     ),
@@ -149,6 +157,9 @@ RULES: dict[str, tuple[Case, ...]] = {
     ),
     contracts.RoundTallied.event_type(): (Case(_RESULTS),),
     contracts.DepartmentDesignated.event_type(): (Case(_RESULTS),),
+    contracts.AssessmentPublished.event_type(): (
+        Case(Rule(department_fields=("departments",), public=True, note="年度考核结果公布后向社会公开")),
+    ),
     contracts.WebhookEndpointDisabled.event_type(): (
         Case(Rule(overseers=False, owner_only=True, note="管理员也只收到自己端点的停用通知")),
     ),
