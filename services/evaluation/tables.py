@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -214,4 +215,92 @@ designations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("round_id", "department", name="uq_designations_round_department"),
     Index("ix_designations_department", "department", "round_id"),
+)
+
+# --- assessment schemes (E6): the year's scheme versions, scores with their sources, closings,
+# decisions on proposed deductions and published results ------------------------------------------
+
+assessment_schemes = Table(
+    "assessment_schemes",
+    metadata,
+    Column("year", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("scheme_id", String(64), nullable=False),
+    Column("based_on", String(64)),
+    Column("document", JSONB, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("year", "version", name="pk_assessment_schemes"),
+)
+
+assessment_entries = Table(
+    "assessment_entries",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("scheme_version", Integer, nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("item", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", Numeric(), nullable=False),
+    Column("requested", Numeric()),
+    Column("capped", Boolean, nullable=False, server_default="false"),
+    Column("reason", String(64)),
+    Column("matter", String(128)),
+    Column("node", String(64)),
+    Column("member", String(128)),
+    Column("note", Text),
+    # entered (one by one), imported (a bulk import, source = its batch id) or proposed (from a
+    # platform fact, source = the proposal id, source_detail = the fact).
+    Column("source_kind", String(16), nullable=False),
+    Column("source", String(160)),
+    Column("source_detail", JSONB),
+    Column("assessor", String(64), nullable=False),
+    Column("entered_by", String(128), nullable=False),
+    Column("entered_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_by", String(128)),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Index("ix_assessment_entries_unit", "year", "unit", "item", "entered_at", "id"),
+    Index("ix_assessment_entries_item", "year", "item"),
+)
+
+assessment_closures = Table(
+    "assessment_closures",
+    metadata,
+    Column("year", Integer, nullable=False),
+    Column("item", String(64), nullable=False),
+    Column("scheme_version", Integer, nullable=False),
+    Column("scores", JSONB, nullable=False),
+    Column("assessor", String(64), nullable=False),
+    Column("closed_by", String(128), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("year", "item", name="pk_assessment_closures"),
+)
+
+assessment_decisions = Table(
+    "assessment_decisions",
+    metadata,
+    Column("proposal_id", String(160), primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("item", String(64), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("note", Text),
+    Column("entry_id", String(32)),
+    Column("assessor", String(64), nullable=False),
+    Column("decided_by", String(128), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_assessment_decisions_year", "year", "item"),
+)
+
+assessment_publications = Table(
+    "assessment_publications",
+    metadata,
+    Column("year", Integer, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("scheme_version", Integer, nullable=False),
+    Column("results", JSONB, nullable=False),
+    Column("published_by", String(128), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("year", "number", name="pk_assessment_publications"),
 )

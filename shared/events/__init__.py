@@ -3,6 +3,7 @@
 from shared.events.contracts import (
     BY_TYPE,
     CONTRACTS,
+    AssessmentPublished,
     CalendarDay,
     CalendarYearPublished,
     DeadlineChanged,
@@ -31,6 +32,7 @@ from shared.events.envelope import CloudEvent
 __all__ = [
     "BY_TYPE",
     "CONTRACTS",
+    "AssessmentPublished",
     "CalendarDay",
     "CalendarYearPublished",
     "CloudEvent",
