@@ -582,3 +582,29 @@ class RequestSummary(RowModel):
     deadline: Shown | None = None
     overdue_at: Shown | None = None
     answered_at: Shown | None = None
+
+
+class AnnualRow(ShanghaiInstants):
+    key: str = Field(description="行标识", examples=["not-disclosed:state-secret"])
+    label: str = Field(description="模板中的行名", examples=["1.属于国家秘密"])
+    cells: dict[str, int] = Field(
+        description="各列的件数：申请人类型各列和 total 总计",
+        examples=[{"natural-person": 1, "commercial-enterprise": 0, "total": 1}],
+    )
+
+
+class AnnualColumn(ShanghaiInstants):
+    key: str = Field(examples=["natural-person"])
+    label: str = Field(examples=["自然人"])
+
+
+class AnnualReport(ShanghaiInstants):
+    """年度报告表三：收到和处理政府信息公开申请情况（国办公开办函〔2021〕30号格式）。"""
+
+    department: str = Field(description="机关（部门代码）", examples=["fgw"])
+    department_name: str = Field(examples=["市发改委"])
+    year: int = Field(examples=[2018])
+    due_on: date = Field(description="年度报告须于此日前公布（第五十条）", examples=["2019-01-31"])
+    columns: list[AnnualColumn]
+    rows: list[AnnualRow] = Field(description="模板的各行，自上而下")
+    requests: int = Field(description="计入本表的申请数（新收与上年结转之和，每件只计一次）", examples=[12])

@@ -1,8 +1,15 @@
 """Disclosure HTTP routes: documents (drafting departments, leaders, the office), the public
 catalogue (no token, D5) and statistics."""
 
-from services.disclosure.api import catalogue, documents, requests, statistics
+from services.disclosure.api import annual_reports, catalogue, documents, requests, statistics
 
-ROUTERS = (documents.router, catalogue.router, statistics.router, requests.public, requests.router)
+ROUTERS = (
+    documents.router,
+    catalogue.router,
+    statistics.router,
+    requests.public,
+    requests.router,
+    annual_reports.router,
+)
 
 __all__ = ["ROUTERS"]
