@@ -28,6 +28,9 @@ from shared.events import (
     EventData,
     FeedbackSubmitted,
     InterviewRequired,
+    MatterClosedOff,
+    MatterListed,
+    ProgressReported,
     RankingPublished,
     TaskAssigned,
 )
@@ -66,6 +69,15 @@ def facts_of(data: EventData) -> Iterable[Fact]:
                 yield department, kind, f"{data.indicator}@{data.period}"
         case InterviewRequired():
             yield data.department, "interview-required", data.interview_id
+        case MatterListed():
+            yield data.lead_department, "major-matter-listed", data.matter_id
+            for department in data.cooperating_departments:
+                yield department, "major-matter-cooperating", data.matter_id
+        case ProgressReported():
+            kind = "major-matter-reported-behind" if data.milestones_behind else "major-matter-reported"
+            yield data.lead_department, kind, f"{data.matter_id}@{data.month}"
+        case MatterClosedOff():
+            yield data.lead_department, "major-matter-closed-off", data.matter_id
 
 
 def effective_on(data: EventData, sent_at: datetime) -> date:
@@ -83,6 +95,11 @@ def effective_on(data: EventData, sent_at: datetime) -> date:
         case DeadlinePassed() | DeadlinePassedWithdrawn():
             # A deadline is 00:00 after its last day; the duty was missed on that last day.
             return local_date(data.deadline - timedelta(microseconds=1))
+        case ProgressReported():
+            # A month's report belongs to the month it reports on.
+            return period_last_day(data.month)
+        case MatterClosedOff():
+            return local_date(data.closed_off_at)
         case RankingPublished() | InterviewRequired():
             try:
                 return period_last_day(data.period)
@@ -123,6 +140,9 @@ FACT_SOURCES: tuple[type[EventData], ...] = (
     EscalationRaised,
     RankingPublished,
     InterviewRequired,
+    MatterListed,
+    ProgressReported,
+    MatterClosedOff,
 )
 
 FACTS = Subscription(

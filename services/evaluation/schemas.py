@@ -315,6 +315,23 @@ class NotableItem(ShanghaiInstants):
     on: date | None = Field(default=None, examples=["2018-06-19"])
 
 
+class MajorMatterItem(BaseModel):
+    """A major matter (C8) the department leads, as the quarter's facts show it."""
+
+    matter_id: str = Field(examples=["mm-5b2c0e1f9a3d"])
+    number: int | None = Field(default=None, description="清单序号", examples=[7])
+    title: str | None = Field(default=None, examples=["南太湖新区基础设施建设"])
+    month: str | None = Field(default=None, description="本季度最近一次月报的月份", examples=["2018-06"])
+    milestones_done: int | None = Field(default=None, description="该月报时已完成的节点数", examples=[2])
+    milestones_total: int | None = Field(default=None, description="时间表节点数", examples=[4])
+    closed_off: bool = Field(default=False, description="本季度已销号")
+    behind: list[str] = Field(
+        default_factory=list,
+        description="本季度进展迟缓的情形：逾期未完成的节点、逾期未报的月报（deadline-passed 的 subject_id）",
+        examples=[["ms-5b2c0e1f9a3d"]],
+    )
+
+
 class DepartmentPack(BaseModel):
     code: str = Field(examples=["jxw"])
     name: str = Field(examples=["市经信委"])
@@ -336,6 +353,13 @@ class DepartmentPack(BaseModel):
     documents_overdue: int
     notable: list[NotableItem] = Field(description="逾期、视作同意、排名靠后等需关注的事实")
     counts: dict[str, int] = Field(description="本季度各类事实计数")
+    major_matters_reported: int = Field(default=0, description="重大事项：本季度报送的月度进展（C8）")
+    major_matters_closed_off: int = Field(default=0, description="重大事项：本季度销号的事项")
+    major_milestones_behind: int = Field(default=0, description="重大事项：本季度逾期未完成的节点")
+    major_reports_missing: int = Field(default=0, description="重大事项：本季度逾期未报的月报")
+    major_matters: list[MajorMatterItem] = Field(
+        default_factory=list, description="本部门牵头的重大事项本季度的完成情况与进展迟缓情形（C8）"
+    )
 
 
 class ReferencePack(ShanghaiInstants):

@@ -133,6 +133,9 @@ class DeadlinePassedWithdrawn(EventData):
         description="被撤销的后果", examples=["overdue"]
     )
     deadline_provisional: DeadlineProvisional = False
+    parent_id: str | None = Field(
+        default=None, description="与被撤销的 deadline-passed 相同（所属事项，C8）", examples=[None]
+    )
     passed_at: datetime | None = Field(
         default=None, description="原 deadline-passed 记录的时刻", examples=["2018-06-25T00:05:00+08:00"]
     )

@@ -4,8 +4,11 @@ Built from ``department_facts``, i.e. from the events of the other services: 保
 the report or interview duties they caused (ranking-published, interview-required), joint-matter
 items and leader instructions answered late or deemed consent (task-assigned, feedback-submitted,
 deadline-passed, escalation-raised), documents published late or overdue (document-formed,
-document-published, deadline-passed). Until the supervision office publishes it, organizers see
-a live preview; publishing freezes it, and from then on evaluators read exactly that snapshot.
+document-published, deadline-passed), and the 55 major matters of 000 §五: each lead department's
+matters reported, closed off, or behind (matter-listed, progress-reported, matter-closed-off,
+deadline-passed of a milestone or monthly report, C8). Until the supervision office publishes
+it, organizers see a live preview; publishing freezes it, and from then on evaluators read exactly
+that snapshot.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from services.evaluation import domain
 from services.evaluation.schemas import (
     DepartmentPack,
     InterviewItem,
+    MajorMatterItem,
     NotableItem,
     RankingItem,
     ReferencePack,
@@ -49,6 +53,8 @@ NOTABLE: dict[str, str] = {
     "instruction-overdue": "领导批示逾期未办理",
     "document-published-late": "文件逾期公开",
     "document-version-overdue": "文件逾期未公开",
+    "major-milestone-overdue": "重大事项节点逾期未完成（进展迟缓）",
+    "major-monthly-report-overdue": "重大事项月报逾期未报（进展迟缓）",
 }
 
 RANKINGS = ("ranking-published", "ranking-worse-than-threshold")
@@ -69,7 +75,45 @@ COUNTED: dict[str, tuple[str, ...]] = {
     "documents_formed": ("document-formed",),
     "documents_published_late": ("document-published-late",),
     "documents_overdue": ("document-version-overdue",),
+    "major_matters_reported": ("major-matter-reported", "major-matter-reported-behind"),
+    "major_matters_closed_off": ("major-matter-closed-off",),
+    "major_milestones_behind": ("major-milestone-overdue",),
+    "major_reports_missing": ("major-monthly-report-overdue",),
 }
+
+# Facts of a major matter the department leads (C8), and those that make it behind (进展迟缓).
+MAJOR_REPORTED = COUNTED["major_matters_reported"]
+MAJOR_BEHIND = ("major-milestone-overdue", "major-monthly-report-overdue")
+
+
+def _major_matters(facts: list[Any], listed: dict[str, Any]) -> list[MajorMatterItem]:
+    """The department's major matters in the quarter: the latest month reported, closed off, and
+    what made each behind (the matter is the parent of a missed milestone or monthly report)."""
+    items: dict[str, MajorMatterItem] = {}
+
+    def item(matter_id: str) -> MajorMatterItem:
+        if matter_id not in items:
+            detail = listed.get(matter_id) or {}
+            items[matter_id] = MajorMatterItem(
+                matter_id=matter_id, number=detail.get("number"), title=detail.get("title")
+            )
+        return items[matter_id]
+
+    for fact in facts:
+        detail = fact.detail
+        if fact.kind in MAJOR_REPORTED:
+            found = item(str(detail["matter_id"]))
+            found.number, found.title = detail.get("number"), detail.get("title")
+            if found.month is None or str(detail["month"]) >= found.month:
+                found.month = str(detail["month"])
+                found.milestones_done = detail.get("milestones_done")
+                found.milestones_total = detail.get("milestones_total")
+        elif fact.kind == "major-matter-closed-off":
+            found = item(fact.subject_id)
+            found.number, found.title, found.closed_off = detail.get("number"), detail.get("title"), True
+        elif fact.kind in MAJOR_BEHIND and detail.get("parent_id"):
+            item(str(detail["parent_id"])).behind.append(fact.subject_id)
+    return sorted(items.values(), key=lambda m: (m.number or 0, m.matter_id))
 
 
 def _indicator_name(code: str) -> str | None:
@@ -106,7 +150,7 @@ def _notable(fact: Any, floor: int) -> NotableItem:
     return NotableItem(kind=fact.kind, label=label, subject_id=fact.subject_id, on=fact.effective_on)
 
 
-def _department_pack(code: str, facts: list[Any], floor: int) -> DepartmentPack:
+def _department_pack(code: str, facts: list[Any], floor: int, listed: dict[str, Any]) -> DepartmentPack:
     facts = domain.standing_facts(facts)
     counts = Counter(fact.kind for fact in facts)
     notable = [_notable(f, floor) for f in facts if f.kind in NOTABLE]
@@ -118,6 +162,7 @@ def _department_pack(code: str, facts: list[Any], floor: int) -> DepartmentPack:
             "interviews_required": [_interview(f) for f in facts if f.kind == "interview-required"],
             "notable": sorted(notable, key=lambda n: (n.on or date.min, n.kind, n.subject_id)),
             "counts": dict(sorted(counts.items())),
+            "major_matters": _major_matters(facts, listed),
         }
         | {field: sum(counts[kind] for kind in kinds) for field, kinds in COUNTED.items()}
     )
@@ -142,6 +187,18 @@ async def build_pack(
     by_department: dict[str, list[Any]] = defaultdict(list)
     for fact in facts:
         by_department[fact.department].append(fact)
+    # What a major matter is called, from its listing (in whatever quarter it was listed).
+    matters = {
+        str(f.detail["parent_id"]) for f in facts if f.kind in MAJOR_BEHIND and f.detail.get("parent_id")
+    }
+    listed = {
+        r.subject_id: r.detail
+        for r in await session.execute(
+            select(t.c.subject_id, t.c.detail).where(
+                t.c.kind == "major-matter-listed", t.c.subject_id.in_(matters)
+            )
+        )
+    }
     return ReferencePack(
         round_id=row.id,
         quarter_label=quarter.label,
@@ -150,7 +207,9 @@ async def build_pack(
         published=False,
         rank_floor=floor,
         generated_at=generated_at,
-        departments=[_department_pack(code, by_department.get(code, []), floor) for code in row.candidates],
+        departments=[
+            _department_pack(code, by_department.get(code, []), floor, listed) for code in row.candidates
+        ],
     )
 
 
@@ -213,6 +272,7 @@ def _summary_row(d: DepartmentPack) -> str:
         d.instructions_answered_late + d.instructions_overdue,
         d.documents_published_late,
         d.documents_overdue,
+        sum(1 for m in d.major_matters if m.behind),
     )
     return "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in cells) + "</tr>"
 
@@ -243,7 +303,8 @@ def render_html(pack: ReferencePack) -> str:
     )
     head = (
         f"<tr><th>部门</th><th>排名通报</th><th>第{pack.rank_floor}位以后</th><th>须汇报说明</th><th>需约谈</th>"
-        "<th>会办逾期反馈</th><th>会办视作同意</th><th>批示逾期</th><th>文件逾期公开</th><th>文件逾期未公开</th></tr>"
+        "<th>会办逾期反馈</th><th>会办视作同意</th><th>批示逾期</th><th>文件逾期公开</th><th>文件逾期未公开</th>"
+        "<th>重大事项进展迟缓</th></tr>"
     )
     rows = "".join(_summary_row(d) for d in pack.departments)
     sections = "".join(_section(d, pack.rank_floor) for d in pack.departments)
