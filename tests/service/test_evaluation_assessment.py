@@ -15,6 +15,7 @@ from services.evaluation.assessment_domain import shipped_scheme
 from shared.deadlines import SHANGHAI
 from shared.events import AssessmentPublished, DeadlinePassed, DeadlinePassedWithdrawn
 from shared.settings import CommonSettings
+from tests.support import assessment as support
 from tests.support.apps import bearer
 from tests.support.evaluation import consumed, evaluation, office, problem
 from tests.support.events import committed, message_of
@@ -195,32 +196,7 @@ async def test_E6_a_bulk_import_is_all_or_nothing(postgres: PostgresSource, comm
 
 
 async def fill_everything(client: httpx.AsyncClient, common: CommonSettings) -> None:
-    """Every unit scored under every non-deduction item by its assessing unit, then the computed
-    items closed: scores at 80% of the points, measures by the unit's place, two panel members."""
-    for item in SCHEME.items():
-        if item.deducting:
-            continue
-        entries: list[dict[str, Any]] = []
-        for n, unit in enumerate(UNITS):
-            if item.kind == "score":
-                entries.append(
-                    {"unit": unit["code"], "item": item.code, "amount": str(item.points * Decimal("0.8"))}
-                )
-            elif item.kind in ("tiers", "rank"):
-                entries.append({"unit": unit["code"], "item": item.code, "amount": str(90 - n)})
-            else:
-                entries += [
-                    {"unit": unit["code"], "item": item.code, "amount": "16", "member": "甲"},
-                    {"unit": unit["code"], "item": item.code, "amount": "17", "member": "乙"},
-                ]
-        headers = assessor(common, item.assessors[0])
-        r = await client.post(
-            f"{BASE}/entries/import", json={"source": item.name, "entries": entries}, headers=headers
-        )
-        assert r.status_code == 201, r.text
-        if item.computed:
-            closed = await client.post(f"{BASE}/items/{item.code}/close", headers=headers)
-            assert closed.status_code == 200, closed.text
+    await support.fill_everything(client, BASE, [u["code"] for u in UNITS], lambda a: assessor(common, a))
 
 
 async def test_E6_a_deduction_proposed_from_an_overdue_instruction_is_confirmed_and_published_with_its_source(
