@@ -246,8 +246,11 @@ async def get_reference_pack_html(round_id: str, ctx: CtxDep, principal: Oversee
     summary="投票（无记名）",
     description=(
         "评定人员以无记名方式预评恰好规定个数（3个）互不相同的备评部门，可附具体事例或理由，"
-        "并可用附件4 §四的考量因素标注（E1）。每人每轮一票。投票记录与选票分开保存，任何记录、编号、时间、"
-        "顺序或日志都不能把评定人员与其选择联系起来（E5）。返回的回执可在投票截止后核对公布的选票。"
+        "并可用附件4 §四的考量因素标注（E1）。每人每轮一票。选票以本轮选举公钥加密：客户端可自行加密并附证明"
+        "（encrypted），不能加密的客户端提交 choices，由服务在内存中加密后丢弃明文；"
+        "服务只核验证明、只保存密文、"
+        "证明与追踪码，任何单张选票都不会被解密，事例与理由逐层密封给受托人（E5）。"
+        "返回的追踪码可在投票截止后核对公布的加密选票；回应中没有投票人数等序号，投票人数于截止时公布。"
     ),
 )
 async def cast_ballot(
@@ -271,21 +274,29 @@ async def my_participation(round_id: str, ctx: CtxDep, principal: Evaluator) -> 
     openapi_extra=PUBLIC_READ,
     summary="公布的匿名选票",
     description=(
-        "投票截止后公布的匿名选票（按回执排序，不含任何评定人员信息），供核对回执和重新计票。"
+        "投票截止后公布的加密选票（按追踪码排序，每个备评部门的 0/1 密文及证明，不含任何评定人员信息），"
+        "供核对追踪码和重新计票；按旧方式投票的轮次为明文选票及回执。"
         "结果公布前限评定人员、领导和组织者查阅，公布后公开。"
     ),
 )
 async def list_ballots(
-    round_id: str, request: Request, response: Response, ctx: CtxDep, principal: Anyone, page: PageDep
+    round_id: str,
+    request: Request,
+    response: Response,
+    ctx: CtxDep,
+    principal: Anyone,
+    page: PageDep,
+    tracker: Annotated[str | None, Query(description="只列出该追踪码的选票（查询参数不进路径日志）")] = None,
 ) -> BallotPage:
-    return linked(request, response, await ballot_box.published_ballots(ctx, round_id, page, principal))
+    found = await ballot_box.published_ballots(ctx, round_id, page, principal, tracker)
+    return linked(request, response, found)
 
 
 @router.get(
     "/rounds/{round_id}/ballots/{receipt}",
     openapi_extra=PUBLIC_READ,
-    summary="按回执核对选票",
-    description="评定人员用投票回执核对自己的选票已计入公布的选票。",
+    summary="按追踪码核对选票",
+    description="评定人员用追踪码（按旧方式投票的轮次为回执）核对自己的选票已计入公布的选票。",
 )
 async def ballot_by_receipt(round_id: str, receipt: str, ctx: CtxDep, principal: Anyone) -> PublishedBallot:
     return await ballot_box.ballot_by_receipt(ctx, round_id, receipt, principal)

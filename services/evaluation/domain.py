@@ -478,6 +478,16 @@ def check_ballot(
             raise UnknownFactor(f"考量因素重复：{choice.department}", field="choices.factors")
 
 
+def check_sealed_reasons(envelopes: int, policy: EvaluationPolicy) -> None:
+    """A client-encrypted ballot brings at most one sealed reason per department it names (E1)."""
+    if envelopes > policy.choices_per_ballot:
+        raise RuleViolation(
+            f"每张选票至多附 {policy.choices_per_ballot} 份密封的事例或理由，收到 {envelopes} 份",
+            kind="too-many-reasons",
+            field="sealed_reasons",
+        )
+
+
 def check_voter(quarter: Quarter, entry_id: str | None, voters: Collection[str]) -> str:
     """The caller votes with the panel entry their account names (E1), once per round (E5);
     returns that entry."""
@@ -488,6 +498,101 @@ def check_voter(quarter: Quarter, entry_id: str | None, voters: Collection[str])
     if entry_id in voters:
         raise Conflict("每名评定人员每轮只能投一票，您已投票", kind="already-voted", rule="E5")
     return entry_id
+
+
+# --- the election key and its trustees (E5) ---------------------------------------------------
+
+CeremonyStage = Literal[
+    "no-trustees", "awaiting-keys", "awaiting-shares", "awaiting-confirmations", "complete"
+]
+TRUSTEES_EDITABLE: tuple[RoundState, ...] = ("draft", "reference-published")
+KEY_CEREMONY_STATES: tuple[RoundState, ...] = ("draft", "reference-published")
+DECRYPTION_STATES: tuple[RoundState, ...] = ("closed",)
+
+
+@dataclass(frozen=True)
+class TrusteeProgress:
+    """How far one trustee is in the key ceremony."""
+
+    index: int
+    registered: bool
+    dealt: bool
+    confirmed: bool
+
+
+def check_trustees(accounts: Sequence[str], threshold: int, policy: EvaluationPolicy) -> None:
+    """A round's election key is held by at least ``min_trustees`` distinct trustees, any
+    ``threshold`` of whom (at least ``min_threshold``, at most all) decrypt the tally (E5)."""
+    if len(accounts) < policy.min_trustees:
+        raise RuleViolation(
+            f"选举密钥须由至少 {policy.min_trustees} 名受托人分持，现为 {len(accounts)} 名",
+            kind="too-few-trustees",
+            rule="E5",
+            field="trustees",
+        )
+    if len(set(accounts)) != len(accounts):
+        raise RuleViolation(
+            "同一账号不能担任两名受托人", kind="repeated-trustee", rule="E5", field="trustees"
+        )
+    if not policy.min_threshold <= threshold <= len(accounts):
+        raise RuleViolation(
+            f"解密门限须在 {policy.min_threshold} 至受托人人数 {len(accounts)} 之间，现为 {threshold}",
+            kind="invalid-threshold",
+            rule="E5",
+            field="threshold",
+        )
+
+
+def ceremony_stage(trustees: Sequence[TrusteeProgress]) -> CeremonyStage:
+    """Keys first (each trustee's box key and commitments), then the sealed shares, then every
+    trustee's confirmation that its shares match the commitments."""
+    if not trustees:
+        return "no-trustees"
+    if not all(t.registered for t in trustees):
+        return "awaiting-keys"
+    if not all(t.dealt for t in trustees):
+        return "awaiting-shares"
+    if not all(t.confirmed for t in trustees):
+        return "awaiting-confirmations"
+    return "complete"
+
+
+def require_stage(stage: CeremonyStage, wanted: CeremonyStage, doing: str) -> None:
+    if stage != wanted:
+        raise Conflict(
+            f"密钥仪式处于 {stage} 阶段，不能{doing}（须处于 {wanted} 阶段）",
+            kind="key-ceremony-out-of-order",
+            rule="E5",
+            stage=stage,
+        )
+
+
+def require_election_key(scheme: str, election_key: str | None) -> None:
+    """An encrypted round opens its vote only once the trustees' key ceremony is complete (E5)."""
+    if scheme == "encrypted" and election_key is None:
+        raise Conflict(
+            "受托人密钥仪式尚未完成，选举公钥未生成，不能开始投票",
+            kind="key-ceremony-incomplete",
+            rule="E5",
+            field="trustees",
+        )
+
+
+def require_encrypted(scheme: str, doing: str) -> None:
+    if scheme != "encrypted":
+        raise Conflict(
+            f"本轮按旧方式（明文选票）投票，不能{doing}", kind="round-cast-under-old-scheme", rule="E5"
+        )
+
+
+def require_threshold(decrypted_by: Collection[int], threshold: int) -> None:
+    """The counts are known only once a threshold of trustees decrypted the aggregates (E3, E5)."""
+    if len(decrypted_by) < threshold:
+        raise Conflict(
+            f"须至少 {threshold} 名受托人提交汇总密文的部分解密后才能计票，现有 {len(decrypted_by)} 名",
+            kind="awaiting-trustees",
+            rule="E3",
+        )
 
 
 # --- the tally (E3) ------------------------------------------------------------------------------

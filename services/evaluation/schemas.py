@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from services.evaluation.ballot_schemas import EncryptedBallotIn
 from shared.pagination import Page
 from shared.schemas import RowModel, ShanghaiInstants
 
@@ -95,7 +96,16 @@ class RoundView(RowModel):
     candidates: list[Candidate]
     panel_size: int = Field(examples=[100])
     choices_per_ballot: int = Field(examples=[3])
-    turnout: int = Field(description="已投票人数", examples=[37])
+    turnout: int | None = Field(
+        default=None, description="已投票人数：投票截止时公布，投票进行中为空（E5）", examples=[100]
+    )
+    scheme: str = Field(
+        description="encrypted：加密选票、受托人解密汇总（E5）；plain：按旧方式（明文选票）投票的轮次",
+        examples=["encrypted"],
+    )
+    threshold: int | None = Field(default=None, description="解密计票所需受托人人数", examples=[2])
+    trustee_count: int | None = Field(default=None, description="受托人人数", examples=[3])
+    election_key: str | None = Field(default=None, description="选举公钥（密钥仪式完成后）")
     created_at: datetime
     reference_published_at: datetime | None = None
     voting_opened_at: datetime | None = None
@@ -199,17 +209,35 @@ class ChoiceIn(Input):
 
 
 class BallotIn(Input):
-    choices: list[ChoiceIn] = Field(
-        max_length=64, description="预评的低效能候选部门，须恰好为规定个数且互不相同"
+    choices: list[ChoiceIn] | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "预评的低效能候选部门，须恰好为规定个数且互不相同：服务在内存中加密后即丢弃明文（不能自行加密的客户端用）"
+        ),
     )
+    encrypted: EncryptedBallotIn | None = Field(
+        default=None, description="客户端已用本轮选举公钥加密并附证明的选票（与 choices 二选一）"
+    )
+    sealed_reasons: list[Annotated[str, StringConstraints(max_length=8192)]] = Field(
+        default=[],
+        max_length=64,
+        description="客户端已逐层密封给各受托人的事例或理由，每个所选部门至多一份（与 encrypted 一起用）",
+    )
+
+    @model_validator(mode="after")
+    def _one_form(self) -> BallotIn:
+        if (self.choices is None) == (self.encrypted is None):
+            raise ValueError("choices 与 encrypted 须且只须提供其一")
+        return self
 
 
 class BallotReceipt(BaseModel):
     round_id: str = Field(examples=["2018-Q2"])
-    receipt: str = Field(
-        description="选票回执：投票截止后可在公布的选票中核对", examples=["r-9f2c41d07a3b5e68"]
+    tracker: str = Field(
+        description="选票追踪码：加密选票的 SHA-256，投票截止后可在公布的加密选票中核对（不含序号）",
+        examples=["9f2c41d07a3b5e689f2c41d07a3b5e689f2c41d07a3b5e689f2c41d07a3b5e68"],
     )
-    turnout: int = Field(examples=[37])
 
 
 class ChoiceOut(BaseModel):
@@ -219,8 +247,12 @@ class ChoiceOut(BaseModel):
 
 
 class PublishedBallot(RowModel):
-    receipt: str = Field(examples=["r-9f2c41d07a3b5e68"])
-    choices: list[ChoiceOut]
+    tracker: str | None = Field(default=None, description="加密选票的追踪码")
+    ballot: dict[str, Any] | None = Field(default=None, description="加密选票：每个备评部门的 0/1 密文与证明")
+    receipt: str | None = Field(
+        default=None, description="按旧方式投票轮次的回执", examples=["r-9f2c41d07a3b5e68"]
+    )
+    choices: list[ChoiceOut] | None = Field(default=None, description="按旧方式投票轮次的明文选择")
 
 
 class BallotPage(BaseModel):

@@ -164,6 +164,18 @@ sealed_reasons = Table(
     PrimaryKeyConstraint("round_id", "id", name="pk_sealed_reasons"),
 )
 
+# The reasons' decryption mix (E1, E5): each trustee in turn removes its layer and shuffles.
+reason_mix_stages = Table(
+    "reason_mix_stages",
+    metadata,
+    Column("round_id", String(16), nullable=False),
+    Column("stage", Integer, nullable=False),
+    Column("items", JSONB, nullable=False),
+    Column("submitted_by", String(128), nullable=False),
+    Column("submitted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("round_id", "stage", name="pk_reason_mix_stages"),
+)
+
 # The trustees' partial decryptions of the per-department aggregates, with proofs (E3, E5).
 partial_decryptions = Table(
     "partial_decryptions",

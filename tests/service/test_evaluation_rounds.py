@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from services.evaluation import verify
 from shared.events import (
     DeadlinePassed,
     DocumentFormed,
@@ -33,6 +34,7 @@ from tests.support.evaluation import (
     ballots_for,
     consumed,
     create_round,
+    decrypt_aggregates,
     evaluation,
     evaluator,
     eventually_events,
@@ -42,6 +44,7 @@ from tests.support.evaluation import (
     problem,
     run_round,
     vote,
+    with_election_key,
 )
 from tests.support.events import message_of
 from tests.support.infra import PostgresSource
@@ -73,15 +76,29 @@ async def test_E1_E3_round_runs_from_draft_to_published_results(
         assert r.status_code == 201 and len(r.json()) == 100
         r = await client.post("/v1/rounds/2018-Q2/publish-reference-pack", headers=office(common))
         assert r.status_code == 200 and r.json()["published"] is True
+        # E5: no vote before the trustees' key ceremony has made the election key.
+        body = problem(
+            await client.post("/v1/rounds/2018-Q2/open-voting", headers=office(common)),
+            409,
+            "key-ceremony-incomplete",
+        )
+        assert body["rule"] == "E5"
+        await with_election_key(client, common, "2018-Q2")
         r = await client.post("/v1/rounds/2018-Q2/open-voting", headers=office(common))
         assert r.status_code == 200 and r.json()["state"] == "voting-open"
+        assert r.json()["scheme"] == "encrypted" and r.json()["election_key"] and r.json()["turnout"] is None
         r = await vote(client, common, "2018-Q2", entries[0]["account"], CANDIDATES[:3])
-        assert r.status_code == 201 and r.json()["turnout"] == 1 and r.headers["cache-control"] == "no-store"
-        for step, state in (
-            ("close-voting", "closed"),
-            ("tally", "tallied"),
-            ("publish-results", "results-published"),
-        ):
+        assert r.status_code == 201 and r.headers["cache-control"] == "no-store"
+        assert set(r.json()) == {"round_id", "tracker"} and len(r.json()["tracker"]) == 64
+        assert (await client.get("/v1/rounds/2018-Q2", headers=office(common))).json()["turnout"] is None
+        r = await client.post("/v1/rounds/2018-Q2/close-voting", headers=office(common))
+        assert r.status_code == 200 and r.json()["state"] == "closed" and r.json()["turnout"] == 1
+        # E3: the counts exist only once a threshold of trustees decrypted the aggregates.
+        problem(
+            await client.post("/v1/rounds/2018-Q2/tally", headers=office(common)), 409, "awaiting-trustees"
+        )
+        await decrypt_aggregates(client, common, "2018-Q2")
+        for step, state in (("tally", "tallied"), ("publish-results", "results-published")):
             r = await client.post(f"/v1/rounds/2018-Q2/{step}", headers=office(common))
             assert r.status_code == 200, r.text
             assert r.json()["state"] == state
@@ -231,6 +248,7 @@ async def test_E1_panel_is_checked_against_quotas_and_refuses_overlaps_naming_bo
         r = await client.post(url, json={"entries": [entries[-1], readd]}, headers=office(common))
         assert r.status_code == 201, r.text
         assert (await client.get(url, headers=office(common))).json()["composition"]["complete"]
+        await with_election_key(client, common, "2018-Q2")
         assert (
             await client.post("/v1/rounds/2018-Q2/open-voting", headers=office(common))
         ).status_code == 200
@@ -489,7 +507,7 @@ async def test_E1_E5_bad_ballots_get_problem_details(
         factors = {"factors": ["buck-passing-and-delay"], "reason": "会办事项多次逾期"}
         first = await client.post(url, json=ballot("fgw", "jxw", "jtj", **factors), headers=me)
         assert first.status_code == 201, first.text
-        assert set(first.json()) == {"round_id", "receipt", "turnout"}
+        assert set(first.json()) == {"round_id", "tracker"}
         body = problem(
             await client.post(url, json=ballot("czj", "jxw", "jtj"), headers=me), 409, "already-voted"
         )
@@ -505,24 +523,28 @@ async def test_E1_E5_bad_ballots_get_problem_details(
             409,
             "invalid-round-state",
         )
-        mine = await client.get(f"{url}/{first.json()['receipt']}", headers=me)
-        assert mine.status_code == 200
-        assert mine.json()["choices"][0] == {"department": "fgw", **factors}
+        # E5: the stored ballot is the ciphertexts and proofs only; the reason is sealed elsewhere.
+        mine = await client.get(f"{url}/{first.json()['tracker']}", headers=me)
+        assert mine.status_code == 200 and mine.json()["tracker"] == first.json()["tracker"]
+        stored = mine.json()["ballot"]
+        assert [c["department"] for c in stored["choices"]] == CANDIDATES
+        assert set(stored["choices"][0]) == {"department", "alpha", "beta", "proof"}
+        assert "会办事项" not in mine.text and "buck-passing" not in mine.text
+        listed = await client.get(url, params={"tracker": first.json()["tracker"]}, headers=me)
+        assert [b["tracker"] for b in listed.json()["items"]] == [first.json()["tracker"]]
 
 
-async def test_E5_vote_cast_carries_the_round_the_receipt_and_the_turnout_only(
+async def test_E5_vote_cast_carries_the_round_and_the_tracker_only_no_turnout(
     postgres: PostgresSource, common: CommonSettings
 ) -> None:
     async with evaluation(postgres, common) as (client, bus, _app):
         accounts = await open_round(client, common, "2018-Q2")
-        receipts = []
+        trackers = []
         for n, account in enumerate(accounts[:3]):
             r = await vote(client, common, "2018-Q2", account, CANDIDATES[n : n + 3])
-            receipts.append(r.json()["receipt"])
+            trackers.append(r.json()["tracker"])
         events = await eventually_events(bus, VoteCast, common, 3)
-        assert events == [
-            {"round_id": "2018-Q2", "receipt": rc, "turnout": n + 1} for n, rc in enumerate(receipts)
-        ]
+        assert events == [{"round_id": "2018-Q2", "tracker": t} for t in trackers]
         headers = dict(bus.messages(topic_for(VoteCast, common.topic_prefix))[0].headers)
         assert headers["ce_subject"] == b"2018-Q2"
 
@@ -545,10 +567,12 @@ async def test_E3_tie_at_third_place_selects_four_and_a_recount_of_published_bal
         )
         assert all(not s["selected"] for s in results["standings"] if s["votes"] == 0)
 
-        # Anyone entitled recounts from the published anonymised ballots and gets the same result.
+        # Anyone entitled recounts from the published encrypted ballots and gets the same result.
         published = await all_ballots(client, "2018-Q2", evaluator(common, "any-evaluator"))
-        assert len(published) == 20 and len({b["receipt"] for b in published}) == 20
-        recount = Counter(c["department"] for b in published for c in b["choices"])
+        assert len(published) == 20 and len({b["tracker"] for b in published}) == 20
+        data = await client.get("/v1/rounds/2018-Q2/verification", headers=evaluator(common, "any-evaluator"))
+        assert sorted(b["tracker"] for b in data.json()["ballots"]) == sorted(b["tracker"] for b in published)
+        recount = Counter(verify.recount(data.json()))
         official = {s["department"]: s["votes"] for s in results["standings"]}
         assert {d: recount.get(d, 0) for d in official} == official
         third = sorted(recount.values(), reverse=True)[2]
@@ -596,6 +620,7 @@ async def test_office_runs_rounds_evaluators_vote_leaders_read_results_public_af
         problem(await client.get("/v1/rounds/2018-Q2/results", headers=leader), 409, "results-not-available")
         supervisor = bearer(common, "supervisor", client_id="duchashi")
         assert (await client.post("/v1/rounds/2018-Q2/close-voting", headers=supervisor)).status_code == 200
+        await decrypt_aggregates(client, common, "2018-Q2")
         problem(await client.get("/v1/rounds/2018-Q2/ballots"), 401, "unauthorized")
         assert (await client.get("/v1/rounds/2018-Q2/ballots", headers=me)).status_code == 200
         problem(await client.post("/v1/rounds/2018-Q2/tally", headers=leader), 403, "forbidden")

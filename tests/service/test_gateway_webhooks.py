@@ -119,7 +119,7 @@ async def test_endpoints_crud_with_event_type_filter_and_a_ping_on_creation(
         assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) >= 24
         assert r.headers["location"] == f"/api/v1/webhooks/endpoints/{endpoint['id']}"
         formed_only.secrets.append(secret)
-        other = await create_endpoint(gw, owner, votes_only.url, "gov.efficiency.vote-cast.v1")
+        other = await create_endpoint(gw, owner, votes_only.url, "gov.efficiency.vote-cast.v2")
         votes_only.secrets.append(other["secret"])
 
         ping = (await until(lambda: formed_only.of_type(PING), what="ping"))[0]

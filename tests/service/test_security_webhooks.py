@@ -109,7 +109,7 @@ async def withheld_own_document_and_a_ballot(
     r = await gw.post("/api/v1/disclosure/documents", json=document("fgw"), headers=fgw)
     assert r.status_code == 201, r.text
     own = r.json()["id"]
-    await publish_on_bus(domain, VoteCast(round_id="2018-Q2", receipt=f"r-{suffix}", turnout=37))
+    await publish_on_bus(domain, VoteCast(round_id="2018-Q2", tracker=f"{suffix:0>64}"))
     return secret, withheld, own
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from services.evaluation import trustee
 from services.gateway.clients import register_client
 from shared.db import Database
 from shared.events import EventData
@@ -93,15 +94,70 @@ async def create_round(
     return r.json()  # type: ignore[no-any-return]
 
 
+def trustee_headers(common: CommonSettings, n: int) -> dict[str, str]:
+    """Trustee ``n``: a member of the working group, with a token of the supervision office."""
+    return bearer(common, "supervisor", client_id=f"wg-trustee-{n}")
+
+
+# The trustees' secrets per round, as each trustee's machine would keep them (E5).
+TRUSTEE_SECRETS: dict[tuple[int, str], list[trustee.TrusteeSecret]] = {}
+
+
+async def name_trustees(
+    client: httpx.AsyncClient,
+    common: CommonSettings,
+    quarter: str,
+    n: int = 3,
+    threshold: int = 2,
+    api: str = "/v1",
+) -> list[dict[str, str]]:
+    body = {
+        "threshold": threshold,
+        "trustees": [{"account": f"wg-trustee-{i}", "name": f"受托人{i}"} for i in range(1, n + 1)],
+    }
+    r = await client.put(f"{api}/rounds/{quarter}/trustees", json=body, headers=office(common))
+    assert r.status_code == 200, r.text
+    return [trustee_headers(common, i) for i in range(1, n + 1)]
+
+
+async def key_ceremony(
+    client: httpx.AsyncClient, quarter: str, trustees: list[dict[str, str]], api: str = "/v1"
+) -> list[trustee.TrusteeSecret]:
+    """The three steps of the ceremony, each trustee as its command would do them."""
+    secrets_ = [await trustee.register(client, api, quarter, h) for h in trustees]
+    for s, h in zip(secrets_, trustees, strict=True):
+        await trustee.deal(client, api, s, h)
+    return [await trustee.confirm(client, api, s, h) for s, h in zip(secrets_, trustees, strict=True)]
+
+
+async def with_election_key(
+    client: httpx.AsyncClient, common: CommonSettings, quarter: str, api: str = "/v1"
+) -> list[trustee.TrusteeSecret]:
+    """Three trustees, threshold two, and a completed key ceremony for the round."""
+    found = await key_ceremony(client, quarter, await name_trustees(client, common, quarter, api=api), api)
+    TRUSTEE_SECRETS[(id(client), quarter)] = found
+    return found
+
+
+async def decrypt_aggregates(
+    client: httpx.AsyncClient, common: CommonSettings, quarter: str, trustees: int = 2, api: str = "/v1"
+) -> None:
+    """After the close, ``trustees`` of the round's trustees decrypt the aggregates (E3)."""
+    for s in TRUSTEE_SECRETS[(id(client), quarter)][:trustees]:
+        await trustee.decrypt(client, api, s, trustee_headers(common, s.index))
+
+
 async def open_round(
     client: httpx.AsyncClient, common: CommonSettings, quarter: str, prefix: str | None = None
 ) -> list[str]:
-    """Create a round with a full panel, publish its pack and open the vote; returns the accounts."""
+    """Create a round with a full panel and its trustees' election key, publish its pack and open
+    the vote; returns the accounts."""
     prefix = prefix or f"{quarter}-{uuid.uuid4().hex[:6]}"
     await create_round(client, common, quarter)
     entries = panel_entries(prefix, named_before(quarter))
     r = await client.post(f"/v1/rounds/{quarter}/panel", json={"entries": entries}, headers=office(common))
     assert r.status_code == 201, r.text
+    await with_election_key(client, common, quarter)
     for step in ("publish-reference-pack", "open-voting"):
         r = await client.post(f"/v1/rounds/{quarter}/{step}", headers=office(common))
         assert r.status_code == 200, r.text
@@ -136,17 +192,22 @@ def ballots_for(counts: dict[str, int], fillers: list[str]) -> list[list[str]]:
     return ballots
 
 
+async def close_and_decrypt(client: httpx.AsyncClient, common: CommonSettings, quarter: str) -> None:
+    """Close the vote and have a threshold of trustees decrypt the aggregates."""
+    r = await client.post(f"/v1/rounds/{quarter}/close-voting", headers=office(common))
+    assert r.status_code == 200, r.text
+    await decrypt_aggregates(client, common, quarter)
+
+
 async def run_round(
     client: httpx.AsyncClient, common: CommonSettings, quarter: str, ballots: list[list[str]]
 ) -> dict[str, Any]:
-    """A whole round: open, cast ``ballots``, close, tally; returns the results."""
+    """A whole round: open, cast ``ballots``, close, decrypt, tally; returns the results."""
     accounts = await open_round(client, common, quarter)
     for account, names in zip(accounts, ballots, strict=False):
         r = await vote(client, common, quarter, account, names)
         assert r.status_code == 201, r.text
-    assert (
-        await client.post(f"/v1/rounds/{quarter}/close-voting", headers=office(common))
-    ).status_code == 200
+    await close_and_decrypt(client, common, quarter)
     r = await client.post(f"/v1/rounds/{quarter}/tally", headers=office(common))
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]

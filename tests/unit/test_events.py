@@ -53,9 +53,10 @@ def test_malformed_message_is_refused() -> None:
         CloudEvent.from_kafka((("ce_type", b"x"),), b"{}")
 
 
-def test_E5_vote_cast_contract_has_no_evaluator_or_choice_fields() -> None:
+def test_E5_vote_cast_contract_has_no_evaluator_choice_or_ordinal_fields() -> None:
     fields = set(VoteCast.model_fields)
-    assert fields == {"round_id", "receipt", "turnout"}
+    assert fields == {"round_id", "tracker"}
+    assert VoteCast.event_type() == "gov.efficiency.vote-cast.v2"
 
 
 def test_every_contract_has_examples_and_a_json_schema() -> None:
@@ -71,8 +72,8 @@ def test_asyncapi_document_lists_a_channel_per_contract() -> None:
     doc = asyncapi_document()
     assert doc["asyncapi"].startswith("3.")
     assert set(doc["channels"]) == {c.event_type() for c in CONTRACTS}
-    channel = doc["channels"]["gov.efficiency.vote-cast.v1"]
-    assert channel["address"] == "gov.efficiency.vote-cast.v1"
+    channel = doc["channels"]["gov.efficiency.vote-cast.v2"]
+    assert channel["address"] == "gov.efficiency.vote-cast.v2"
     assert doc["components"]["messages"]
 
 

@@ -1,61 +1,78 @@
-"""The secret ballot (无记名投票, E1, E5): who voted and what was voted, never linkable.
+"""The secret ballot (无记名投票, E1, E5): encrypted ballots that no single party can open.
 
 Design
 ------
-Two tables hold the vote, with nothing in common but the round:
+A round created since migration 0005 is ``encrypted``. Its election key ``Y`` is the sum of the
+Feldman constant commitments of its trustees (``service.ceremony``): no one, the service
+included, holds the private key; any ``threshold`` of the trustees together could decrypt, and
+they only ever decrypt the per-department sums.
 
-- ``participations (round_id, entry_id)``: who has voted; its primary key makes a second ballot
-  of the same evaluator impossible even under concurrency.
-- ``ballots (id, round_id, receipt, choices)``: what was voted; ``id`` and ``receipt`` are drawn
-  from ``secrets`` (no serial, no sequence), and there is no timestamp.
+A ballot is one exponential-ElGamal ciphertext of 0 or 1 per candidate department, each with a
+disjunctive Chaum–Pedersen proof that it is 0 or 1, and a proof that the ciphertexts sum to the
+profile's number of choices (``shared.ballot_crypto``); all challenges are bound to the round and
+its key. The evaluator's client may encrypt (``encrypted``); a client that cannot sends the
+choices in clear (``choices``) and the service encrypts them in memory and drops them. Either
+way the service verifies every proof before storing, and stores only the ciphertexts, the
+proofs and the tracker (the SHA-256 of the encrypted ballot), which replaces the receipt.
 
-A vote is ONE transaction (so nothing is ever lost: the voter gets the receipt only after the
-commit, and a failed commit leaves neither participation nor ballot behind):
+Reasons and consideration factors (附件4 allows them) are sealed per named department in
+layers to the trustees' X25519 box keys (trustee 1's layer outermost) and kept apart from the
+ballots, in ``sealed_reasons``. After the close each trustee in turn removes its layer from the
+whole set and shuffles it (a decryption mix, ``service.reasons``); the last layer gives the
+reasons as an unordered set. No single trustee, and not the service, can pair a reason with its
+envelope.
 
-1. lock the round row (``FOR UPDATE``): votes of a round are serialised;
-2. check the window, the panel entry of the caller, the ballot and that the entry has not voted;
-3. read the round's whole participation set and whole ballot box, add the new entry and ballot;
-4. delete both, and insert both back, each in a fresh random order (``secrets.SystemRandom``);
-5. update the turnout and record vote-cast (round, receipt, turnout) in the outbox, under a new
-   trace id so the event cannot be joined to the voter's request trace.
-
-Why the rewrite: PostgreSQL stamps every row version with the id of the transaction that wrote
-it (``xmin``) and places it physically (``ctid``) in write order. Had a vote inserted just its two
-rows, the participation and the ballot would share an ``xmin`` and sit at matching positions,
-and the vote-cast row in the outbox (ordered by ``seq``, carrying the receipt and the turnout)
-would give the ballot's rank in the voting order. After the rewrite, every live participation row
-and every live ballot row of the round carries the ``xmin`` of the latest vote and sits in a
-random physical order, so neither system columns, nor row order, nor ids, nor the outbox order
-say which entry cast which ballot. Nothing is logged by a vote (not the caller, not the choices,
-not the receipt); an unexpected database error is reported by its class name only, because a
-driver message can quote the statement's parameters.
+A vote is ONE short transaction: the round row is read-locked (``FOR SHARE``: votes do not wait
+for each other, the close waits for them), the caller's panel entry is found, the participation
+(``round_id, entry_id``, whose primary key keeps one ballot per evaluator even under concurrent
+attempts), the encrypted ballot and the sealed reasons are inserted, and ``vote-cast`` (round and
+tracker, no ordinal) is recorded under a new trace id. The encryption and the proof checks run
+before it, outside the database. The turnout is counted at the close, not per vote. Nothing is
+logged about a ballot request, not even a failure (a driver message could quote parameters).
 
 Threat model
 ------------
-Defended: anyone who reads the evaluation database at a moment of their choosing, system columns
-(``xmin``, ``ctid``) included, plus the outbox, the topics and the service's logs — operators and
-database administrators included (E5). They learn who voted, the turnout, and after the close
-the ballots (published anyway), but not who cast which ballot.
+Defended (E5): anyone who reads, at any time, everything the platform stores or emits — every
+database as the PostgreSQL superuser, including dead row versions, the WAL, statement logs and
+the system columns (``xmin``, ``ctid``), the outbox and the topics, every service and gateway log
+line and every webhook delivery — and so links each participation to the ballot written in the
+same transaction, learns that evaluator's **ciphertexts**, which are semantically secure under
+the election key: no individual ballot is ever decrypted, so the link is harmless. The same
+holds for a service operator, a debugger attached to a service after the vote, or an observer of
+the bus. Fewer than ``threshold`` trustees, even together with the operators, learn nothing more.
+The service cannot alter a count unnoticed: ``python -m services.evaluation.verify`` recomputes
+every proof and the counts from the public verification data.
 
-Not defended, and why: an observer of every single commit (two snapshots taken around one vote,
-statement logging or logical decoding of the WAL, the heap's dead row versions before vacuum, a
-packet capture of the voter's HTTPS request, or a debugger in the running process) sees the ballot
-added by one vote; any store that keeps the ballot durably at once has that property. Defending
-against it needs cryptographic voting (blind signatures, mix-nets), which the policy does not
-ask for. The receipt lets a voter show others how they voted (no receipt-freeness): the issue
-asks for a verifiable receipt, and ballots are public after the close anyway. The API never
-reveals who has voted while the vote is open (only the turnout), so polling it cannot stand in
-for the two snapshots.
+Not defended, and why:
+
+- a ``threshold`` of trustees who collude with someone holding the database (or the WAL) can
+  decrypt single ballots: that is what a threshold means; the office chooses trustees who do not
+  collude (the profile's minimum is 3 trustees, threshold 2);
+- for a client that lets the service encrypt (``choices``), the plaintext is in the service's
+  memory during the request: a debugger in the running process, a memory dump or a capture of the
+  TLS-terminated request inside the cluster sees it. A client that encrypts itself (the trustee
+  and verifier commands show how with ``shared.ballot_crypto``) closes that;
+- the platform authenticates evaluators, so it knows who voted (not how); the tracker lets a
+  voter show others their ciphertext, which proves nothing about its content (no decryption of
+  it is ever published), but a voter who encrypts on their own client can keep the nonces and
+  prove their vote (no receipt-freeness, as in Helios);
+- all trustees colluding on the reasons' mix link a reason to its envelope;
+- rounds cast under the old scheme (``scheme = 'plain'``, before migration 0005) keep their plain
+  ballots and the old protection only (see the README).
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import base64
+import json
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from nacl.public import PublicKey, SealedBox
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation import domain
@@ -66,13 +83,21 @@ from services.evaluation.schemas import (
     ParticipationView,
     PublishedBallot,
 )
+from services.evaluation.service.ceremony import context_of, refused_crypto, trustees_of
 from services.evaluation.service.common import (
     BALLOT_READER_ROLES,
     admit_before_publication,
     load_round,
     state_of,
 )
-from services.evaluation.tables import ballots, panel_entries, participations, rounds
+from services.evaluation.tables import (
+    ballots,
+    encrypted_ballots,
+    panel_entries,
+    participations,
+    sealed_reasons,
+)
+from shared import ballot_crypto as bc
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.events import VoteCast
@@ -80,65 +105,117 @@ from shared.observability import trace_context
 from shared.pagination import Keyset, PageParams
 from shared.problems import Problem
 from shared.reference import consideration_factors
-from shared.rules import Missing
+from shared.rules import Conflict, Missing
 
-log = logging.getLogger("xiaoneng.evaluation.ballots")
+# Published ballots by tracker (encrypted rounds) or receipt (old scheme): random, so the order
+# says nothing of the voting order.
+TRACKER_ORDER = Keyset(encrypted_ballots.c.tracker, descending=False)
+RECEIPT_ORDER = Keyset(ballots.c.receipt, descending=False)
+# A sealed reason is padded to a multiple of this many bytes, so its length says little.
+REASON_PADDING = 512
 
-_mixer = secrets.SystemRandom()
 
-# Published ballots in receipt order: random, so it says nothing of the voting order.
-BALLOT_ORDER = Keyset(ballots.c.receipt, descending=False)
+def _seal_layers(plaintext: bytes, box_keys: list[str]) -> str:
+    """Seal to the last trustee first, so the first trustee removes the outermost layer."""
+    sealed = plaintext
+    for key in reversed(box_keys):
+        sealed = SealedBox(PublicKey(bytes.fromhex(key))).encrypt(sealed)
+    return base64.b64encode(sealed).decode()
 
 
-def _new_receipt(taken: set[str]) -> str:
-    while True:
-        receipt = f"r-{secrets.token_hex(8)}"
-        if receipt not in taken:
-            return receipt
+def seal_reason(choice: domain.Choice, box_keys: list[str]) -> str:
+    text = json.dumps(
+        {"department": choice.department, "factors": list(choice.factors), "reason": choice.reason},
+        ensure_ascii=False,
+    ).encode()
+    padded = text + b" " * (-len(text) % REASON_PADDING)
+    return _seal_layers(padded, box_keys)
+
+
+def _encrypt(
+    bctx: bc.Context, candidates: list[str], k: int, choices: list[domain.Choice], box_keys: list[str]
+) -> tuple[bc.Ballot, list[str]]:
+    """The service encrypts for a client that cannot: the ballot and the sealed reasons."""
+    ballot = bc.encrypt_ballot(bctx, candidates, [c.department for c in choices], k)
+    envelopes = [seal_reason(c, box_keys) for c in choices if c.reason or c.factors]
+    return ballot, envelopes
+
+
+def _verified(bctx: bc.Context, candidates: list[str], k: int, encrypted: dict[str, Any]) -> bc.Ballot:
+    try:
+        ballot = bc.Ballot.from_json(encrypted)
+        bc.verify_ballot(bctx, candidates, k, ballot)
+    except ValueError as exc:
+        raise refused_crypto(exc, "encrypted") from None
+    return ballot
 
 
 async def cast_ballot(
     ctx: ServiceContext, round_id: str, principal: Principal, cmd: BallotIn
 ) -> BallotReceipt:
-    """Record one secret ballot and the caller's participation; returns the receipt."""
-    choices = [domain.Choice(c.department, tuple(c.factors), c.reason or None) for c in cmd.choices]
+    """Verify (or make) one encrypted ballot, store it with the caller's participation; the tracker."""
+    evaluation = ctx.profile.evaluation
+    async with ctx.db.reader() as session:
+        row = await load_round(session, round_id)
+        domain.require_encrypted(row.scheme, "投票")
+        domain.require_state(state_of(row), ("voting-open",), "投票")
+        # A caller off the panel is refused before any cryptography is spent on their ballot.
+        domain.check_voter(domain.Quarter.parse(round_id), await _entry_of(session, round_id, principal), ())
+        box_keys = [t.box_key for t in await trustees_of(session, round_id)]
+    candidates, k, bctx = list(row.candidates), evaluation.choices_per_ballot, context_of(row)
+    if cmd.encrypted is not None:
+        domain.check_sealed_reasons(len(cmd.sealed_reasons), evaluation)
+        ballot = await asyncio.to_thread(_verified, bctx, candidates, k, cmd.encrypted.model_dump())
+        envelopes = list(cmd.sealed_reasons)
+    else:
+        choices = [domain.Choice(c.department, tuple(c.factors), c.reason or None) for c in cmd.choices or []]
+        domain.check_ballot(choices, candidates, consideration_factors(), evaluation)
+        ballot, envelopes = await asyncio.to_thread(_encrypt, bctx, candidates, k, choices, box_keys)
+        del choices
     try:
         async with ctx.db.transaction() as session:
-            receipt, turnout = await _vote(ctx, session, round_id, principal, choices)
-    except SQLAlchemyError as exc:
-        # The driver's message may quote the statement's parameters (entry id, choices): log the
-        # class only, and chain nothing the problem handler could print.
-        log.error("a ballot for round %s was not stored: %s", round_id, type(exc).__name__)
+            await _record(ctx, session, round_id, principal, ballot, envelopes)
+    except IntegrityError as exc:
+        # Two attempts of one evaluator at once: the participation's primary key stops the second.
+        if "pk_participations" in str(exc.orig):
+            raise _already_voted() from None
+        raise Conflict("该加密选票已提交过（重放）", kind="ballot-replayed", rule="E5") from None
+    except SQLAlchemyError:
+        # Nothing is logged: a driver message may quote the statement's parameters.
         raise Problem(503, "选票未能保存，请稍后重新提交", kind="ballot-not-stored") from None
-    return BallotReceipt(round_id=round_id, receipt=receipt, turnout=turnout)
+    return BallotReceipt(round_id=round_id, tracker=ballot.tracker)
 
 
-async def _vote(
+def _already_voted() -> Conflict:
+    return Conflict("每名评定人员每轮只能投一票，您已投票", kind="already-voted", rule="E5")
+
+
+async def _record(
     ctx: ServiceContext,
     session: AsyncSession,
     round_id: str,
     principal: Principal,
-    choices: list[domain.Choice],
-) -> tuple[str, int]:
-    """Steps 1–5 of the design above, in the caller's transaction; returns the receipt and the turnout."""
-    row = await load_round(session, round_id, lock=True)
+    ballot: bc.Ballot,
+    envelopes: list[str],
+) -> None:
+    """The vote's one transaction (see the design above)."""
+    row = await load_round(session, round_id, lock=True, shared=True)
     domain.require_state(state_of(row), ("voting-open",), "投票")
     entry_id = await _entry_of(session, round_id, principal)
-    voters = await _voters(session, round_id)
-    voter = domain.check_voter(domain.Quarter.parse(round_id), entry_id, voters)
-    domain.check_ballot(choices, list(row.candidates), consideration_factors(), ctx.profile.evaluation)
-    box = await _box(session, round_id)
-    receipt = _new_receipt({b["receipt"] for b in box})
-    box.append(
-        {"id": secrets.token_hex(16), "round_id": round_id, "receipt": receipt, "choices": _stored(choices)}
+    voted = entry_id is not None and await _has_voted(session, round_id, entry_id)
+    entry = domain.check_voter(domain.Quarter.parse(round_id), entry_id, {entry_id} if voted else set())
+    await session.execute(insert(participations).values(round_id=round_id, entry_id=entry))
+    await session.execute(
+        insert(encrypted_ballots).values(round_id=round_id, tracker=ballot.tracker, ballot=ballot.to_json())
     )
-    voters.add(voter)
-    await _rewrite(session, round_id, voters, box)
-    turnout = len(voters)
-    await session.execute(update(rounds).where(rounds.c.id == round_id).values(turnout=turnout))
+    if envelopes:
+        await session.execute(
+            insert(sealed_reasons).values(
+                [{"round_id": round_id, "id": secrets.token_hex(16), "envelope": e} for e in envelopes]
+            )
+        )
     with trace_context(None):
-        await ctx.emit(session, VoteCast(round_id=round_id, receipt=receipt, turnout=turnout))
-    return receipt, turnout
+        await ctx.emit(session, VoteCast(round_id=round_id, tracker=ballot.tracker))
 
 
 async def _entry_of(session: AsyncSession, round_id: str, principal: Principal) -> str | None:
@@ -150,36 +227,11 @@ async def _entry_of(session: AsyncSession, round_id: str, principal: Principal) 
     return entry_id
 
 
-async def _voters(session: AsyncSession, round_id: str) -> set[str]:
-    """The entries that have voted in the round."""
-    query = select(participations.c.entry_id).where(participations.c.round_id == round_id)
-    return set((await session.execute(query)).scalars())
-
-
-async def _box(session: AsyncSession, round_id: str) -> list[dict[str, Any]]:
-    """The round's whole ballot box, as rows to insert again."""
-    query = select(ballots.c.id, ballots.c.receipt, ballots.c.choices).where(ballots.c.round_id == round_id)
-    return [
-        {"id": b.id, "round_id": round_id, "receipt": b.receipt, "choices": b.choices}
-        for b in await session.execute(query)
-    ]
-
-
-def _stored(choices: list[domain.Choice]) -> list[dict[str, Any]]:
-    return [{"department": c.department, "factors": list(c.factors), "reason": c.reason} for c in choices]
-
-
-async def _rewrite(session: AsyncSession, round_id: str, voters: set[str], box: list[dict[str, Any]]) -> None:
-    """Replace the round's participation set and ballot box, each in a fresh random order."""
-    order = sorted(voters)
-    _mixer.shuffle(order)
-    _mixer.shuffle(box)
-    await session.execute(delete(participations).where(participations.c.round_id == round_id))
-    await session.execute(delete(ballots).where(ballots.c.round_id == round_id))
-    await session.execute(
-        insert(participations).values([{"round_id": round_id, "entry_id": e} for e in order])
+async def _has_voted(session: AsyncSession, round_id: str, entry_id: str) -> bool:
+    query = select(participations.c.entry_id).where(
+        participations.c.round_id == round_id, participations.c.entry_id == entry_id
     )
-    await session.execute(insert(ballots).values(box))
+    return (await session.execute(query)).first() is not None
 
 
 async def participation_of(ctx: ServiceContext, round_id: str, principal: Principal) -> ParticipationView:
@@ -187,54 +239,71 @@ async def participation_of(ctx: ServiceContext, round_id: str, principal: Princi
     async with ctx.db.reader() as session:
         await load_round(session, round_id)
         entry_id = await _entry_of(session, round_id, principal)
-        voted = (
-            entry_id is not None
-            and (
-                await session.execute(
-                    select(participations.c.entry_id).where(
-                        participations.c.round_id == round_id, participations.c.entry_id == entry_id
-                    )
-                )
-            ).first()
-            is not None
-        )
+        voted = entry_id is not None and await _has_voted(session, round_id, entry_id)
     return ParticipationView(round_id=round_id, on_panel=entry_id is not None, voted=voted)
 
 
-async def _require_visible(session: AsyncSession, round_id: str, principal: Principal | None) -> None:
-    state = state_of(await load_round(session, round_id))
+async def _visible_round(session: AsyncSession, round_id: str, principal: Principal | None) -> Row[Any]:
+    row = await load_round(session, round_id)
+    state = state_of(row)
     domain.require_ballots_visible(state)
     admit_before_publication(
         state, principal, BALLOT_READER_ROLES, "结果公布前，选票仅供评定人员、领导和组织者核对"
     )
+    return row
+
+
+def _published(row: Row[Any]) -> PublishedBallot:
+    if hasattr(row, "tracker"):
+        return PublishedBallot(tracker=row.tracker, ballot=row.ballot)
+    return PublishedBallot.model_validate(row)
 
 
 async def published_ballots(
-    ctx: ServiceContext, round_id: str, page: PageParams, principal: Principal | None
+    ctx: ServiceContext,
+    round_id: str,
+    page: PageParams,
+    principal: Principal | None,
+    tracker: str | None = None,
 ) -> BallotPage:
-    """The anonymised ballots after the close, by receipt, so anyone entitled can recount (E3, E5)."""
-    query = select(ballots.c.receipt, ballots.c.choices).where(ballots.c.round_id == round_id)
+    """The ballots after the close, by tracker (or receipt), so anyone entitled can check theirs
+    and recount (E3, E5): ciphertexts with proofs, or the plain ballots of a round of the old scheme."""
     async with ctx.db.reader() as session:
-        await _require_visible(session, round_id, principal)
-        rows = (await session.execute(BALLOT_ORDER.apply(query, page))).all()
-    shown, cursor = BALLOT_ORDER.cut(rows, page)
-    return BallotPage(
-        round_id=round_id, items=[PublishedBallot.model_validate(r) for r in shown], next_cursor=cursor
-    )
+        row = await _visible_round(session, round_id, principal)
+        if row.scheme == "encrypted":
+            order = TRACKER_ORDER
+            query = select(encrypted_ballots.c.tracker, encrypted_ballots.c.ballot).where(
+                encrypted_ballots.c.round_id == round_id
+            )
+            if tracker is not None:
+                query = query.where(encrypted_ballots.c.tracker == tracker)
+        else:
+            order = RECEIPT_ORDER
+            query = select(ballots.c.receipt, ballots.c.choices).where(ballots.c.round_id == round_id)
+            if tracker is not None:
+                query = query.where(ballots.c.receipt == tracker)
+        rows = (await session.execute(order.apply(query, page))).all()
+    shown, cursor = order.cut(rows, page)
+    return BallotPage(round_id=round_id, items=[_published(r) for r in shown], next_cursor=cursor)
 
 
 async def ballot_by_receipt(
     ctx: ServiceContext, round_id: str, receipt: str, principal: Principal | None
 ) -> PublishedBallot:
-    async with ctx.db.reader() as session:
-        await _require_visible(session, round_id, principal)
-        row = (
-            await session.execute(
-                select(ballots.c.receipt, ballots.c.choices).where(
-                    ballots.c.round_id == round_id, ballots.c.receipt == receipt
-                )
-            )
-        ).first()
-    if row is None:
-        raise Missing(f"本轮没有回执为 {receipt} 的选票", kind="ballot-not-found")
-    return PublishedBallot.model_validate(row)
+    """One ballot by its tracker (or, in a round of the old scheme, its receipt)."""
+    page = await published_ballots(ctx, round_id, PageParams(limit=1, cursor=None), principal, receipt)
+    if not page.items:
+        raise Missing(f"本轮没有追踪码（回执）为 {receipt} 的选票", kind="ballot-not-found")
+    return page.items[0]
+
+
+async def all_encrypted(session: AsyncSession, round_id: str) -> list[Row[Any]]:
+    query = select(encrypted_ballots.c.tracker, encrypted_ballots.c.ballot).where(
+        encrypted_ballots.c.round_id == round_id
+    )
+    return list((await session.execute(query.order_by(encrypted_ballots.c.tracker))).all())
+
+
+async def count_participations(session: AsyncSession, round_id: str) -> int:
+    query = select(participations.c.entry_id).where(participations.c.round_id == round_id)
+    return len((await session.execute(query)).all())

@@ -32,10 +32,13 @@ RESULT_READER_ROLES = roles_of(Overseer)
 BALLOT_READER_ROLES = roles_of(OverseerOrEvaluator)
 
 
-async def load_round(session: AsyncSession, round_id: str, *, lock: bool = False) -> Row[Any]:
+async def load_round(
+    session: AsyncSession, round_id: str, *, lock: bool = False, shared: bool = False
+) -> Row[Any]:
+    """The round; ``lock`` takes its row lock (``shared``: FOR SHARE, which only excludes writers)."""
     query = select(rounds).where(rounds.c.id == round_id)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(read=shared)
     row = (await session.execute(query)).first()
     if row is None:
         raise Missing(f"评定轮次 {round_id} 不存在", kind="round-not-found")

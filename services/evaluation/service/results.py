@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from services.evaluation import domain
 from services.evaluation.schemas import DesignationPage, DesignationView, ResultsView, StandingView
+from services.evaluation.service import ceremony
 from services.evaluation.service.common import (
     RESULT_READER_ROLES,
     admit_before_publication,
@@ -54,7 +55,10 @@ async def tally_round(ctx: ServiceContext, round_id: str, principal: Principal) 
         target = domain.next_state(state_of(row), "tally")
         quarter = domain.Quarter.parse(round_id)
         previous_runs = await _previous_runs(session, quarter)
-        cast_ballots, counts = await _count_box(session, round_id)
+        if row.scheme == "encrypted":
+            cast_ballots, counts = ceremony.counts_from(row, await ceremony.partials_of(session, round_id))
+        else:
+            cast_ballots, counts = await _count_box(session, round_id)
         result = domain.tally_counts(cast_ballots, counts, list(row.candidates), evaluation)
         rulings = domain.rulings(result, previous_runs, evaluation)
         await session.execute(insert(round_results).values([_result(round_id, r) for r in rulings]))
@@ -86,8 +90,9 @@ async def _previous_runs(session: AsyncSession, quarter: domain.Quarter) -> dict
 
 
 async def _count_box(session: AsyncSession, round_id: str) -> tuple[int, dict[str, int]]:
-    """The round's ballot box counted in the database: how many ballots, and how many times each
-    department was chosen. Only totals leave it; no ballot is read one by one (E3, E5)."""
+    """A round of the old scheme (plain ballots): its ballot box counted in the database: how many
+    ballots, and how many times each department was chosen. Only totals leave it; no ballot is
+    read one by one (E3, E5)."""
     cast_ballots = (
         await session.execute(select(func.count()).select_from(ballots).where(ballots.c.round_id == round_id))
     ).scalar_one()
@@ -188,9 +193,14 @@ async def _results_view(session: AsyncSession, row: Row[Any], panel_size: int) -
             select(designations.c.id).where(designations.c.round_id == row.id).order_by(designations.c.id)
         )
     ).scalars()
-    ballots_counted = (
-        await session.execute(select(func.count()).select_from(ballots).where(ballots.c.round_id == row.id))
-    ).scalar_one()
+    if row.scheme == "encrypted":
+        ballots_counted = int(row.aggregate["ballots"]) if row.aggregate else 0
+    else:
+        ballots_counted = (
+            await session.execute(
+                select(func.count()).select_from(ballots).where(ballots.c.round_id == row.id)
+            )
+        ).scalar_one()
     return ResultsView(
         round_id=row.id,
         state=row.state,

@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.evaluation import domain
 from services.evaluation.schemas import Candidate, RoundCreate, RoundPage, RoundView, Schedule
+from services.evaluation.service.ballot_box import all_encrypted, count_participations
 from services.evaluation.service.common import load_round, state_of
 from services.evaluation.service.panel import members
 from services.evaluation.tables import rounds
+from shared import ballot_crypto as bc
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
@@ -39,6 +41,8 @@ def view(row: Row[Any], ctx: ServiceContext) -> RoundView:
         candidates=[Candidate(code=c, name=department_name(c)) for c in row.candidates],
         panel_size=evaluation.panel_size,
         choices_per_ballot=evaluation.choices_per_ballot,
+        # E5: no running count while the vote is open; the turnout is published at the close.
+        turnout=row.turnout if state in domain.BALLOTS_VISIBLE + domain.RESULTS_VISIBLE else None,
     )
 
 
@@ -59,6 +63,7 @@ async def create_round(ctx: ServiceContext, cmd: RoundCreate, principal: Princip
         "tally_due": schedule.tally_due,
         "candidates": candidates,
         "created_by": principal.client_id,
+        "scheme": "encrypted",
     }
     try:
         async with ctx.db.transaction() as session:
@@ -100,10 +105,24 @@ async def transition(ctx: ServiceContext, round_id: str, action: domain.Action) 
     async with ctx.db.transaction() as session:
         row = await load_round(session, round_id, lock=True)
         target = domain.next_state(state_of(row), action)
+        values: dict[str, Any] = {"state": target, _STAMPS[action]: func.now()}
         if action == "open-voting":
             panel = await members(session, round_id)
             domain.require_complete(domain.composition(panel, panel_categories(), ctx.profile.evaluation))
-        return view(await _update(session, round_id, state=target, **{_STAMPS[action]: func.now()}), ctx)
+            domain.require_election_key(row.scheme, row.election_key)
+        if action == "close-voting":
+            values["turnout"] = await count_participations(session, round_id)
+            if row.scheme == "encrypted":
+                values["aggregate"] = await _aggregate(session, row)
+        return view(await _update(session, round_id, **values), ctx)
+
+
+async def _aggregate(session: AsyncSession, row: Row[Any]) -> dict[str, Any]:
+    """E3, E5: the ballots added up per department (ciphertexts only), for the trustees to decrypt."""
+    box = await all_encrypted(session, row.id)
+    cast = [bc.Ballot.from_json(b.ballot).by_department() for b in box]
+    sums = {d: bc.add_all(c[d] for c in cast) for d in row.candidates}
+    return {"ballots": len(box), "ciphertexts": {d: ct.to_json() for d, ct in sums.items()}}
 
 
 async def _update(session: AsyncSession, round_id: str, **values: Any) -> Row[Any]:

@@ -65,6 +65,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("round_id", "id", name="pk_sealed_reasons"),
     )
     op.create_table(
+        "reason_mix_stages",
+        sa.Column("round_id", sa.String(16), nullable=False),
+        sa.Column("stage", sa.Integer, nullable=False),
+        sa.Column("items", JSONB, nullable=False),
+        sa.Column("submitted_by", sa.String(128), nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("round_id", "stage", name="pk_reason_mix_stages"),
+    )
+    op.create_table(
         "partial_decryptions",
         sa.Column("round_id", sa.String(16), nullable=False),
         sa.Column("trustee_index", sa.Integer, nullable=False),
@@ -76,7 +85,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("partial_decryptions", "sealed_reasons", "encrypted_ballots", "trustee_shares"):
+    for table in (
+        "partial_decryptions",
+        "reason_mix_stages",
+        "sealed_reasons",
+        "encrypted_ballots",
+        "trustee_shares",
+    ):
         op.drop_table(table)
     op.drop_table("round_trustees")
     for column in ("aggregate", "election_key", "threshold", "trustee_count", "scheme"):
