@@ -1222,3 +1222,27 @@ def annual_report_due(rules: PolicyProfile, year: int) -> date:
     """D8 art. 50: the report on ``year`` is published by 31 January (profile) of the next year."""
     policy = rules.disclosure.requests
     return date(year + 1, policy.annual_report_due_month, policy.annual_report_due_day)
+
+
+# --- 004 public policy inquiries (政策咨询) -------------------------------------------------------
+
+
+def inquiry_due(rules: PolicyProfile, received_on: date, calendar: HolidayCalendar) -> Due:
+    """004: a policy inquiry is replied to within the profile's limit of the day it was received."""
+    try:
+        at = deadline(received_on, rules.disclosure.requests.inquiry_reply_within.to_limit(), calendar)
+    except CalendarError as exc:
+        raise RuleViolation(str(exc), kind="calendar-out-of-range", rule="D7", field="received_at") from exc
+    return Due(at, is_provisional(received_on, at, calendar))
+
+
+def check_reply(status: str, replied_at: datetime, received_at: datetime, now: datetime) -> None:
+    """004: one reply per inquiry, not before it was received, not in the future."""
+    if status != "open":
+        raise Conflict("该咨询已经答复", kind="inquiry-already-replied", rule="D7", field="reply")
+    if replied_at > now + CLOCK_SKEW:
+        raise RuleViolation("答复时刻晚于当前时刻", kind="reply-in-future", rule="D7", field="replied_at")
+    if replied_at < received_at:
+        raise RuleViolation(
+            "答复时刻早于收到咨询的时刻", kind="reply-before-receipt", rule="D7", field="replied_at"
+        )

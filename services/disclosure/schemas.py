@@ -608,3 +608,73 @@ class AnnualReport(ShanghaiInstants):
     columns: list[AnnualColumn]
     rows: list[AnnualRow] = Field(description="模板的各行，自上而下")
     requests: int = Field(description="计入本表的申请数（新收与上年结转之和，每件只计一次）", examples=[12])
+
+
+# --- 004 policy inquiries (政策咨询) -----------------------------------------------------------
+
+
+class InquirySubmit(Command):
+    """政策咨询表单（004）：咨询部门、手机号码、姓名、邮箱、标题、内容、是否公开咨询内容。"""
+
+    department: str = Field(description="咨询部门（部门代码）", examples=["fgw"])
+    mobile: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1[3-9][0-9]{9}$")] = Field(
+        description="手机号码", examples=["13800000000"]
+    )
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        description="姓名", examples=["张三"]
+    )
+    email: Email | None = Field(default=None, description="邮箱（选填）", examples=["zhangsan@example.com"])
+    title: ShortText = Field(description="标题", examples=["企业投资项目备案如何办理"])
+    content: LongText = Field(description="内容", examples=["请问2018年企业投资项目备案需要提交哪些材料？"])
+    public: bool = Field(
+        default=False,
+        description="是否同意公开咨询内容（答复后在公开列表中展示，不含姓名和联系方式）",
+        examples=[True],
+    )
+
+
+class InquiryReceipt(ShanghaiInstants):
+    number: str = Field(description="咨询编号", examples=["ZX2018-30418277"])
+    access_code: str = Field(description="查询码（只显示一次）", examples=["K7QF-M2XD-9PRA-WT3C"])
+    deadline: datetime = Field(description="答复截止时刻", examples=["2018-06-08T00:00:00+08:00"])
+
+
+class ReplyCreate(Command):
+    reply: LongText = Field(description="答复内容", examples=["请登录浙江政务服务网在线填报项目信息，无需提交纸质材料。"])
+    replied_at: Instant | None = Field(default=None, description="答复时刻；省略为当前时刻")
+
+
+class InquiryView(RowModel):
+    """咨询及其答复：受理部门和持查询码的咨询人可见（含个人信息）。"""
+
+    id: str
+    number: str
+    department: str
+    department_name: str
+    name: str
+    mobile: str
+    email: str | None = None
+    title: str
+    content: str
+    public: bool
+    received_at: Shown
+    deadline: Shown
+    deadline_provisional: bool
+    status: Literal["open", "replied"]
+    overdue_at: Shown | None = None
+    reply: str | None = None
+    replied_at: Shown | None = None
+    replied_late: bool | None = None
+
+
+class PublicInquiry(RowModel):
+    """公开列表中的咨询（咨询人同意公开且已答复），不含姓名和联系方式。"""
+
+    number: str
+    department: str
+    department_name: str
+    title: str
+    content: str
+    received_at: Shown
+    reply: str
+    replied_at: Shown

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.disclosure.domain import RequestStatus, VersionStatus
-from services.disclosure.tables import disclosure_requests, document_versions, documents
+from services.disclosure.tables import disclosure_requests, document_versions, documents, policy_inquiries
 from shared.app import ServiceContext
 from shared.deadlines import local, maybe_local
 from shared.events import DeadlinePassed
@@ -221,11 +221,37 @@ REQUEST_ABANDONED = Sweep(
 
 async def mark_requests(ctx: ServiceContext, now: datetime, *, batch: int | None = None) -> int:
     """D7 at ``now``: requests not completed by their stated day are abandoned (art. 30), and
-    requests unanswered at their deadline are late (deadline-passed, once each)."""
+    requests (and 004 policy inquiries) unanswered at their deadline are late (deadline-passed,
+    once each)."""
     abandoned = await run_sweep(ctx, REQUEST_ABANDONED, now, batch=batch)
-    return abandoned + await run_sweep(ctx, REQUEST_OVERDUE, now, batch=batch)
+    late = await run_sweep(ctx, REQUEST_OVERDUE, now, batch=batch)
+    return abandoned + late + await run_sweep(ctx, INQUIRY_OVERDUE, now, batch=batch)
 
 
 async def sweep_requests(ctx: ServiceContext) -> int:
     """The registered sweeper of requests: the business clock."""
     return await mark_requests(ctx, ctx.now())
+
+
+# --- 004: policy inquiries not replied to in time ---------------------------------------------
+
+
+def inquiry_overdue(row: Row[Any], outcome: str | None) -> DeadlinePassed:
+    return DeadlinePassed(
+        subject_kind="policy-inquiry",
+        subject_id=row.id,
+        department=row.department,
+        deadline=local(row.deadline),
+        consequence="overdue",
+        deadline_provisional=row.deadline_provisional,
+    )
+
+
+INQUIRY_OVERDUE = Sweep(
+    table=policy_inquiries,
+    key=(policy_inquiries.c.id,),
+    deadline=policy_inquiries.c.deadline,
+    still_open=lambda: text("policy_inquiries.status = 'open' AND policy_inquiries.overdue_at IS NULL"),
+    closing=lambda now: {"overdue_at": now},
+    announce=inquiry_overdue,
+)
