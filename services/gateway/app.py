@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from services.gateway import api, calendar, composite, idempotency, portal, proxy
+from services.gateway import api, calendar, composite, idempotency, portal, problem_pages, proxy
 from services.gateway.accounts import api as accounts_api
 from services.gateway.catalog import Catalog
 from services.gateway.domain import QuotaPolicy, RateLimiter
@@ -34,6 +34,7 @@ ROUTERS = (
     webhooks_api.router,
     composite.router,
     portal.router,
+    problem_pages.router,
     proxy.router,
 )
 _LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)

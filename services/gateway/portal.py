@@ -25,14 +25,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from services.gateway.catalog import METHODS, Catalog, public_path
+from services.gateway.catalog import METHODS, Catalog, public_path, upstream_of
 from services.gateway.runtime import RuntimeDep
 from services.gateway.webhooks.events import PING_TYPE, WebhookEventType, webhook_event_types
 from shared.app import ServiceContext
 from shared.deps import CtxDep
 from shared.events.asyncapi import asyncapi_document
-from shared.openapi import annotate
-from shared.registry import REGISTRY
+from shared.openapi import add_problems, annotate
+from shared.registry import DOMAIN_SERVICES, REGISTRY
 
 log = logging.getLogger("xiaoneng.gateway.portal")
 
@@ -41,6 +41,7 @@ router = APIRouter(include_in_schema=False)
 STATIC = StaticFiles(directory=str(files("fastapi_offline") / "static"))
 
 SERVICE_TAGS = {s.name: (s.tag, s.summary) for s in REGISTRY}
+_DOMAIN = dict.fromkeys(DOMAIN_SERVICES)
 WEBHOOK_TAG = "Webhook 事件 webhooks"
 ROLE_DESCRIPTIONS = {
     "office": "市政府办公室",
@@ -153,6 +154,23 @@ def _decorate_operations(doc: dict[str, Any]) -> None:
             params = op.setdefault("parameters", [])
             if not any(p.get("name", "").lower() == "idempotency-key" for p in params):
                 params.append({"$ref": "#/components/parameters/IdempotencyKey"})
+        _gateway_problems(path, method, op)
+
+
+def _gateway_problems(path: str, method: str, op: dict[str, Any]) -> None:
+    """The refusals the gateway itself may answer before or instead of the service."""
+    # A presented token that does not verify is refused even on a public read.
+    add_problems(op, 401, ["unauthorized"])
+    if op.get("requestBody"):
+        add_problems(op, 413, ["payload-too-large"])
+        add_problems(op, 415, ["unsupported-media-type"])
+    if method == "post" and path != TOKEN_PATH and not op.get("x-secret-ballot"):
+        add_problems(op, 400, ["invalid-idempotency-key"])
+        add_problems(op, 409, ["idempotency-key-in-use"])
+        add_problems(op, 422, ["idempotency-key-reused"])
+    if upstream_of(path, _DOMAIN) is not None:
+        add_problems(op, 502, ["bad-gateway", "upstream-response-too-large"])
+        add_problems(op, 504, ["gateway-timeout"])
 
 
 def _common_components(doc: dict[str, Any]) -> None:

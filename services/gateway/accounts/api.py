@@ -13,7 +13,7 @@ from services.gateway.runtime import RuntimeDep
 from shared.auth import Role
 from shared.deps import Admin, PageDep
 from shared.pagination import linked
-from shared.problems import Problem
+from shared.problems import Problem, declare
 
 router = APIRouter(prefix="/api/v1", tags=["客户端账户 clients"])
 
@@ -74,6 +74,7 @@ _IMPORT_BODY: dict[str, Any] = {
     status_code=status.HTTP_201_CREATED,
     summary="创建客户端",
     description="登记一个 API 客户端并生成其密钥（仅此一次显示，只保存散列）。记入变更日志。",
+    openapi_extra=declare("client-exists", "department-required", "unknown-department"),
 )
 async def create_client(
     body: schemas.ClientCreate, acc: AccountsDep, response: Response, admin: Admin
@@ -105,7 +106,10 @@ async def list_clients(
         "422 的 errors 逐条列出行号（从 1 起，CSV 不计表头）、客户端编号、字段与原因。"
         "返回每个新客户端的密钥（仅此一次）。"
     ),
-    openapi_extra=_IMPORT_BODY,
+    openapi_extra={
+        **_IMPORT_BODY,
+        **declare("client-import-invalid", "client-exists", "unsupported-media-type"),
+    },
 )
 async def import_clients(request: Request, acc: AccountsDep, admin: Admin) -> schemas.ImportResult:
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -127,7 +131,12 @@ async def import_clients(request: Request, acc: AccountsDep, admin: Admin) -> sc
     return await service.import_clients(acc, rows, admin)
 
 
-@router.get("/clients/{client_id}", summary="查看客户端", description="不含密钥。")
+@router.get(
+    "/clients/{client_id}",
+    summary="查看客户端",
+    description="不含密钥。",
+    openapi_extra=declare("unknown-client"),
+)
 async def get_client(client_id: ClientId, acc: AccountsDep, admin: Admin) -> schemas.ClientView:
     return await service.get(acc, client_id)
 
@@ -140,6 +149,7 @@ async def get_client(client_id: ClientId, acc: AccountsDep, admin: Admin) -> sch
         "（在本网关；其他网关副本至多 XN_GATEWAY_CLIENT_CACHE_SECONDS 秒后）。"
         "不能停用本客户端或取消本客户端的 admin 角色。"
     ),
+    openapi_extra=declare("unknown-client", "own-client", "department-required", "unknown-department"),
 )
 async def update_client(
     client_id: ClientId, body: schemas.ClientUpdate, acc: AccountsDep, admin: Admin
@@ -152,6 +162,7 @@ async def update_client(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="删除客户端",
     description="其令牌立即失效；变更日志保留。不能删除本客户端。",
+    openapi_extra=declare("unknown-client", "own-client"),
 )
 async def delete_client(client_id: ClientId, acc: AccountsDep, admin: Admin) -> Response:
     await service.delete_client(acc, client_id, admin)
@@ -162,6 +173,7 @@ async def delete_client(client_id: ClientId, acc: AccountsDep, admin: Admin) -> 
     "/clients/{client_id}/secret/rotate",
     summary="轮换客户端密钥",
     description="生成新密钥（仅此一次显示）；旧密钥与此前签发的令牌立即失效。",
+    openapi_extra=declare("unknown-client"),
 )
 async def rotate_secret(client_id: ClientId, acc: AccountsDep, admin: Admin) -> schemas.ClientSecret:
     return await service.rotate_secret(acc, client_id, admin)
