@@ -149,13 +149,18 @@ async def list_proposals(
 @router.post(
     "/years/{year}/proposals/{proposal_id}/confirm",
     summary="确认扣分",
-    description="考核单位确认事件提出的扣分：按扣分规则（封顶、每事项不重复扣分）记入，来源为该部门事实。",
+    description=(
+        "考核单位确认事件提出的扣分：按扣分规则（封顶、每事项不重复扣分）记入，来源为该部门事实；"
+        "扣分情形未规定分值或现场查访类项目须写明 amount。"
+    ),
 )
 async def confirm_proposal(
     year: Year, proposal_id: str, ctx: CtxDep, principal: AnyOfficial, body: ConfirmIn | None = None
 ) -> ProposalView:
-    note = None if body is None else body.note
-    return await assessment.decide(ctx, year, proposal_id, principal, confirm=True, note=note)
+    body = body or ConfirmIn()
+    return await assessment.decide(
+        ctx, year, proposal_id, principal, confirm=True, note=body.note, amount=body.amount
+    )
 
 
 @router.post(

@@ -178,10 +178,12 @@ class Tier(_Strict):
 
 
 class FactMapping(_Strict):
-    """A department fact of the platform (``GET /departments/{code}/facts``) proposing a deduction."""
+    """A department fact of the platform (``GET /departments/{code}/facts``) proposing a deduction:
+    under a ``deduction`` item with one of its reasons, under a ``checks`` item without (the
+    assessing unit states which of the amounts when it confirms)."""
 
     fact: Code
-    reason: Code
+    reason: Code | None = None
 
 
 class Item(_Strict):
@@ -261,9 +263,12 @@ class Item(_Strict):
                     f"{where}.reasons[{i}].after",
                 )
         for i, mapping in enumerate(self.proposed_from):
-            if mapping.reason not in codes:
+            if (mapping.reason is None) != (self.kind == "checks") or (
+                mapping.reason is not None and mapping.reason not in codes
+            ):
                 raise _invalid(
-                    f"事件提出的扣分情形 {mapping.reason} 不存在", f"{where}.proposed_from[{i}].reason"
+                    f"事件提出的扣分情形 {mapping.reason} 不存在（deduction 类须写明情形，checks 类不写）",
+                    f"{where}.proposed_from[{i}].reason",
                 )
         if self.nodes and sum((n.points for n in self.nodes), Decimal(0)) != self.points:
             raise _invalid(f"考核项目 {self.code} 各节点分值之和不等于 {self.points}", f"{where}.nodes")

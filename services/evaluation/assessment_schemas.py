@@ -159,6 +159,9 @@ class DismissIn(Input):
 
 
 class ConfirmIn(Input):
+    amount: Amount | None = Field(
+        default=None, description="扣分；扣分情形未规定分值或现场查访类项目时必填", examples=["1"]
+    )
     note: Note | None = Field(default=None, examples=["经核实，未按要求反馈"])
 
 
@@ -177,8 +180,8 @@ class ProposalView(ShanghaiInstants):
     unit: str = Field(examples=["jxw"])
     unit_name: str = Field(examples=["市经信委"])
     item: str = Field(examples=["leader-instructions"])
-    reason: str = Field(examples=["feedback-missing"])
-    amount: Decimal | None = Field(examples=["1"])
+    reason: str | None = Field(description="扣分情形（checks 类项目无）", examples=["feedback-missing"])
+    amount: Decimal | None = Field(description="扣分；为空时由考核单位确认时写明", examples=["1"])
     matter: str = Field(examples=["li-7"])
     fact: ProposedFact
     state: Literal["proposed", "confirmed", "dismissed"]

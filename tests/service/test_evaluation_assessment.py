@@ -327,3 +327,60 @@ async def test_E6_results_follow_the_003_formula_and_render_as_html_and_xlsx(
         assert sheet is not None
         rows = list(sheet.iter_rows(values_only=True))
         assert rows[2][1] == "市发改委" and Decimal(str(rows[2][-3])) == Decimal("10.55")
+
+
+async def test_E6_an_unpublished_document_and_a_missed_report_duty_are_proposed_as_the_scheme_maps_them(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    """wenzhou-2013 maps document-version-overdue (D1) to 服务型(4) 公共服务查访 (1 or 2 points, stated
+    by the inspectors) and report-duty-overdue (I4) to 责任型(2) (amount stated by the 督查室)."""
+    async with evaluation(postgres, common) as (client, bus, app):
+        await set_scheme(client, common)
+        due = datetime(YEAR, 6, 20, tzinfo=SHANGHAI)
+        events = [
+            DeadlinePassed(
+                subject_kind="document-version",
+                subject_id="doc-1@1",
+                department="fgw",
+                deadline=due,
+                consequence="overdue",
+            ),
+            DeadlinePassed(
+                subject_kind="report-duty",
+                subject_id="rd-1",
+                department="czj",
+                deadline=due,
+                consequence="overdue",
+            ),
+        ]
+        await bus.publish([message_of(e) for e in events])
+        await consumed(app, len(events))
+        everything = (await client.get(f"{BASE}/proposals", headers=office(common))).json()
+        assert [(p["unit"], p["item"], p["reason"], p["amount"], p["matter"]) for p in everything] == [
+            ("czj", "major-decisions", "implementation-accident", None, "rd-1"),
+            ("fgw", "public-service-visits", None, None, "doc-1@1"),
+        ]
+        inspectors, supervision = assessor(common, "inspectors"), assessor(common, "supervision")
+        (visit,) = (await client.get(f"{BASE}/proposals", headers=inspectors)).json()
+        confirm = f"{BASE}/proposals/{visit['id']}/confirm"
+        missing = problem(await client.post(confirm, headers=inspectors), 422, "assessment-refused")
+        assert (missing["field"], missing["rule"]) == ("amount", "E6")
+        problem(
+            await client.post(confirm, json={"amount": "3"}, headers=inspectors), 422, "assessment-refused"
+        )
+        assert (await client.post(confirm, json={"amount": "2"}, headers=inspectors)).json()[
+            "state"
+        ] == "confirmed"
+        # The 督查室 is also an organizer: it sees every proposal, and decides those of its items.
+        (report,) = (
+            await client.get(f"{BASE}/proposals", params={"state": "proposed"}, headers=supervision)
+        ).json()
+        r = await client.post(
+            f"{BASE}/proposals/{report['id']}/confirm", json={"amount": "1.5"}, headers=supervision
+        )
+        assert r.status_code == 200, r.text
+        entries = (await client.get(f"{BASE}/entries", headers=office(common))).json()["items"]
+        assert sorted((e["unit"], e["item"], e["amount"], e["source_kind"]) for e in entries) == [
+            ("czj", "major-decisions", "1.5", "proposed"),
+            ("fgw", "public-service-visits", "2", "proposed"),
+        ]

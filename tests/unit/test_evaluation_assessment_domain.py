@@ -386,3 +386,17 @@ def test_E6_a_score_for_a_unit_not_assessed_and_scores_out_of_range_are_refused(
         ad.check_score(SHIPPED.item("service-brand"), "score", D("5.5"))
     with pytest.raises(ad.AssessmentRefused, match="不接受"):
         ad.check_score(SHIPPED.item("leader-instructions"), "score", D(1))
+
+
+def test_E6_a_fact_maps_to_a_reason_of_a_deduction_item_and_to_no_reason_of_a_checks_item() -> None:
+    doc = document()
+    doc["parts"][0]["sections"][0]["items"][0]["proposed_from"] = [{"fact": "instruction-overdue"}]
+    with pytest.raises(ad.SchemeInvalid) as refused:
+        ad.parse_scheme(doc)
+    assert refused.value.field == "parts[0].sections[0].items[0].proposed_from[0].reason"
+    doc = document()
+    doc["parts"][0]["sections"][1]["items"][3]["proposed_from"] = [
+        {"fact": "x", "reason": "feedback-missing"}
+    ]
+    with pytest.raises(ad.SchemeInvalid):
+        ad.parse_scheme(doc)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.evaluation import assessment_domain as ad
 from services.evaluation.assessment_schemas import (
@@ -62,6 +62,9 @@ PLATFORM = "platform"
 MISSING_SHOWN = 50
 BEFORE_PUBLICATION = "考核结果公布前仅考核办（市政府办公室、督查室）查阅"
 
+# What a read runs on: a use case's session or a reader's connection.
+Executor = AsyncSession | AsyncConnection
+
 ENTRY_ORDER = Keyset(assessment_entries.c.entered_at, assessment_entries.c.id, descending=False)
 
 
@@ -95,7 +98,7 @@ async def _lock(session: AsyncSession, *key: object) -> None:
     )
 
 
-async def _current(session: AsyncSession, year: int) -> tuple[Row[Any], ad.Scheme]:
+async def _current(session: Executor, year: int) -> tuple[Row[Any], ad.Scheme]:
     row = (
         await session.execute(
             select(assessment_schemes)
@@ -109,7 +112,7 @@ async def _current(session: AsyncSession, year: int) -> tuple[Row[Any], ad.Schem
     return row, ad.parse_scheme(row.document)
 
 
-async def _published(session: AsyncSession, year: int) -> Row[Any] | None:
+async def _published(session: Executor, year: int) -> Row[Any] | None:
     query = (
         select(assessment_publications)
         .where(assessment_publications.c.year == year)
@@ -119,7 +122,7 @@ async def _published(session: AsyncSession, year: int) -> Row[Any] | None:
     return (await session.execute(query)).first()
 
 
-async def _refuse_if_published(session: AsyncSession, year: int) -> None:
+async def _refuse_if_published(session: Executor, year: int) -> None:
     if await _published(session, year) is not None:
         raise ad.ItemClosed(f"{year} 年度考核结果已公布，不能再更改", field="year")
 
@@ -163,7 +166,7 @@ async def put_scheme(
         return SchemeVersionView.model_validate(row)
 
 
-async def _still_fits(session: AsyncSession, year: int, scheme: ad.Scheme) -> None:
+async def _still_fits(session: Executor, year: int, scheme: ad.Scheme) -> None:
     used = await session.execute(
         select(assessment_entries.c.unit, assessment_entries.c.item)
         .where(assessment_entries.c.year == year)
@@ -199,7 +202,7 @@ def _mark(row: Any) -> ad.Mark:
 
 
 async def _marks(
-    session: AsyncSession, year: int, *, unit: str | None = None, item: str | None = None
+    session: Executor, year: int, *, unit: str | None = None, item: str | None = None
 ) -> list[ad.Mark]:
     query = select(assessment_entries).where(assessment_entries.c.year == year)
     if unit is not None:
@@ -210,7 +213,7 @@ async def _marks(
     return [_mark(r) for r in rows]
 
 
-async def _closed(session: AsyncSession, year: int, item: str) -> bool:
+async def _closed(session: Executor, year: int, item: str) -> bool:
     query = select(assessment_closures.c.item).where(
         assessment_closures.c.year == year, assessment_closures.c.item == item
     )
@@ -376,7 +379,7 @@ def _proposal_id(event_id: str, unit: str, item: str) -> str:
     return f"{event_id}.{unit}.{item}"
 
 
-async def _proposals(session: AsyncSession, year: int, scheme: ad.Scheme) -> list[ProposalView]:
+async def _proposals(session: Executor, year: int, scheme: ad.Scheme) -> list[ProposalView]:
     """The deductions the scheme's mapped facts of the year propose, with any decision on them.
 
     A fact withdrawn later by a paper record (``…-withdrawn``) proposes nothing (E2 reading)."""
@@ -422,7 +425,7 @@ async def _proposals(session: AsyncSession, year: int, scheme: ad.Scheme) -> lis
                         unit_name=_unit_name(department),
                         item=item_code,
                         reason=reason,
-                        amount=item.reason(reason).amount,
+                        amount=None if reason is None else item.reason(reason).amount,
                         matter=fact.subject_id,
                         fact=ProposedFact.model_validate(fact, from_attributes=True),
                         state="proposed" if decision is None else decision.decision,
@@ -432,7 +435,7 @@ async def _proposals(session: AsyncSession, year: int, scheme: ad.Scheme) -> lis
                         entry_id=None if decision is None else decision.entry_id,
                     )
                 )
-    return sorted(proposals, key=lambda p: (p.fact.effective_on or date.min, p.id))
+    return sorted(proposals, key=lambda p: (p.fact.effective_on or date.min, p.unit, p.matter, p.item))
 
 
 def _visible(proposal: ProposalView, scheme: ad.Scheme, principal: Principal) -> bool:
@@ -450,7 +453,14 @@ async def list_proposals(
 
 
 async def decide(
-    ctx: ServiceContext, year: int, proposal_id: str, principal: Principal, *, confirm: bool, note: str | None
+    ctx: ServiceContext,
+    year: int,
+    proposal_id: str,
+    principal: Principal,
+    *,
+    confirm: bool,
+    note: str | None,
+    amount: Decimal | None = None,
 ) -> ProposalView:
     """The assessing unit confirms a proposed deduction (recorded with the fact as its source) or
     dismisses it with a reason; either is final."""
@@ -488,6 +498,7 @@ async def decide(
                 EntryIn(
                     unit=proposal.unit,
                     item=proposal.item,
+                    amount=amount,
                     reason=proposal.reason,
                     matter=proposal.matter,
                     note=note,
@@ -528,7 +539,7 @@ async def decide(
 # --- results ---------------------------------------------------------------------------------------
 
 
-async def _closures(session: AsyncSession, year: int) -> dict[str, dict[str, Decimal]]:
+async def _closures(session: Executor, year: int) -> dict[str, dict[str, Decimal]]:
     rows = await session.execute(select(assessment_closures).where(assessment_closures.c.year == year))
     return {r.item: {u: Decimal(s) for u, s in r.scores.items()} for r in rows}
 
@@ -550,7 +561,7 @@ def _unit_view(result: ad.UnitResult) -> UnitResultView:
     )
 
 
-async def _live(session: AsyncSession, year: int) -> tuple[ResultsView, ad.Scheme]:
+async def _live(session: Executor, year: int) -> tuple[ResultsView, ad.Scheme]:
     version, scheme = await _current(session, year)
     results = ad.assess(scheme, await _marks(session, year), await _closures(session, year))
     view = ResultsView(
@@ -567,7 +578,7 @@ async def _live(session: AsyncSession, year: int) -> tuple[ResultsView, ad.Schem
     return view, scheme
 
 
-async def _entries_of(session: AsyncSession, year: int, unit: str | None = None) -> list[EntryView]:
+async def _entries_of(session: Executor, year: int, unit: str | None = None) -> list[EntryView]:
     query = select(assessment_entries).where(assessment_entries.c.year == year)
     if unit is not None:
         query = query.where(assessment_entries.c.unit == unit)
