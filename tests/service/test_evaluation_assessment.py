@@ -3,6 +3,7 @@ their sources, bulk import, closing items, deductions proposed from platform fac
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import datetime
 from decimal import Decimal
@@ -384,3 +385,23 @@ async def test_E6_an_unpublished_document_and_a_missed_report_duty_are_proposed_
             ("czj", "major-decisions", "1.5", "proposed"),
             ("fgw", "public-service-visits", "2", "proposed"),
         ]
+
+
+async def test_E6_concurrent_deductions_keep_the_cap_and_one_per_matter(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    """Six deductions of 3 at once under the 5 points of 责任型(1): they are judged one after the
+    other, so 5 are taken in all (3 + 2 capped + 0 …); three at once for one matter: one is taken."""
+    async with evaluation(postgres, common) as (client, _, _):
+        await set_scheme(client, common)
+        supervision = assessor(common, "supervision")
+
+        def deduct(unit: str, matter: str) -> Any:
+            entry = {"unit": unit, "item": "leader-instructions", "reason": "criticised", "matter": matter}
+            return client.post(f"{BASE}/entries", json=entry, headers=supervision)
+
+        answers = await asyncio.gather(*(deduct("jxw", f"c-{n}") for n in range(6)))
+        assert [r.status_code for r in answers] == [201] * 6
+        assert sum(Decimal(r.json()["amount"]) for r in answers) == 5
+        same = await asyncio.gather(*(deduct("fgw", "one-matter") for _ in range(3)))
+        assert sorted(r.status_code for r in same) == [201, 409, 409]

@@ -92,10 +92,12 @@ def shipped_document(name: str) -> dict[str, Any]:
         raise Missing(exc.detail, kind="assessment-scheme-not-found") from exc
 
 
-async def _lock(session: AsyncSession, *key: object) -> None:
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtext(":".join(map(str, ("assessment", *key))))))
-    )
+async def _lock(session: AsyncSession, *key: object, shared: bool = False) -> None:
+    """A transaction-scoped advisory lock. Always taken in the order year → item → unit or
+    proposal: changing the scheme and publishing hold the year alone, entries and closings share
+    it; closing an item holds the item, entries under it share it; entries hold their unit."""
+    lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    await session.execute(select(lock(func.hashtext(":".join(map(str, ("assessment", *key)))))))
 
 
 async def _current(session: Executor, year: int) -> tuple[Row[Any], ad.Scheme]:
@@ -237,7 +239,8 @@ async def _record(
     scheme.unit(entry.unit)
     item = scheme.item(entry.item)
     ad.require_assessor(item, principal.department)
-    await _lock(session, version.year, entry.unit, entry.item)
+    await _lock(session, version.year, "item", entry.item, shared=True)
+    await _lock(session, version.year, "unit", entry.unit, entry.item)
     if await _closed(session, version.year, item.code):
         raise ad.ItemClosed(f"考核项目 {item.code} 已结项，不能再录入", field="item")
     now = ctx.now()
@@ -299,6 +302,7 @@ async def _record(
 
 async def record_entry(ctx: ServiceContext, year: int, entry: EntryIn, principal: Principal) -> EntryRecorded:
     async with ctx.db.transaction() as session:
+        await _lock(session, year, shared=True)
         await _refuse_if_published(session, year)
         version, scheme = await _current(session, year)
         return await _record(
@@ -313,6 +317,7 @@ async def import_entries(
     batch = f"import-{uuid.uuid4().hex[:12]}"
     recorded = []
     async with ctx.db.transaction() as session:
+        await _lock(session, year, shared=True)
         await _refuse_if_published(session, year)
         version, scheme = await _current(session, year)
         for i, entry in enumerate(body.entries):
@@ -346,11 +351,12 @@ async def list_entries(
 async def close_item(ctx: ServiceContext, year: int, item_code: str, principal: Principal) -> ClosureView:
     """The assessing unit closes a tiers, rank or panel item: every unit's score is computed."""
     async with ctx.db.transaction() as session:
+        await _lock(session, year, shared=True)
         await _refuse_if_published(session, year)
         version, scheme = await _current(session, year)
         item = scheme.item(item_code)
         ad.require_assessor(item, principal.department)
-        await _lock(session, year, "close", item.code)
+        await _lock(session, year, "item", item.code)
         if await _closed(session, year, item.code):
             raise ad.ItemClosed(f"考核项目 {item.code} 已结项", field="item")
         scores = ad.close_item(scheme, item, await _marks(session, year, item=item.code))
@@ -465,6 +471,7 @@ async def decide(
     """The assessing unit confirms a proposed deduction (recorded with the fact as its source) or
     dismisses it with a reason; either is final."""
     async with ctx.db.transaction() as session:
+        await _lock(session, year, shared=True)
         await _refuse_if_published(session, year)
         version, scheme = await _current(session, year)
         await _lock(session, year, "proposal", proposal_id)
