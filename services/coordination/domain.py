@@ -1137,13 +1137,14 @@ def report_months(listed_on: date, completion_due: date, year: int) -> list[peri
     return months
 
 
-_MONTHLY: tuple[periods.Frequency, ...] = ("monthly",)
+MONTHLY: tuple[periods.Frequency, ...] = ("monthly",)
+QUARTERLY: tuple[periods.Frequency, ...] = ("quarterly",)
 
 
 def parse_report_month(text: str, today: date, *, field: str = "month") -> periods.ReportPeriod:
     """C8: a monthly report names a month that has ended (报送上月进展)."""
     month = periods.parse_period(
-        text, rule="C8", field=field, noun="月份", frequencies=_MONTHLY, kind="invalid-month"
+        text, rule="C8", field=field, noun="月份", frequencies=MONTHLY, kind="invalid-month"
     )
     if month.last_day >= today:
         raise _c8(f"{month.label}尚未结束，不能报送该月进展", "month-not-ended", field)
@@ -1288,3 +1289,18 @@ def milestone_status(m: MilestoneFacts, as_of: datetime) -> str:
     if milestone_behind(m, as_of):
         return f"逾期未完成（{m.due_on}）"
     return f"未到期（{m.due_on}）"
+
+
+# 每季度媒体公布: what the public page says of a milestone and a matter.
+PUBLIC_MATTER_STATUSES = ("按计划推进", "进展迟缓", "已销号")
+
+
+def public_milestone_status(m: MilestoneFacts, as_of: datetime) -> str:
+    if m.done_reported_at is not None and m.done_reported_at <= as_of:
+        return "已完成"
+    return "逾期未完成" if milestone_behind(m, as_of) else "推进中"
+
+
+def public_matter_status(closed_off: bool, behind: bool) -> str:
+    on_plan, late, closed = PUBLIC_MATTER_STATUSES
+    return closed if closed_off else late if behind else on_plan

@@ -1,5 +1,6 @@
-"""Printable documents: the assignment sheet in the layout of 附件2 (HTML, A4, print-ready) and
-the overdue table of 附件3 as an XLSX workbook (openpyxl).
+"""Printable documents: the assignment sheet in the layout of 附件2 (HTML, A4, print-ready), the
+overdue table of 附件3 as an XLSX workbook (openpyxl), and for the major matters (C8) the monthly
+internal bulletin (HTML and XLSX, one row per matter) and the quarterly public page (HTML).
 
 No PDF: no PDF library is installed; the HTML prints to PDF from any browser (A4 page rules).
 """
@@ -17,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from services.coordination import domain
+from services.coordination.major_schemas import BulletinRow, MonthlyBulletin, QuarterlyPage
 from services.coordination.schemas import JointMatterView, OverdueTable
 from shared.deadlines import local_date
 
@@ -159,3 +161,116 @@ def overdue_table_xlsx(table: OverdueTable) -> bytes:
 def _append(sheet: Worksheet, values: Sequence[object]) -> None:
     """A row of cells; control characters XML cannot hold (stored text may have them) are dropped."""
     sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values])
+
+
+_LIST_CSS = """
+@page { size: A4 landscape; margin: 15mm; }
+body { font-family: "FangSong", "仿宋", "STFangsong", "SimSun", serif; font-size: 11pt; color: #000; }
+h1 { font-family: "SimHei", "黑体", sans-serif; font-size: 18pt; text-align: center; }
+table { width: 100%; border-collapse: collapse; }
+th, td { border: 1px solid #000; padding: 3pt 5pt; vertical-align: top; }
+th { font-weight: bold; text-align: center; }
+td.behind { font-weight: bold; }
+tr { page-break-inside: avoid; }
+"""
+
+
+def _page(title: str, lead: str, table: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(title)}</title>\n"
+        f"<style>{_LIST_CSS}</style>\n</head>\n<body>\n<h1>{escape(title)}</h1>\n{lead}\n{table}\n</body>\n</html>\n"
+    )
+
+
+def _bulletin_cells(row: BulletinRow) -> list[str]:
+    return [
+        str(row.seq),
+        f"{row.number}. {row.title}",
+        row.lead_department_name,
+        row.leader_title,
+        "\n".join(row.milestones),
+        domain.BEHIND_LABEL + "：" + "；".join(row.behind_reasons) if row.behind else "否",
+        row.reason_given or "",
+        row.report,
+    ]
+
+
+_BEHIND_COLUMN = 5
+_BEHIND_CELL = '<td class="behind">'
+
+
+def bulletin_html(bulletin: MonthlyBulletin) -> str:
+    """C8 每月内部通报: one row per matter (A4 landscape, print to PDF from a browser)."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in bulletin.headers)
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            (_BEHIND_CELL if i == _BEHIND_COLUMN and r.behind else "<td>") + f"{_cell(c)}</td>"
+            for i, c in enumerate(_bulletin_cells(r))
+        )
+        + "</tr>"
+        for r in bulletin.rows
+    )
+    behind = sum(1 for r in bulletin.rows if r.behind)
+    lead = f"<p>共 {len(bulletin.rows)} 件，其中{domain.BEHIND_LABEL} {behind} 件。内部通报，不公开。</p>"
+    return _page(bulletin.title, lead, f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+
+
+def bulletin_xlsx(bulletin: MonthlyBulletin) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "重大事项月度通报"
+    _append(sheet, [bulletin.title])
+    sheet.cell(1, 1).font = Font(bold=True, size=14)
+    _append(sheet, bulletin.headers)
+    for c in range(1, len(bulletin.headers) + 1):
+        sheet.cell(2, c).font = Font(bold=True)
+    for row in bulletin.rows:
+        _append(sheet, _bulletin_cells(row))
+    for index, size in enumerate((6, 30, 14, 18, 40, 30, 30, 10), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = size
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def quarterly_html(page: QuarterlyPage) -> str:
+    """每季度媒体公布: the public fields of each matter, as published."""
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "序号",
+            "重大事项",
+            "牵头单位",
+            "配合单位",
+            "完成时限",
+            "本季度目标",
+            "节点完成情况",
+            "进展",
+            "状态",
+        )
+    )
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{_cell(c)}</td>"
+            for c in (
+                str(m.number),
+                m.title,
+                m.lead_department_name,
+                "、".join(m.cooperating_department_names),
+                str(m.completion_due),
+                m.quarter_target or "",
+                "\n".join(f"{x.title}（{x.due_on}）：{x.status}" for x in m.milestones),
+                m.progress or "",
+                m.status,
+            )
+        )
+        + "</tr>"
+        for m in page.matters
+    )
+    published = local_date(page.published_at)
+    lead = f"<p>市政府办公室 {domain.chinese_date(published)} 公布</p>"
+    return _page(page.title, lead, f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")

@@ -4,8 +4,14 @@ close-off (销号) refused then accepted."""
 
 from __future__ import annotations
 
+import io
+import xml.etree.ElementTree as ET
 from datetime import timedelta
+from typing import Any
 
+from openpyxl import load_workbook
+
+from services.coordination import rendering
 from services.coordination.service import major_progress
 from shared.events import DeadlinePassed, MatterClosedOff, MatterListed, ProgressReported
 from shared.settings import CommonSettings
@@ -341,3 +347,189 @@ async def test_C8_close_off_refused_then_accepted(postgres: PostgresSource, comm
             "close-off-requested",
             "closed-off",
         ]
+
+
+async def _three_matters(c: Coordination) -> list[dict[str, Any]]:
+    """jsj's matter 1 on time (done by its dates, every report filed), jtj's matter 2 behind on its
+    June milestone with a reason, kjj's matter 3 behind too and without its May and June reports;
+    all listed on 2018-03-01, every first milestone done on 04-29."""
+    views = await support.listed(c, major_matter(1), major_matter(2, lead="jtj"), major_matter(3, lead="kjj"))
+    one, two, three = views
+    for month, on in (("2018-03", "2018-04-02"), ("2018-04", "2018-05-02"), ("2018-05", "2018-06-02")):
+        c.clock.now = at(f"{on} 09:00")
+        body = support.progress(month, public_summary=f"{month} 按计划推进")
+        answered(await c.client.post(_reports(one), json=body, headers=c.dept("jsj")), 201)
+        answered(await c.client.post(_reports(two), json=support.progress(month), headers=c.dept("jtj")), 201)
+        if month != "2018-05":
+            answered(
+                await c.client.post(_reports(three), json=support.progress(month), headers=c.dept("kjj")), 201
+            )
+    for view, lead in ((one, "jsj"), (two, "jtj"), (three, "kjj")):
+        c.clock.now = at("2018-04-29 10:00")
+        url = f"/v1/major-matters/{view['id']}/milestones/{view['milestones'][0]['id']}/completion"
+        answered(await c.client.post(url, json={"done_on": "2018-04-29"}, headers=c.dept(lead)))
+    c.clock.now = at("2018-06-30 15:00")
+    url = f"/v1/major-matters/{one['id']}/milestones/{one['milestones'][1]['id']}/completion"
+    answered(await c.client.post(url, json={"done_on": "2018-06-30"}, headers=c.dept("jsj")))
+    c.clock.now = at("2018-07-03 09:00")
+    late = support.progress("2018-06", public_summary="征地推进中", delay_reason="征地协议尚未签订")
+    answered(await c.client.post(_reports(two), json=late, headers=c.dept("jtj")), 201)
+    answered(await c.client.post(_reports(one), json=support.progress("2018-06"), headers=c.dept("jsj")), 201)
+    return views
+
+
+def _reports(view: dict[str, Any]) -> str:
+    return f"/v1/major-matters/{view['id']}/progress-reports"
+
+
+async def test_C8_monthly_bulletin_has_one_row_per_matter(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with coordination(postgres, common, at("2018-03-01 09:00")) as c:
+        await _three_matters(c)
+        c.clock.now = at("2018-07-10 09:00")
+        problem(await c.client.get("/v1/major-matter-bulletins/2018-06", headers=c.dept("jsj")), 403)
+        bulletin = answered(await c.client.get("/v1/major-matter-bulletins/2018-06", headers=c.office()))
+        assert bulletin["title"] == "2018年6月重大事项进展情况月度通报"
+        rows = {r["number"]: r for r in bulletin["rows"]}
+        assert [r["number"] for r in bulletin["rows"]] == [1, 2, 3]
+        assert (rows[1]["behind"], rows[1]["report"], rows[1]["behind_reasons"]) == (False, "已报送", [])
+        assert rows[1]["milestones"] == [
+            "完成初步设计：已完成（2018-04-29）",
+            "主体工程开工：已完成（2018-06-30）",
+        ]
+        assert rows[2]["behind"] is True and rows[2]["reason_given"] == "征地协议尚未签订"
+        assert rows[2]["behind_reasons"] == ["节点“主体工程开工”（2018-06-30）逾期未完成"]
+        assert rows[2]["milestones"][1] == "主体工程开工：逾期未完成（2018-06-30）"
+        assert rows[2]["report"] == "已报送"
+        assert (rows[3]["behind"], rows[3]["report"]) == (True, "未报送")
+        assert rows[3]["behind_reasons"] == [
+            "节点“主体工程开工”（2018-06-30）逾期未完成",
+            "2018-05 月报逾期未报",
+            "2018-06 月报逾期未报",
+        ]
+        # The March bulletin judges March as it stood when March's reports were due.
+        march = answered(
+            await c.client.get("/v1/major-matter-bulletins/2018-03", headers=c.leader("vm-urban"))
+        )
+        assert [(r["behind"], r["report"]) for r in march["rows"]] == [(False, "已报送")] * 3
+        assert march["rows"][0]["milestones"][0] == "完成初步设计：未到期（2018-04-30）"
+
+        html = await c.client.get("/v1/major-matter-bulletins/2018-06/bulletin.html", headers=c.office())
+        assert html.status_code == 200 and "征地协议尚未签订" in html.text and "进展迟缓：" in html.text
+        xlsx = await c.client.get("/v1/major-matter-bulletins/2018-06/bulletin.xlsx", headers=c.office())
+        assert xlsx.headers["content-type"] == rendering.XLSX_MEDIA_TYPE
+        sheet = load_workbook(io.BytesIO(xlsx.content)).active
+        assert sheet is not None
+        values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+        assert values[1] == list(bulletin["headers"])
+        assert len(values) == 5 and values[3][1] == "2. 重大事项2" and values[3][6] == "征地协议尚未签订"
+
+
+async def test_C8_public_quarterly_page_hides_non_public_fields(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with coordination(postgres, common, at("2018-03-01 09:00")) as c:
+        one, _, _ = await _three_matters(c)
+        c.clock.now = at("2018-06-30 20:00")
+        checks = f"/v1/major-matters/{one['id']}/checks"
+        check = {
+            "checked_on": "2018-06-28",
+            "inspectors": "市政府督查室 张三",
+            "findings": "现场核查发现围挡未到位",
+        }
+        problem(await c.client.post(checks, json=check, headers=c.dept("jsj")), 403)
+        supervision = c.auth("supervisor", "supervision")
+        recorded = answered(await c.client.post(checks, json=check, headers=supervision), 201)
+        assert recorded["recorded_by"] == "supervisor-supervision"
+        assert [x["findings"] for x in answered(await c.client.get(checks, headers=c.dept("jsj")))] == [
+            "现场核查发现围挡未到位"
+        ]
+        early = problem(await c.client.post("/v1/major-matter-publications/2018-Q2", headers=c.office()), 422)
+        assert early["rule"] == "C8" and early["type"] == "/problems/quarter-not-ended"
+        c.clock.now = at("2018-07-10 09:00")
+        problem(await c.client.post("/v1/major-matter-publications/2018-Q2", headers=c.dept("jsj")), 403)
+        answered(await c.client.post("/v1/major-matter-publications/2018-Q2", headers=c.office()), 201)
+        problem(await c.client.post("/v1/major-matter-publications/2018-Q2", headers=c.office()), 409)
+
+        public = await c.client.get("/v1/major-matter-publications/2018-Q2")  # no token
+        page = answered(public)
+        assert [(m["number"], m["status"]) for m in page["matters"]] == [
+            (1, "按计划推进"),
+            (2, "进展迟缓"),
+            (3, "进展迟缓"),
+        ]
+        first = page["matters"][0]
+        assert first["progress"] == "2018-05 按计划推进" and first["quarter_target"] == "主体工程开工"
+        assert [m["status"] for m in first["milestones"]] == ["已完成", "已完成"]
+        text = public.text
+        for hidden in (
+            "王明",
+            "0572-2222222",
+            "征地协议尚未签订",
+            "现场照片",
+            "内部进展",
+            "围挡未到位",
+            "responsible_person",
+        ):
+            assert hidden not in text
+        assert set(first) == {
+            "number",
+            "title",
+            "task",
+            "lead_department_name",
+            "cooperating_department_names",
+            "leader_title",
+            "completion_due",
+            "quarter_target",
+            "milestones",
+            "progress",
+            "status",
+        }
+        html = await c.client.get("/v1/major-matter-publications/2018-Q2/page.html")
+        assert html.status_code == 200 and "进展迟缓" in html.text and "王明" not in html.text
+        feed = await c.client.get("/v1/major-matter-publications/feed.atom")
+        assert feed.headers["content-type"].startswith("application/atom+xml")
+        root = ET.fromstring(feed.content)
+        entries = root.findall("{http://www.w3.org/2005/Atom}entry")
+        assert [e.findtext("{http://www.w3.org/2005/Atom}title") for e in entries] == [
+            "2018年第二季度重大事项进展情况"
+        ]
+        assert "进展迟缓 2 件" in (entries[0].findtext("{http://www.w3.org/2005/Atom}summary") or "")
+        problem(await c.client.get("/v1/major-matter-publications/2018-Q3"), 404)
+
+
+async def test_C8_year_end_scores_by_the_executive_meeting(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with coordination(postgres, common, at("2018-03-01 09:00")) as c:
+        one, two = await support.listed(c, major_matter(1), major_matter(2, lead="jtj"))
+        url = "/v1/major-matter-lists/2018/scores"
+        body = {
+            "meeting": "市政府第30次常务会议",
+            "scored_on": "2018-11-28",
+            "scores": [{"matter_id": one["id"], "score": 92.5}, {"matter_id": two["id"], "score": 78}],
+        }
+        c.clock.now = at("2018-11-30 10:00")
+        early = problem(await c.client.post(url, json=body, headers=c.office()), 422)
+        assert early["rule"] == "C8" and early["type"] == "/problems/scoring-not-open"
+        c.clock.now = at("2018-12-20 10:00")
+        body["scored_on"] = "2018-12-20"
+        problem(await c.client.post(url, json=body, headers=c.dept("jsj")), 403)
+        too_high = {**body, "scores": [{"matter_id": one["id"], "score": 101}]}
+        refused = problem(await c.client.post(url, json=too_high, headers=c.office()), 422)
+        assert refused["field"] == "scores.0.score" and refused["rule"] == "C8"
+        other_year = {**body, "scores": [{"matter_id": "mm-nope", "score": 90}]}
+        assert problem(await c.client.post(url, json=other_year, headers=c.office()), 422)["field"] == (
+            "scores.0.matter_id"
+        )
+        scored = answered(await c.client.post(url, json=body, headers=c.office()))
+        assert scored["score_max"] == 100
+        assert [(s["number"], s["score"], s["meeting"]) for s in scored["scores"]] == [
+            (1, 92.5, "市政府第30次常务会议"),
+            (2, 78.0, "市政府第30次常务会议"),
+        ]
+        mine = answered(await c.client.get(url, headers=c.dept("jtj")))
+        assert [(s["number"], s["score"]) for s in mine["scores"]] == [(2, 78.0)]
+        trail = answered(await c.client.get(f"/v1/major-matters/{one['id']}/history", headers=c.office()))
+        assert trail[-1]["action"] == "scored" and trail[-1]["changes"]["score"] == 92.5

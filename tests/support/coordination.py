@@ -239,7 +239,7 @@ def progress(month: str, *done: tuple[str, str], **overrides: Any) -> dict[str, 
     """A monthly progress report of ``month`` saying each (milestone id, done_on) of ``done`` is done."""
     body: dict[str, Any] = {
         "month": month,
-        "summary": "按计划推进",
+        "summary": "内部进展：主体工程完成60%",
         "milestones": [{"milestone_id": m, "status": "done", "done_on": on} for m, on in done],
         "evidence": [{"name": "现场照片", "pages": 2}],
     }
