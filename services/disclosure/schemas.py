@@ -640,7 +640,9 @@ class InquiryReceipt(ShanghaiInstants):
 
 
 class ReplyCreate(Command):
-    reply: LongText = Field(description="答复内容", examples=["请登录浙江政务服务网在线填报项目信息，无需提交纸质材料。"])
+    reply: LongText = Field(
+        description="答复内容", examples=["请登录浙江政务服务网在线填报项目信息，无需提交纸质材料。"]
+    )
     replied_at: Instant | None = Field(default=None, description="答复时刻；省略为当前时刻")
 
 

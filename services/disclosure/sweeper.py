@@ -14,6 +14,7 @@ backfilled sign-off made in time withdraws an overdue record (``announce_withdra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from services.disclosure.tables import disclosure_requests, document_versions, d
 from shared.app import ServiceContext
 from shared.deadlines import local, maybe_local
 from shared.events import DeadlinePassed
-from shared.events.contracts import DeadlinePassedWithdrawn, DisclosureRequestClockChanged
+from shared.events.contracts import DeadlinePassedWithdrawn, DisclosureRequestClockChanged, SubjectKind
 from shared.settings import CommonSettings
 from shared.sweeps import Sweep, run_sweep
 
@@ -160,17 +161,25 @@ def _running() -> ColumnElement[bool]:
     )
 
 
-def request_overdue(row: Row[Any], outcome: str | None) -> DeadlinePassed:
-    """D7: the answer deadline of a request passed unanswered (announced once; the request must
-    still be answered, and its answer is then late)."""
-    return DeadlinePassed(
-        subject_kind="disclosure-request",
-        subject_id=row.id,
-        department=row.department,
-        deadline=local(row.deadline),
-        consequence="overdue",
-        deadline_provisional=row.deadline_provisional,
-    )
+def _late_answer(kind: SubjectKind) -> Callable[[Row[Any], str | None], DeadlinePassed]:
+    """The deadline-passed of a request (D7) or a policy inquiry (004) unanswered at its deadline,
+    announced once; it must still be answered, and its answer is then late."""
+
+    def announce(row: Row[Any], outcome: str | None) -> DeadlinePassed:
+        return DeadlinePassed(
+            subject_kind=kind,
+            subject_id=row.id,
+            department=row.department,
+            deadline=local(row.deadline),
+            consequence="overdue",
+            deadline_provisional=row.deadline_provisional,
+        )
+
+    return announce
+
+
+request_overdue = _late_answer("disclosure-request")
+inquiry_overdue = _late_answer("policy-inquiry")
 
 
 REQUEST_OVERDUE = Sweep(
@@ -234,17 +243,6 @@ async def sweep_requests(ctx: ServiceContext) -> int:
 
 
 # --- 004: policy inquiries not replied to in time ---------------------------------------------
-
-
-def inquiry_overdue(row: Row[Any], outcome: str | None) -> DeadlinePassed:
-    return DeadlinePassed(
-        subject_kind="policy-inquiry",
-        subject_id=row.id,
-        department=row.department,
-        deadline=local(row.deadline),
-        consequence="overdue",
-        deadline_provisional=row.deadline_provisional,
-    )
 
 
 INQUIRY_OVERDUE = Sweep(

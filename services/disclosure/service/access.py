@@ -15,8 +15,9 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Column, Row, Table, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disclosure.settings import disclosure_settings
@@ -78,3 +79,26 @@ async def check_allowed(ctx: ServiceContext, session: AsyncSession, caller: str)
 
 async def record_failure(ctx: ServiceContext, session: AsyncSession, caller: str) -> None:
     await session.execute(insert(access_failures).values(caller=caller[:64], failed_at=ctx.now()))
+
+
+async def free_number(session: AsyncSession, column: Column[str], prefix: str, year: int) -> str:
+    """A random number for a request or an inquiry (``YSQ2018-48271934``): it tells nobody how many
+    there are, and a guessed one opens nothing without its code."""
+    while True:
+        number = f"{prefix}{year}-{secrets.randbelow(10**8):08d}"
+        if (await session.execute(select(column).where(column == number))).first() is None:
+            return number
+
+
+async def opened(
+    ctx: ServiceContext, session: AsyncSession, table: Table, number: str, code: str | None, caller: str
+) -> Row[Any] | None:
+    """The row of ``table`` with this number if ``code`` is its code; otherwise ``None`` after the
+    same work and a failure counted against ``caller`` (429 once they are too many)."""
+    await check_allowed(ctx, session, caller)
+    row = (await session.execute(select(table).where(table.c.number == number.strip().upper()))).first()
+    if row is not None and matches(code, row.access_code_hash):
+        return row
+    matches(code, None)  # the same work for an unknown number
+    await record_failure(ctx, session, caller)
+    return None

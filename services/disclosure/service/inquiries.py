@@ -5,12 +5,10 @@ not given by the deadline is announced once (deadline-passed, subject_kind polic
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
 
 from sqlalchemy import Row, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disclosure import domain
 from services.disclosure.schemas import InquiryReceipt, InquirySubmit, InquiryView, PublicInquiry, ReplyCreate
@@ -37,7 +35,7 @@ async def submit_inquiry(ctx: ServiceContext, cmd: InquirySubmit) -> InquiryRece
     async with ctx.db.transaction() as session:
         cal = await ctx.calendar.current(session)
         due = domain.inquiry_due(ctx.profile, local_date(now), cal)
-        number = await _free_number(session, local_date(now).year)
+        number = await access.free_number(session, Q.c.number, "ZX", local_date(now).year)
         await session.execute(
             insert(Q).values(
                 id=f"inq-{uuid.uuid4().hex[:12]}",
@@ -53,13 +51,6 @@ async def submit_inquiry(ctx: ServiceContext, cmd: InquirySubmit) -> InquiryRece
     return InquiryReceipt(number=number, access_code=code, deadline=due.at)
 
 
-async def _free_number(session: AsyncSession, year: int) -> str:
-    while True:
-        number = f"ZX{year}-{secrets.randbelow(10**8):08d}"
-        if (await session.execute(select(Q.c.id).where(Q.c.number == number))).first() is None:
-            return number
-
-
 def _view(row: Row[Any]) -> InquiryView:
     return InquiryView.of(row, department_name=reference.department_name(row.department))
 
@@ -67,13 +58,10 @@ def _view(row: Row[Any]) -> InquiryView:
 async def lookup_inquiry(ctx: ServiceContext, number: str, code: str | None, caller: str) -> InquiryView:
     """The inquirer's own view ("登录个人中心查看咨询回复情况"): number and code, else the same 404."""
     async with ctx.db.transaction() as session:
-        await access.check_allowed(ctx, session, caller)
-        row = (await session.execute(select(Q).where(Q.c.number == number.strip().upper()))).first()
-        if row is not None and access.matches(code, row.access_code_hash):
-            return _view(row)
-        access.matches(code, None)
-        await access.record_failure(ctx, session, caller)
-    raise access.not_found("咨询编号或查询码不正确")
+        row = await access.opened(ctx, session, Q, number, code, caller)
+    if row is None:
+        raise access.not_found("咨询编号或查询码不正确")
+    return _view(row)
 
 
 async def public_inquiries(

@@ -9,8 +9,9 @@ same 404, counted against the caller's address (``access``).
 
 from __future__ import annotations
 
-import secrets
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -40,6 +41,7 @@ from services.disclosure.tables import catalogue, disclosure_requests, request_c
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
+from shared.calendar import HolidayCalendar
 from shared.deadlines import TimeLimit, deadline, local, local_date, maybe_local
 from shared.events.contracts import (
     DeadlinePassedWithdrawn,
@@ -60,11 +62,6 @@ def require_organ(principal: Principal, department: str) -> None:
     """The organ's own officials (a department token of that department) or the office."""
     if not principal.has_any("office") and principal.department != department:
         raise Problem(403, f"只有受理机关 {department} 或市政府办公室可以办理该申请", kind="forbidden")
-
-
-def _new_number(prefix: str, year: int) -> str:
-    """A request number that says nothing about how many requests there are."""
-    return f"{prefix}{year}-{secrets.randbelow(10**8):08d}"
 
 
 # --- receipt ------------------------------------------------------------------------------------
@@ -97,7 +94,7 @@ async def _receive(
         cal = await ctx.calendar.current(session)
         received_on = domain.receipt_date(channel, dates, today=ctx.today(), calendar=cal)
         due = domain.counted_due(ctx.profile, RequestClock(received_on), cal, field=channel.receipt_field)
-        number = await _free_number(session, "YSQ", received_on.year)
+        number = await access.free_number(session, R.c.number, "YSQ", received_on.year)
         await session.execute(
             insert(R).values(
                 id=request_id,
@@ -142,14 +139,6 @@ async def _receive(
     )
 
 
-async def _free_number(session: AsyncSession, prefix: str, year: int) -> str:
-    while True:
-        number = _new_number(prefix, year)
-        taken = (await session.execute(select(R.c.id).where(R.c.number == number))).first()
-        if taken is None:
-            return number
-
-
 # --- reads --------------------------------------------------------------------------------------
 
 
@@ -165,12 +154,9 @@ async def get_request(ctx: ServiceContext, request_id: str, principal: Principal
 async def lookup_request(ctx: ServiceContext, number: str, code: str | None, caller: str) -> RequestView:
     """The applicant's own view: the number and the access code, both right, else the same 404."""
     async with ctx.db.transaction() as session:
-        await access.check_allowed(ctx, session, caller)
-        row = (await session.execute(select(R).where(R.c.number == number.strip().upper()))).first()
-        if row is not None and access.matches(code, row.access_code_hash):
+        row = await access.opened(ctx, session, R, number, code, caller)
+        if row is not None:
             return await _view(session, row)
-        access.matches(code, None)  # the same work for an unknown number
-        await access.record_failure(ctx, session, caller)
     raise access.not_found("申请编号或查询码不正确")
 
 
@@ -258,6 +244,17 @@ async def _lock(session: AsyncSession, request_id: str, principal: Principal) ->
     return row
 
 
+@asynccontextmanager
+async def _command(
+    ctx: ServiceContext, request_id: str, principal: Principal
+) -> AsyncIterator[tuple[AsyncSession, HolidayCalendar, Row[Any]]]:
+    """A command's transaction: the calendar (its shared lock first, as the calendar consumer takes
+    it), then the request row locked and the caller checked against its organ."""
+    async with ctx.db.transaction() as session:
+        cal = await ctx.calendar.current(session)
+        yield session, cal, await _lock(session, request_id, principal)
+
+
 def _clock(row: Row[Any], **changes: Any) -> RequestClock:
     values = {
         "start_on": row.clock_start_on,
@@ -318,9 +315,7 @@ async def extend(
     ctx: ServiceContext, request_id: str, cmd: ExtensionCreate, principal: Principal
 ) -> RequestView:
     """D7 art. 33: once, at most the profile's maximum, with the head's consent, told to the applicant."""
-    async with ctx.db.transaction() as session:
-        cal = await ctx.calendar.current(session)
-        row = await _lock(session, request_id, principal)
+    async with _command(ctx, request_id, principal) as (session, cal, row):
         domain.require_status(RequestStatus(row.status), domain.ANSWERABLE, "延长答复期限")
         granted = 1 if row.extension_days else 0
         domain.check_extension(
@@ -350,9 +345,7 @@ async def request_completion(
     ctx: ServiceContext, request_id: str, cmd: CompletionNoticeCreate, principal: Principal
 ) -> RequestView:
     """D7 art. 30: told once, within 7 working days of receipt; the clock waits for the completion."""
-    async with ctx.db.transaction() as session:
-        cal = await ctx.calendar.current(session)
-        row = await _lock(session, request_id, principal)
+    async with _command(ctx, request_id, principal) as (session, cal, row):
         if row.completion_notified_on is None:  # a second notice is refused as such (art. 30: once)
             domain.require_status(RequestStatus(row.status), {RequestStatus.PENDING}, "告知补正")
         notified_on = cmd.notified_on or ctx.today()
@@ -381,9 +374,7 @@ async def complete(
     ctx: ServiceContext, request_id: str, cmd: CompletionCreate, principal: Principal
 ) -> RequestView:
     """D7 art. 30: the clock starts again from the day the completed request is received."""
-    async with ctx.db.transaction() as session:
-        cal = await ctx.calendar.current(session)
-        row = await _lock(session, request_id, principal)
+    async with _command(ctx, request_id, principal) as (session, cal, row):
         domain.require_status(RequestStatus(row.status), {RequestStatus.AWAITING_COMPLETION}, "登记补正")
         domain.check_completed(
             cmd.completed_on,
@@ -413,9 +404,7 @@ async def start_consultation(
 ) -> RequestView:
     """D7 art. 32: the third party's time does not count; until it replies the deadline assumes
     it uses its whole limit."""
-    async with ctx.db.transaction() as session:
-        cal = await ctx.calendar.current(session)
-        row = await _lock(session, request_id, principal)
+    async with _command(ctx, request_id, principal) as (session, cal, row):
         domain.require_status(RequestStatus(row.status), {RequestStatus.PENDING}, "征求第三方意见")
         started_on = cmd.started_on or ctx.today()
         domain.check_step_day(
@@ -443,9 +432,7 @@ async def end_consultation(
 ) -> RequestView:
     """D7 art. 32: the working days from the letter to the reply (at most the third party's limit)
     are not counted; the clock runs again."""
-    async with ctx.db.transaction() as session:
-        cal = await ctx.calendar.current(session)
-        row = await _lock(session, request_id, principal)
+    async with _command(ctx, request_id, principal) as (session, cal, row):
         domain.require_status(RequestStatus(row.status), {RequestStatus.CONSULTING}, "结束征求意见")
         domain.check_step_day(
             cmd.ended_on,
@@ -484,9 +471,7 @@ async def answer(
     now = ctx.now()
     answered_at = cmd.answered_at or now
     domain.check_publication_time(answered_at, now)
-    async with ctx.db.transaction() as session:
-        cal = await ctx.calendar.current(session)
-        row = await _lock(session, request_id, principal)
+    async with _command(ctx, request_id, principal) as (session, cal, row):
         domain.require_status(RequestStatus(row.status), domain.ANSWERABLE, "答复")
         domain.check_answer(
             cmd.kind, cmd.ground, cmd.reason, len(cmd.documents), completed=row.completed_on is not None
