@@ -29,6 +29,7 @@ from shared.clock import Clock, clock_of, utc_now
 from shared.db import Database
 from shared.deadlines import TimeLimit, deadline, is_provisional, local_date
 from shared.events import EventData
+from shared.head import HeadAsGet
 from shared.messaging import outbox
 from shared.messaging.bus import Bus
 from shared.messaging.consumer import ConsumerRunner, Subscription
@@ -183,6 +184,8 @@ def create_service_app(
     problems.install(app)
     openapi.install(app)
     app.middleware("http")(http_context_middleware(metrics))
+    # Outermost: every part of every app sees a HEAD as its GET.
+    app.add_middleware(HeadAsGet)
     for router in spec.routers:
         app.include_router(router)
     app.include_router(_operations_router(metrics))

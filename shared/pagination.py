@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
+from shared.links import request_path
 from shared.problems import Problem, json_too_deep
 
 T = TypeVar("T")
@@ -85,8 +86,9 @@ def linked(request: Request, response: Response, page: P) -> P:
 
 def set_link_header(request: Request, response: Response, next_cursor: str | None) -> None:
     if next_cursor:
-        url = request.url.include_query_params(cursor=next_cursor)
-        response.headers["Link"] = f'<{url}>; rel="next"'
+        # The path the client called (the gateway's), not the service's own URL behind it.
+        query = request.url.include_query_params(cursor=next_cursor).query
+        response.headers["Link"] = f'<{request_path(request.scope)}?{query}>; rel="next"'
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]

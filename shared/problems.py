@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import CONNECTION_ERROR_TYPES, UNAVAILABLE_RETRY_AFTER_SECONDS, is_unavailable
+from shared.links import request_path
 from shared.observability import request_id_var
 from shared.rules import RuleViolation
 
@@ -165,7 +166,7 @@ def unavailable_response(method: str, path: str, exc: BaseException) -> JSONResp
 
 
 def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    return unavailable_response(request.method, request.url.path, exc)
+    return unavailable_response(request.method, request_path(request.scope), exc)
 
 
 def _nul_in(node: Any, path: str) -> str | None:
@@ -301,7 +302,7 @@ class RejectUnsafeInput:
         content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), None)
         field = nul_character_field(scope["path"], scope.get("query_string", b""), content_type, b"")
         if field is not None:
-            await nul_character_problem(field, scope["path"])(scope, receive, send)
+            await nul_character_problem(field, request_path(scope))(scope, receive, send)
             return
         json_body = _is_json((content_type or "").split(";", 1)[0].strip().lower())
         chunks: list[bytes] = []
@@ -332,9 +333,9 @@ class RejectUnsafeInput:
             if started:
                 raise
             refusal = (
-                nul_character_problem(exc.field, scope["path"])
+                nul_character_problem(exc.field, request_path(scope))
                 if isinstance(exc, _NulInBody)
-                else json_too_deep_problem(scope["path"])
+                else json_too_deep_problem(request_path(scope))
             )
             await refusal(scope, receive, send)
 
@@ -345,7 +346,7 @@ async def _problem(request: Request, exc: Exception) -> JSONResponse:
         exc.status,
         exc.detail,
         kind=exc.kind,
-        instance=request.url.path,
+        instance=request_path(request.scope),
         headers=exc.headers,
         rule=exc.rule,
         **exc.extra,
@@ -354,7 +355,7 @@ async def _problem(request: Request, exc: Exception) -> JSONResponse:
 
 async def _rule(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RuleViolation)
-    return problem_of(exc, instance=request.url.path)
+    return problem_of(exc, instance=request_path(request.scope))
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
@@ -365,28 +366,33 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     ]
     detail = "；".join(f"字段 {e['field'] or '请求体'}: {e['message']}" for e in errors[:5])
     return problem_response(
-        422, detail or "请求内容无效", kind="validation-error", instance=request.url.path, errors=errors
+        422,
+        detail or "请求内容无效",
+        kind="validation-error",
+        instance=request_path(request.scope),
+        errors=errors,
     )
 
 
 async def _nul(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, _NulInBody)
-    return nul_character_problem(exc.field, request.url.path)
+    return nul_character_problem(exc.field, request_path(request.scope))
 
 
 async def _too_deep(request: Request, exc: Exception) -> JSONResponse:
-    return json_too_deep_problem(request.url.path)
+    return json_too_deep_problem(request_path(request.scope))
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "错误")
+    path = request_path(request.scope)
     if exc.status_code == 404 and detail == "Not Found":
-        detail = f"路径 {request.url.path} 不存在"
+        detail = f"路径 {path} 不存在"
     elif exc.status_code == 405 and detail == "Method Not Allowed":
-        detail = f"路径 {request.url.path} 不支持 {request.method} 方法"
+        detail = f"路径 {path} 不支持 {request.method} 方法"
     return problem_response(
-        exc.status_code, detail, instance=request.url.path, headers=dict(exc.headers or {})
+        exc.status_code, detail, instance=request_path(request.scope), headers=dict(exc.headers or {})
     )
 
 
@@ -394,7 +400,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     if is_unavailable(exc):
         return _unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(500, "服务器内部错误，已记录，请稍后重试", instance=request.url.path)
+    return problem_response(500, "服务器内部错误，已记录，请稍后重试", instance=request_path(request.scope))
 
 
 def install(app: FastAPI) -> None:

@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from services.gateway.catalog import METHODS, Catalog, public_path, upstream_of
-from services.gateway.runtime import RuntimeDep
+from services.gateway.runtime import GatewayRuntime, RuntimeDep
 from services.gateway.webhooks.events import PING_TYPE, WebhookEventType, webhook_event_types
 from shared.app import ServiceContext
 from shared.deps import CtxDep
@@ -444,29 +444,53 @@ _REDOC = bytes(
 )
 
 
-async def _with_calendar_notice(ctx: ServiceContext, page: bytes) -> HTMLResponse:
-    """A notice above the docs while a year ahead has no official holiday table (provisional)."""
+# While a service's OpenAPI document cannot be read (it is still starting, or down) the portal says
+# so, and reloads itself until every service is there.
+_REFRESH_SECONDS = 5
+
+
+def _missing_notice(missing: list[str]) -> str:
+    names = "、".join(f"{SERVICE_TAGS.get(s, (s, s))[1]}（{s}）" for s in missing)
+    return (
+        '<div class="xn-missing-services" role="alert" style="background:#fde7e9;border-bottom:1px solid '
+        '#e8a0a8;padding:10px 20px;font:14px/1.5 sans-serif">以下服务尚未就绪，其接口暂未列出：'
+        f"{html.escape(names)}。本页每 {_REFRESH_SECONDS} 秒自动刷新，直至全部就绪。</div>"
+    )
+
+
+async def _calendar_notice(ctx: ServiceContext) -> str:
+    """A notice while a year ahead has no official holiday table (provisional deadlines)."""
     try:
         health = await ctx.calendar.health(ctx.db, ctx.today())
     except Exception:
         log.warning("calendar health unavailable for the portal notice", exc_info=True)
-        return HTMLResponse(page)
+        return ""
     if not health.degraded:
-        return HTMLResponse(page)
-    notice = (
+        return ""
+    return (
         '<div class="xn-calendar-notice" role="status" style="background:#fff4ce;border-bottom:1px solid '
         '#e0c36c;padding:10px 20px;font:14px/1.5 sans-serif">节假日日历提示：'
         f"{html.escape(health.detail.removeprefix('degraded: '))}。"
         '详见 <a href="/api/v1/calendar/years">/api/v1/calendar/years</a>。</div>'
     )
-    return HTMLResponse(page.decode().replace("<body>", f"<body>\n{notice}", 1))
+
+
+async def _with_notices(ctx: ServiceContext, rt: GatewayRuntime, page: bytes) -> HTMLResponse:
+    missing = [service for service, doc in (await rt.catalog.documents()).items() if doc is None]
+    notices = (_missing_notice(missing) if missing else "") + await _calendar_notice(ctx)
+    text = page.decode()
+    if missing:
+        text = text.replace("<head>", f'<head>\n<meta http-equiv="refresh" content="{_REFRESH_SECONDS}">', 1)
+    if notices:
+        text = text.replace("<body>", f"<body>\n{notices}", 1)
+    return HTMLResponse(text)
 
 
 @router.get("/docs")
-async def swagger(ctx: CtxDep) -> HTMLResponse:
-    return await _with_calendar_notice(ctx, _SWAGGER_UI)
+async def swagger(ctx: CtxDep, rt: RuntimeDep) -> HTMLResponse:
+    return await _with_notices(ctx, rt, _SWAGGER_UI)
 
 
 @router.get("/redoc")
-async def redoc(ctx: CtxDep) -> HTMLResponse:
-    return await _with_calendar_notice(ctx, _REDOC)
+async def redoc(ctx: CtxDep, rt: RuntimeDep) -> HTMLResponse:
+    return await _with_notices(ctx, rt, _REDOC)

@@ -14,10 +14,12 @@ from services.gateway.catalog import METHODS
 from services.gateway.settings import DOMAIN_SERVICES
 from shared.events import CONTRACTS
 from shared.events.asyncapi import asyncapi_document
+from shared.messaging.memory import MemoryBus
 from tests.support import gateway as support
-from tests.support.apps import running
-from tests.support.gateway import Domain, gateway_app, serve
+from tests.support.apps import running, service_app
+from tests.support.gateway import Domain, free_socket, gateway_app, serve
 from tests.support.infra import PostgresSource
+from tests.support.waiting import until
 
 domain = support.domain
 
@@ -109,3 +111,31 @@ async def test_swagger_ui_in_headless_chromium_lists_operations_of_every_service
         assert f"/api/v1/{service}/" in dom
     assert "创建 webhook 端点" in dom and "获取访问令牌" in dom
     assert redoc.status_code == 200 and "redoc.standalone.js" in redoc.text
+
+
+async def test_portal_opened_while_a_service_is_starting_names_it_and_refreshes_until_it_is_there(
+    domain: Domain, postgres: PostgresSource
+) -> None:
+    late = free_socket()  # the evaluation service's port, not serving yet
+    url = f"http://127.0.0.1:{late.getsockname()[1]}"
+    app = gateway_app(domain, await postgres.new_database(), evaluation_url=url, openapi_cache_seconds=0.5)
+    async with serve(app) as gateway:
+        try:
+            dom = html.unescape(await dump_dom(f"{gateway}/docs", budget_ms=3_000))
+        except BrowserUnavailable as exc:
+            raise AssertionError(f"the /docs test needs headless Chromium: {exc}") from exc
+        assert 'class="xn-missing-services"' in dom and "低效能部门评定（evaluation）" in dom
+        assert '<meta http-equiv="refresh" content="5">' in dom
+        # The other services' operations are listed meanwhile.
+        assert "/api/v1/disclosure/" in dom and "opblock" in dom
+
+        evaluation = service_app("evaluation", await postgres.new_database(), domain.common, MemoryBus())
+        async with serve(evaluation, sock=late), httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+
+            async def complete() -> bool:
+                return "x-missing-services" not in (await http.get("/openapi.json")).json()
+
+            await until(complete, what="the evaluation service in the portal", timeout=30)
+            dom = html.unescape(await dump_dom(f"{gateway}/docs", budget_ms=3_000))
+    assert "xn-missing-services" not in dom and 'http-equiv="refresh"' not in dom
+    assert "/api/v1/evaluation/" in dom

@@ -52,6 +52,7 @@ from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.deadlines import local_date
 from shared.events import MatterListed
+from shared.links import public_path
 from shared.pagination import Keyset, Page, PageParams
 from shared.problems import Problem
 from shared.reference import department_name, leader_title
@@ -514,5 +515,5 @@ async def load(session: AsyncSession, matter_id: str, now: datetime) -> MajorMat
         behind=behind and row.state != "closed-off",
         milestones=[MilestoneView.model_validate(x) for x in milestones],
         report_duties=[ReportDutyView.model_validate(x) for x in duties],
-        history_url=f"/v1/major-matters/{matter_id}/history",
+        history_url=public_path("coordination", f"/v1/major-matters/{matter_id}/history"),
     )

@@ -22,6 +22,7 @@ from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.deadlines import local_date
+from shared.links import public_path
 from shared.pagination import Keyset, Page, PageParams
 from shared.problems import Problem
 from shared.reference import department_name, leader_title
@@ -250,7 +251,7 @@ async def load_matter(session: AsyncSession, matter_id: str, now: datetime) -> J
         approvals=[ApprovalView.of(a, leader_title=leader_title(a.leader)) for a in approvals],
         items=await item_views(session, items, now),
         superseded_by=list((await session.execute(later.order_by(joint_matters.c.created_at))).scalars()),
-        sheet_url=f"/v1/joint-matters/{m.id}/sheet",
+        sheet_url=public_path("coordination", f"/v1/joint-matters/{m.id}/sheet"),
     )
 
 
