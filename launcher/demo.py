@@ -43,6 +43,10 @@ DEMO_DOCUMENTS = [
     },
 ]
 
+# The assessment scheme set for the demo year, the year of the demo documents.
+DEMO_ASSESSMENT_SCHEME = "wenzhou-2013"
+DEMO_ASSESSMENT_YEAR = 2018
+
 
 async def seed(gateway_url: str, db: Database) -> dict[str, str]:
     """Register the demo clients (secret = ``<client_id>-secret``) in the gateway database ``db``,
@@ -69,7 +73,18 @@ async def seed(gateway_url: str, db: Database) -> dict[str, str]:
             )
             if response.status_code not in (201, 409):
                 log.warning("demo document not registered: %s %s", response.status_code, response.text)
+        await _demo_assessment_scheme(http, {"Authorization": f"Bearer {token}"})
     return credentials
+
+
+async def _demo_assessment_scheme(http: httpx.AsyncClient, office: dict[str, str]) -> None:
+    """The 003 scheme (wenzhou-2013) for the demo year over this city's departments, once (E6)."""
+    url = f"/api/v1/evaluation/assessment/years/{DEMO_ASSESSMENT_YEAR}/scheme"
+    if (await http.get(url, headers=office)).status_code == 200:
+        return
+    response = await http.put(url, json={"based_on": DEMO_ASSESSMENT_SCHEME}, headers=office)
+    if response.status_code != 200:
+        log.warning("demo assessment scheme not set: %s %s", response.status_code, response.text)
 
 
 async def retire(db: Database) -> None:

@@ -39,6 +39,16 @@ def _fgw_facts(gateway: str) -> dict[str, int]:
             time.sleep(0.2)
 
 
+def _demo_assessment(gateway: str) -> tuple[int, list[tuple[str, str]]]:
+    """The demo year's scheme version and the deductions proposed from the demo documents."""
+    with httpx.Client(base_url=gateway, timeout=10) as http:
+        headers = token_for(http, "demo-office")
+        year = "/api/v1/evaluation/assessment/years/2018"
+        version = http.get(f"{year}/scheme", headers=headers).json()["version"]
+        proposals = http.get(f"{year}/proposals", headers=headers).json()
+        return version, [(p["unit"], p["item"]) for p in proposals]
+
+
 def test_embedded_mode_serves_the_portal_and_keeps_its_data(tmp_path: Path) -> None:
     base, pg_port = free_ports()
     run = start_embedded(tmp_path / "var", base, pg_port)
@@ -59,6 +69,8 @@ def test_embedded_mode_serves_the_portal_and_keeps_its_data(tmp_path: Path) -> N
         first = _fgw_facts(run.gateway)
         # The two demo documents, formed in 2018, are long past their publication deadline (D3).
         assert first == {"document-formed": 2, "document-version-overdue": 2}
+        # The demo year's assessment scheme (wenzhou-2013, E6) proposes a 公共服务查访 deduction for each.
+        assert _demo_assessment(run.gateway) == (1, [("fgw", "public-service-visits")] * 2)
     finally:
         assert run.stop() == 0
 
@@ -66,5 +78,6 @@ def test_embedded_mode_serves_the_portal_and_keeps_its_data(tmp_path: Path) -> N
     try:
         # Same database: the demo documents exist already and nothing is recorded twice.
         assert _fgw_facts(run.gateway) == first
+        assert _demo_assessment(run.gateway) == (1, [("fgw", "public-service-visits")] * 2)
     finally:
         assert run.stop() == 0
