@@ -153,7 +153,7 @@ async def announce_withdrawn(
 # --- D7: requests answered late, and requests not completed in time -----------------------------
 
 
-def _running() -> ColumnElement[bool]:
+def running_requests() -> ColumnElement[bool]:
     """A request whose answer clock runs and whose lateness is not recorded yet, as SQL literals so
     the partial index ``ix_disclosure_requests_running`` serves the claim under a generic plan."""
     return text(
@@ -186,7 +186,7 @@ REQUEST_OVERDUE = Sweep(
     table=disclosure_requests,
     key=(disclosure_requests.c.id,),
     deadline=disclosure_requests.c.deadline,
-    still_open=_running,
+    still_open=running_requests,
     closing=lambda now: {"overdue_at": now},
     announce=request_overdue,
 )

@@ -8,13 +8,14 @@ from sqlalchemy import select
 
 from services.disclosure.sweeper import mark_requests
 from services.disclosure.tables import disclosure_requests
-from shared.events import DeadlinePassed
+from shared.events import DeadlineChanged, DeadlinePassed
 from shared.events.contracts import (
     DisclosureRequestAnswered,
     DisclosureRequestClockChanged,
     DisclosureRequestReceived,
 )
 from shared.settings import CommonSettings
+from tests.support.calendar import deliver, moved_by_the_2027_table, official_2027_event
 from tests.support.clock import at
 from tests.support.disclosure import clock_at, disclosure
 from tests.support.disclosure_requests import act, look_up, organ, received, submission
@@ -395,3 +396,39 @@ async def test_D7_a_late_answer_is_announced_deadline_passed_once(
         )
         answered = await committed(app, DisclosureRequestAnswered)
         assert [e["late"] for e in answered] == [True, True]
+
+
+async def test_D7_the_official_holiday_table_moves_a_running_answer_clock_and_logs_it(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    """Received Thursday 2027-01-28, before 2027 has an official table: on the provisional one
+    (春节 02-05 and 02-08 off) the 20th working day is Monday 03-01. The (test) official table
+    takes 02-05 and 02-08..12 off and makes Sunday 02-14 a working day: the 20th is Thursday 03-04."""
+    async with disclosure(postgres, common) as (client, app):
+        with clock_at(app.state.ctx, "2027-01-28 10:00:00"):
+            request = await received(client, common, "2027-01-28")
+            answered = await received(client, common, "2027-01-28")
+            r = await act(client, common, answered, "answer", kind="cannot-provide", ground="not-held")
+            assert r.status_code == 201, r.text
+        assert (request["due_on"], request["deadline_provisional"]) == ("2027-03-01", True)
+        await deliver(app, app.state.ctx.bus, official_2027_event())
+        moved = (await client.get(f"/v1/requests/{request['id']}", headers=organ(common))).json()
+        assert (moved["due_on"], moved["deadline_provisional"]) == ("2027-03-04", False)
+        (logged,) = moved["clock_changes"]
+        assert logged["change"] == "calendar" and logged["changed_by"] == "test-admin"
+        assert (logged["old_deadline"], logged["new_deadline"]) == (
+            "2027-03-02T00:00:00+08:00",
+            "2027-03-05T00:00:00+08:00",
+        )
+        assert await committed(app, DeadlineChanged) == [
+            moved_by_the_2027_table(
+                "disclosure-request",
+                request["id"],
+                "fgw",
+                "2027-03-02T00:00:00+08:00",
+                "2027-03-05T00:00:00+08:00",
+            )
+        ]
+        # An answered request keeps its clock.
+        kept = (await client.get(f"/v1/requests/{answered['id']}", headers=organ(common))).json()
+        assert kept["due_on"] == "2027-03-01"

@@ -1,4 +1,5 @@
-"""D1 after a year's official holiday table is published or corrected: open versions move.
+"""D1 after a year's official holiday table is published or corrected: open versions move (and
+D7's running answer clocks, ``requests.recompute_requests``).
 
 Runs in the calendar consumer's transaction (``shared.calendar_store``), which holds the calendar
 lock exclusively, so no registration or change computes a deadline meanwhile. Versions that are
@@ -13,6 +14,7 @@ from sqlalchemy import Row, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disclosure import domain
+from services.disclosure.service.requests import recompute_requests
 from services.disclosure.sweeper import is_open, subject_id, version_clocks
 from services.disclosure.tables import document_versions
 from shared.app import ServiceContext
@@ -56,7 +58,7 @@ async def recompute_deadlines(
             .values(deadline=bindparam("due"), deadline_provisional=bindparam("provisional")),
             updates,
         )
-    return moved
+    return moved + await recompute_requests(ctx, session, change)
 
 
 async def _movable(session: AsyncSession, change: CalendarChange) -> list[Row[Any]]:

@@ -37,13 +37,16 @@ from services.disclosure.schemas import (
 )
 from services.disclosure.service import access
 from services.disclosure.sweeper import request_overdue
+from services.disclosure.sweeper import running_requests as _running
 from services.disclosure.tables import catalogue, disclosure_requests, request_clock_changes
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.calendar import HolidayCalendar
+from shared.calendar_store import CalendarChange
 from shared.deadlines import TimeLimit, deadline, local, local_date, maybe_local
 from shared.events.contracts import (
+    DeadlineChanged,
     DeadlinePassedWithdrawn,
     DisclosureRequestAnswered,
     DisclosureRequestClockChanged,
@@ -592,3 +595,58 @@ async def _linked_documents(session: AsyncSession, cmd: AnswerCreate) -> list[di
             )
         shown.append(entry)
     return shown
+
+
+# --- the living calendar ------------------------------------------------------------------------
+
+
+async def recompute_requests(
+    ctx: ServiceContext, session: AsyncSession, change: CalendarChange
+) -> list[DeadlineChanged]:
+    """D7 after a year's official holiday table: the answer clocks still running (not answered,
+    not late yet, not waiting for a completion) are counted again on ``change.after``; each moved
+    deadline is stored, logged as a clock change (who published the table, which notice) and
+    announced once (deadline-changed). Runs in the calendar consumer's transaction."""
+    rows = (
+        await session.execute(
+            select(R)
+            .where(
+                _running(),
+                R.c.deadline >= change.earliest_deadline,
+                R.c.clock_start_on <= change.latest_start,
+            )
+            .order_by(R.c.deadline, R.c.id)
+            .with_for_update()
+        )
+    ).all()
+    moved: list[DeadlineChanged] = []
+    for row in rows:
+        due = domain.answer_due(ctx.profile, _clock(row), change.after)
+        announced = change.moved(
+            subject_kind="disclosure-request",  # type: ignore[arg-type]
+            subject_id=row.id,
+            department=row.department,
+            old=row.deadline,
+            new=due.at,
+            provisional=due.provisional,
+        )
+        if due.at == row.deadline and due.provisional == row.deadline_provisional:
+            continue
+        await session.execute(
+            update(R).where(R.c.id == row.id).values(deadline=due.at, deadline_provisional=due.provisional)
+        )
+        if announced is None:
+            continue
+        moved.append(announced)
+        await session.execute(
+            insert(request_clock_changes).values(
+                request_id=row.id,
+                change="calendar",
+                changed_at=ctx.now(),
+                changed_by=change.published_by,
+                reason=f"{change.table.year} 年节假日安排（{change.table.notice}）发布，答复期限重新计算",
+                old_deadline=row.deadline,
+                new_deadline=due.at,
+            )
+        )
+    return moved
