@@ -36,8 +36,14 @@ def test_the_import_contracts_keep_every_service_independent():
     contracts = {c["name"]: c for c in config["tool"]["importlinter"]["contracts"]}
     independent = contracts["No service imports another service"]["modules"]
     assert sorted(independent) == sorted(f"services.{s}" for s in SERVICES)
-    pure = contracts["Domain modules are pure: no web, database or broker"]["source_modules"]
-    assert sorted(pure) == sorted(f"services.{s}.domain" for s in DOMAIN_SERVICES)
+    pure = set(contracts["Domain modules are pure: no web, database or broker"]["source_modules"])
+    domains = {f"services.{s}.domain" for s in DOMAIN_SERVICES}
+    assert domains <= pure
+    # A service may keep more pure rules beside its domain.py, in modules named *_domain
+    # (evaluation's assessment_domain); nothing else is in the contract.
+    extra = pure - domains
+    owners = tuple(f"services.{s}." for s in DOMAIN_SERVICES)
+    assert all(m.startswith(owners) and m.endswith("_domain") for m in extra), extra
 
 
 def test_the_kubernetes_base_deploys_every_registered_service():

@@ -85,6 +85,12 @@ async def test_E6_the_office_sets_the_years_scheme_and_a_bad_scheme_is_refused(
             "assessment-scheme-invalid",
         )
         assert body["field"] == "parts[0].sections" and "不等于基本分×10 = 120" in body["detail"]
+        unknown = problem(
+            await client.put(f"{BASE}/scheme", json={"based_on": "nowhere-1999"}, headers=office(common)),
+            422,
+            "assessment-refused",
+        )
+        assert (unknown["field"], unknown["rule"]) == ("based_on", "E6")
         refused = await client.put(
             f"{BASE}/scheme", json={"based_on": "wenzhou-2013"}, headers=assessor(common, "tjj")
         )

@@ -134,7 +134,7 @@ async def put_scheme(
 ) -> SchemeVersionView:
     """A new version of the year's scheme; the scores already entered must still fit it."""
     if body.based_on is not None:
-        document = shipped_document(body.based_on)
+        document = ad.shipped_scheme(body.based_on).model_dump(mode="json", by_alias=True)
         if body.units is not None:
             document["units"] = [u.model_dump(by_alias=True) for u in body.units]
     else:
