@@ -1010,6 +1010,20 @@ def check_completion_notice(
     return complete_by
 
 
+def completion_deadline(complete_by: date, calendar: HolidayCalendar) -> datetime:
+    """D7 art. 30: the stated time to complete ends at 24:00 of ``complete_by``; a day the calendar
+    cannot count is refused naming the field."""
+    try:
+        return deadline(complete_by, TimeLimit(0, "working"), calendar)
+    except (CalendarError, OverflowError) as exc:
+        raise RuleViolation(
+            f"补正期限 {complete_by} 超出可计算的日期范围",
+            kind="calendar-out-of-range",
+            rule="D7",
+            field="complete_by",
+        ) from exc
+
+
 def check_completed(completed_on: date, *, notified_on: date, complete_by: date, today: date) -> None:
     """D7 art. 30: the completed request is received after the notice, by the stated day; after
     that day the request is abandoned (the sweep records it)."""

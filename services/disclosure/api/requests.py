@@ -53,7 +53,7 @@ def caller_of(request: Request) -> str:
     client sent); a service reached directly sees its peer."""
     forwarded = request.headers.get("x-forwarded-for")
     if forwarded:
-        return forwarded.split(",")[-1].strip()
+        return forwarded.split(",")[-1].strip()[:64]
     return request.client.host if request.client is not None else "unknown"
 
 

@@ -44,7 +44,7 @@ from shared.app import ServiceContext
 from shared.auth import Principal
 from shared.calendar import HolidayCalendar
 from shared.calendar_store import CalendarChange
-from shared.deadlines import TimeLimit, deadline, local, local_date, maybe_local
+from shared.deadlines import local, local_date, maybe_local
 from shared.events.contracts import (
     DeadlineChanged,
     DeadlinePassedWithdrawn,
@@ -366,7 +366,7 @@ async def request_completion(
             "completion_notified_on": notified_on,
             "completion_items": cmd.items,
             "complete_by": complete_by,
-            "completion_deadline": deadline(complete_by, TimeLimit(0, "working"), cal),
+            "completion_deadline": domain.completion_deadline(complete_by, cal),
         }
         reason = f"告知补正：{cmd.items}（补正期限至 {complete_by}）"
         await _record_change(ctx, session, row, "completion-requested", principal, reason, None, columns)
