@@ -204,6 +204,18 @@ def change_row(
     }
 
 
+async def _unchanged(
+    db: Database, client_id: str, name: str, roles: list[str], department: str | None, secret: str
+) -> bool:
+    async with db.reader() as session:
+        row = (await session.execute(select(api_clients).where(api_clients.c.client_id == client_id))).first()
+    if row is None or row.disabled_at is not None:
+        return False
+    if (row.name, list(row.roles), row.department) != (name, roles, department):
+        return False
+    return await asyncio.to_thread(verify_secret, secret, row.secret_hash)
+
+
 async def register_client(
     db: Database,
     *,
@@ -217,11 +229,15 @@ async def register_client(
     """Create or replace a client (the CLI and the demo clients); returns its secret (shown once).
 
     Replacing gives it the new secret, roles and department and ends its earlier tokens; either
-    way the change is logged with ``actor``.
+    way the change is logged with ``actor``. Registering a client exactly as it is (same secret,
+    name, roles and department, enabled) changes nothing: the demo clients, registered on every
+    start, keep their tokens across a restart.
     """
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         raise ValueError(f"unknown roles: {', '.join(unknown)}")
+    if secret is not None and await _unchanged(db, client_id, name, roles, department, secret):
+        return secret
     generated = secret is None
     secret = secret or new_secret()
     now = utc_now()

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from services.gateway import clients
 from shared.auth import ROLES
 from tests.support import gateway as support
 from tests.support.apps import bearer, running
@@ -225,3 +226,26 @@ async def test_bulk_import_from_csv(domain: Domain, gw: httpx.AsyncClient) -> No
     assert view["roles"] == ["leader", "evaluator"] and view["enabled"] is True
     log = (await gw.get("/api/v1/client-changes", headers=admin(domain))).json()["items"]
     assert {(c["client_id"], c["action"]) for c in log} == {("csv-001", "imported"), ("csv-002", "imported")}
+
+
+async def test_the_cli_registration_is_audited_and_repeating_it_unchanged_keeps_the_tokens(
+    domain: Domain, postgres: PostgresSource
+) -> None:
+    # The CLI writes to the database from another process: the gateway sees it at its next look.
+    app = gateway_app(domain, await postgres.new_database(), client_cache_seconds=0)
+    async with running(app) as gw:
+        db = app.state.ctx.db
+        spec = {"client_id": "demo-like", "name": "演示", "roles": ["office"], "department": "office"}
+        await clients.register_client(db, secret="demo-like-secret", actor="cli:ops", **spec)  # type: ignore[arg-type]
+        issued = await token(gw, "demo-like", "demo-like-secret")
+        # As on every start of the demo: the same registration again changes nothing.
+        await clients.register_client(db, secret="demo-like-secret", actor="demo", **spec)  # type: ignore[arg-type]
+        assert (await gw.get("/api/v1/disclosure/documents", headers=issued)).status_code == 200
+        # Other roles: a replacement, which ends the tokens issued before.
+        await clients.register_client(
+            db, secret="demo-like-secret", actor="cli:ops", **{**spec, "roles": ["leader"]}
+        )  # type: ignore[arg-type]
+        assert (await gw.get("/api/v1/disclosure/documents", headers=issued)).status_code == 401
+        log = (await gw.get("/api/v1/client-changes", headers=admin(domain))).json()["items"]
+    assert [(c["action"], c["actor"]) for c in log] == [("replaced", "cli:ops"), ("created", "cli:ops")]
+    assert log[0]["changes"]["roles"] == ["leader"] and "demo-like-secret" not in str(log)
