@@ -74,6 +74,15 @@ async def get_scheme(year: Year, ctx: CtxDep, principal: AnyOfficial) -> SchemeV
     return await assessment.get_scheme(ctx, year)
 
 
+@router.get(
+    "/years/{year}/scheme/versions",
+    summary="年度考核方案的各版本",
+    description="本年度考核方案的全部版本（依次），各含设定人、时间、所依据的方案文件和完整方案。",
+)
+async def scheme_versions(year: Year, ctx: CtxDep, principal: AnyOfficial) -> list[SchemeVersionView]:
+    return await assessment.scheme_versions(ctx, year)
+
+
 @router.post(
     "/years/{year}/entries",
     status_code=status.HTTP_201_CREATED,

@@ -103,6 +103,11 @@ async def test_E6_the_office_sets_the_years_scheme_and_a_bad_scheme_is_refused(
         assert (
             await client.get("/v1/assessment/years/2014/scheme", headers=office(common))
         ).status_code == 404
+        versions = (await client.get(f"{BASE}/scheme/versions", headers=office(common))).json()
+        assert [(v["version"], v["based_on"], len(v["document"]["units"])) for v in versions] == [
+            (1, "wenzhou-2013", 44),
+            (2, "wenzhou-2013", len(UNITS)),
+        ]
 
 
 async def test_E6_deductions_are_capped_one_per_matter_and_kept_with_their_source(

@@ -189,6 +189,20 @@ async def get_scheme(ctx: ServiceContext, year: int) -> SchemeVersionView:
     return SchemeVersionView.model_validate(row)
 
 
+async def scheme_versions(ctx: ServiceContext, year: int) -> list[SchemeVersionView]:
+    """Every version of the year's scheme, the first first: who set it, when, from what."""
+    query = (
+        select(assessment_schemes)
+        .where(assessment_schemes.c.year == year)
+        .order_by(assessment_schemes.c.version)
+    )
+    async with ctx.db.reader() as session:
+        rows = (await session.execute(query)).all()
+    if not rows:
+        raise Missing(f"{year} 年度尚未设定考核方案", kind="assessment-scheme-not-found", rule=ad.RULE)
+    return [SchemeVersionView.model_validate(r) for r in rows]
+
+
 # --- scores and deductions -------------------------------------------------------------------------
 
 _MARK_KIND: dict[str, ad.MarkKind] = {
