@@ -777,4 +777,6 @@ PROBLEM_TYPES: dict[str, ProblemType] = _registry(
     ("assessment-unit-not-assessed", 422, "该单位不在考核范围内", "E6"),
     ("assessment-item-closed", 409, "该考核项目已结项，或本年度考核结果已公布", "E6"),
     ("assessment-incomplete", 409, "尚有单位或项目未评分，不能结项或公布", "E6"),
+    ("assessment-entry-not-found", 404, "该年度没有此评分记录", "E6"),
+    ("assessment-entry-withdrawn", 409, "该评分记录已撤销", "E6"),
 )

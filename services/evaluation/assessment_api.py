@@ -24,6 +24,7 @@ from services.evaluation.assessment_schemas import (
     EntryIn,
     EntryPage,
     EntryRecorded,
+    EntryView,
     ImportIn,
     ImportRecorded,
     ProposalView,
@@ -32,6 +33,7 @@ from services.evaluation.assessment_schemas import (
     SchemeVersionIn,
     SchemeVersionView,
     UnitBreakdown,
+    WithdrawIn,
 )
 from services.evaluation.service import assessment
 from shared.deps import AnyOfficial, CtxDep, Organizer, PageDep
@@ -105,6 +107,20 @@ async def record_entry(year: Year, body: EntryIn, ctx: CtxDep, principal: AnyOff
 )
 async def import_entries(year: Year, body: ImportIn, ctx: CtxDep, principal: AnyOfficial) -> ImportRecorded:
     return await assessment.import_entries(ctx, year, body, principal)
+
+
+@router.post(
+    "/years/{year}/entries/{entry_id}/withdraw",
+    summary="撤销评分或扣分（更正）",
+    description=(
+        "考核单位在结项和结果公布前撤销录错的一条记录：记录保留并注明撤销人、时间和理由，不再计分；"
+        "同一事项此后可重新扣分（E6）。"
+    ),
+)
+async def withdraw_entry(
+    year: Year, entry_id: str, body: WithdrawIn, ctx: CtxDep, principal: AnyOfficial
+) -> EntryView:
+    return await assessment.withdraw_entry(ctx, year, entry_id, body.reason, principal)
 
 
 @router.get(

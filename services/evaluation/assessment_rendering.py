@@ -145,6 +145,9 @@ def _entry_row(entry: EntryView) -> str:
     if entry.capped:
         amount += f"（申请 −{entry.requested}，已封顶）"
     confirmed = f"{entry.confirmed_by} {_when(entry.confirmed_at)}" if entry.confirmed_by else ""
+    if entry.withdrawn_by:
+        amount = f"（已撤销，不计分）{amount}"
+        confirmed += f" 撤销：{entry.withdrawn_by} {_when(entry.withdrawn_at)} {entry.withdrawn_reason or ''}"
     cells = [
         amount,
         what,

@@ -126,6 +126,9 @@ class EntryView(RowModel):
     entered_at: datetime
     confirmed_by: str | None
     confirmed_at: datetime | None
+    withdrawn_by: str | None = Field(default=None, description="撤销（更正）人；撤销的记录保留但不再计分")
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str | None = None
 
 
 class EntryRecorded(EntryView):
@@ -152,6 +155,10 @@ class ClosureView(RowModel):
 
 
 # --- proposals from platform facts -----------------------------------------------------------------
+
+
+class WithdrawIn(Input):
+    reason: Note = Field(description="撤销（更正）的理由", examples=["事项编号录错，应为 li-8"])
 
 
 class DismissIn(Input):

@@ -272,6 +272,10 @@ assessment_entries = Table(
     Column("entered_at", DateTime(timezone=True), nullable=False),
     Column("confirmed_by", String(128)),
     Column("confirmed_at", DateTime(timezone=True)),
+    # A correction: the entry stays, withdrawn, and no longer counts.
+    Column("withdrawn_by", String(128)),
+    Column("withdrawn_at", DateTime(timezone=True)),
+    Column("withdrawn_reason", Text),
     Index("ix_assessment_entries_unit", "year", "unit", "item", "entered_at", "id"),
     Index("ix_assessment_entries_item", "year", "item"),
 )

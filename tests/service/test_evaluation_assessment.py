@@ -416,3 +416,43 @@ async def test_E6_concurrent_deductions_keep_the_cap_and_one_per_matter(
         assert sum(Decimal(r.json()["amount"]) for r in answers) == 5
         same = await asyncio.gather(*(deduct("fgw", "one-matter") for _ in range(3)))
         assert sorted(r.status_code for r in same) == [201, 409, 409]
+
+
+async def test_E6_a_wrong_deduction_is_withdrawn_with_its_reason_and_the_matter_can_be_deducted_again(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with evaluation(postgres, common) as (client, _, _):
+        await set_scheme(client, common)
+        supervision = assessor(common, "supervision")
+        entry = {"unit": "jxw", "item": "leader-instructions", "reason": "criticised", "matter": "li-1"}
+        first = (await client.post(f"{BASE}/entries", json=entry, headers=supervision)).json()
+        withdraw = f"{BASE}/entries/{first['id']}/withdraw"
+        body = {"reason": "应为未按要求反馈"}
+        assert (await client.post(withdraw, json=body, headers=assessor(common, "tjj"))).status_code == 403
+        r = await client.post(withdraw, json=body, headers=supervision)
+        assert r.status_code == 200, r.text
+        assert (r.json()["withdrawn_by"], r.json()["withdrawn_reason"]) == (
+            "supervision-clerk",
+            "应为未按要求反馈",
+        )
+        assert r.json()["withdrawn_at"].endswith("+08:00")
+        problem(
+            await client.post(withdraw, json=body, headers=supervision), 409, "assessment-entry-withdrawn"
+        )
+        again = {**entry, "reason": "feedback-missing"}
+        assert (await client.post(f"{BASE}/entries", json=again, headers=supervision)).status_code == 201
+        preview = (await client.get(f"{BASE}/results", headers=office(common))).json()
+        (jxw,) = (u for u in preview["units"] if u["unit"] == "jxw")
+        assert jxw["items"]["leader-instructions"] == "4"
+        listed = (await client.get(f"{BASE}/entries", params={"unit": "jxw"}, headers=office(common))).json()
+        assert [(e["reason"], e["withdrawn_by"]) for e in listed["items"]] == [
+            ("criticised", "supervision-clerk"),
+            ("feedback-missing", None),
+        ]
+        page = (await client.get(f"{BASE}/units/jxw.html", headers=office(common))).text
+        assert "已撤销" in page and "应为未按要求反馈" in page
+        problem(
+            await client.post(f"{BASE}/entries/nope/withdraw", json=body, headers=supervision),
+            404,
+            "assessment-entry-not-found",
+        )

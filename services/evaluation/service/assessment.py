@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -220,7 +220,9 @@ def _mark(row: Any) -> ad.Mark:
 async def _marks(
     session: Executor, year: int, *, unit: str | None = None, item: str | None = None
 ) -> list[ad.Mark]:
-    query = select(assessment_entries).where(assessment_entries.c.year == year)
+    query = select(assessment_entries).where(
+        assessment_entries.c.year == year, assessment_entries.c.withdrawn_at.is_(None)
+    )
     if unit is not None:
         query = query.where(assessment_entries.c.unit == unit)
     if item is not None:
@@ -346,6 +348,43 @@ async def import_entries(
                 exc.field = f"entries[{i}].{exc.field or 'unit'}"
                 raise
     return ImportRecorded(batch=batch, entries=recorded)
+
+
+async def withdraw_entry(
+    ctx: ServiceContext, year: int, entry_id: str, reason: str, principal: Principal
+) -> EntryView:
+    """The assessing unit withdraws a wrong entry before the item is closed: it is kept, marked
+    withdrawn with who, when and why, and no longer counts (a matter may then be deducted again)."""
+    async with ctx.db.transaction() as session:
+        await _lock(session, year, shared=True)
+        await _refuse_if_published(session, year)
+        _, scheme = await _current(session, year)
+        query = select(assessment_entries).where(
+            assessment_entries.c.year == year, assessment_entries.c.id == entry_id
+        )
+        entry = (await session.execute(query)).first()
+        if entry is None:
+            raise Missing(
+                f"{year} 年度没有编号为 {entry_id} 的评分记录",
+                kind="assessment-entry-not-found",
+                rule=ad.RULE,
+            )
+        ad.require_assessor(scheme.item(entry.item), principal.department)
+        await _lock(session, year, "item", entry.item, shared=True)
+        await _lock(session, year, "unit", entry.unit, entry.item)
+        if await _closed(session, year, entry.item):
+            raise ad.ItemClosed(f"考核项目 {entry.item} 已结项，不能再撤销", field="item")
+        row = (
+            await session.execute(
+                update(assessment_entries)
+                .where(assessment_entries.c.id == entry_id, assessment_entries.c.withdrawn_at.is_(None))
+                .values(withdrawn_by=principal.client_id, withdrawn_at=ctx.now(), withdrawn_reason=reason)
+                .returning(assessment_entries)
+            )
+        ).first()
+        if row is None:
+            raise Conflict(f"评分记录 {entry_id} 已撤销", kind="assessment-entry-withdrawn", rule=ad.RULE)
+        return EntryView.model_validate(row)
 
 
 async def list_entries(

@@ -55,6 +55,9 @@ def upgrade() -> None:
         _at("entered_at"),
         sa.Column("confirmed_by", sa.String(128)),
         sa.Column("confirmed_at", sa.DateTime(timezone=True)),
+        sa.Column("withdrawn_by", sa.String(128)),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True)),
+        sa.Column("withdrawn_reason", sa.Text),
     )
     op.create_index(
         "ix_assessment_entries_unit", "assessment_entries", ["year", "unit", "item", "entered_at", "id"]
