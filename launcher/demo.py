@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy import delete
 
+from launcher import demo_major_matters
 from services.gateway import clients
 from services.gateway.tables import api_clients
 from shared.db import Database
@@ -74,6 +75,7 @@ async def seed(gateway_url: str, db: Database) -> dict[str, str]:
             if response.status_code not in (201, 409):
                 log.warning("demo document not registered: %s %s", response.status_code, response.text)
         await _demo_assessment_scheme(http, {"Authorization": f"Bearer {token}"})
+        await demo_major_matters.seed(http)
     return credentials
 
 

@@ -58,7 +58,7 @@ from shared.problems import Problem
 from shared.reference import department_name, leader_title
 from shared.rules import Missing, RuleViolation
 
-KEYSET = Keyset(major_matters.c.year, major_matters.c.number)
+KEYSET = Keyset(major_matters.c.year, major_matters.c.number, descending=False)
 
 # --- checking a row ----------------------------------------------------------------------------
 
