@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from types import FrameType
 
-from . import deadline_sweep, document_search, event_latency, gateway_overhead, tally
+from . import deadline_sweep, document_search, encrypted_tally, event_latency, gateway_overhead, tally
 from .cluster import BenchCluster
 from .stats import BenchResult, CpuMeter, cores, say, write_result
 
@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, Runner] = {
     event_latency.NAME: event_latency.run,
     deadline_sweep.NAME: deadline_sweep.run,
     tally.NAME: tally.run,
+    encrypted_tally.NAME: encrypted_tally.run,
     document_search.NAME: document_search.run,
 }
 
