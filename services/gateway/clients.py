@@ -251,7 +251,7 @@ async def register_client(
         "updated_at": now,
     }
     async with db.transaction() as session:
-        stmt = pg_insert(api_clients).values(**values)
+        stmt = pg_insert(api_clients).values(**values, created_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=["client_id"],
             set_={**values, "token_generation": api_clients.c.token_generation + 1},

@@ -12,6 +12,8 @@ from shared.pagination import Page
 from shared.schemas import RowModel
 
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+# Accounts one import may hold (a round's panel is about a hundred).
+MAX_IMPORT = 1000
 
 _ROLES = "角色（任一即可通过相应检查）：office、supervisor、department、leader、evaluator、admin"
 _DEPARTMENT = (
@@ -84,7 +86,7 @@ class ClientImport(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    clients: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    clients: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT)
 
 
 class ImportResult(BaseModel):

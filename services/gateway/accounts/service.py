@@ -248,6 +248,13 @@ def _row_errors(
 
 async def import_clients(acc: Accounts, rows: list[dict[str, Any]], actor: Principal) -> schemas.ImportResult:
     """All the accounts or none: every row is checked first, each refusal naming its row and field."""
+    if not 1 <= len(rows) <= schemas.MAX_IMPORT:
+        raise Problem(
+            422,
+            f"一次导入 1 至 {schemas.MAX_IMPORT} 个账户，收到 {len(rows)} 个",
+            kind="client-import-invalid",
+            errors=[],
+        )
     seen: set[str] = set()
     accounts: list[schemas.ClientCreate] = []
     errors: list[schemas.ImportError] = []
