@@ -83,3 +83,14 @@ def test_C8_a_matter_behind_is_listed_in_the_quarters_reference_pack_under_its_l
     assert fact_counts(http, office, LEAD).get("major-milestone-overdue") == 1
     assert fact_counts(http, office, COOPERATING).get("major-matter-cooperating") == 1
     assert "major-milestone-overdue" not in fact_counts(http, office, COOPERATING)
+
+
+def test_C8_the_gateway_serves_the_quarterly_publications_without_a_token(
+    cluster: Cluster, http: httpx.Client
+) -> None:
+    feed = http.get("/api/v1/coordination/major-matter-publications/feed.atom")
+    assert feed.status_code == 200, feed.text
+    assert feed.headers["content-type"].startswith("application/atom+xml")
+    missing = http.get("/api/v1/coordination/major-matter-publications/2000-Q1")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+    assert http.get("/api/v1/coordination/major-matters-behind").status_code == 401

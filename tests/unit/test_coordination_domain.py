@@ -449,3 +449,80 @@ def test_C7_backfilled_steps_are_judged_on_the_day_they_state_not_the_day_entere
             roll_to_working_day=True,
         )
     assert (early.value.rule, early.value.field) == ("C7", "assignments.0.due_on")
+
+
+# --- C8 major matters ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    days: int
+
+
+def test_C8_plan_backwards_ends_on_the_completion_date() -> None:
+    steps = [Step("立项", 0), Step("设计", 30), Step("施工", 90), Step("验收", 15)]
+    assert domain.plan_backwards(date(2018, 12, 31), steps) == [
+        date(2018, 8, 18),
+        date(2018, 9, 17),
+        date(2018, 12, 16),
+        date(2018, 12, 31),
+    ]
+
+
+def test_C8_milestone_after_completion_names_its_field() -> None:
+    with pytest.raises(RuleViolation) as refused:
+        domain.check_milestones(
+            [date(2018, 6, 30), date(2019, 1, 2)], date(2018, 12, 31), 2018, field="milestones"
+        )
+    assert (refused.value.rule, refused.value.kind, refused.value.field) == (
+        "C8",
+        "milestone-after-completion",
+        "milestones.1.due_on",
+    )
+
+
+def test_C8_monthly_report_due_by_the_profile_day_of_the_next_month_at_2400() -> None:
+    by_day = POLICY.major_matters.monthly_report_by_day
+    december = domain.parse_report_month("2018-12", date(2019, 1, 1))
+    assert domain.report_deadline(december, by_day) == at(f"2019-01-{by_day + 1:02d} 00:00")
+    with pytest.raises(RuleViolation) as early:
+        domain.parse_report_month("2018-12", date(2018, 12, 31))
+    assert early.value.kind == "month-not-ended"
+    months = domain.report_months(date(2018, 10, 20), date(2019, 3, 31), 2018)
+    assert [str(m) for m in months] == ["2018-10", "2018-11", "2018-12"]
+
+
+def test_C8_a_milestone_is_behind_from_2400_of_its_date_until_reported_done() -> None:
+    m = domain.MilestoneFacts("ms-1", "开工", date(2018, 6, 30), at("2018-07-01 00:00"), "open", None, None)
+    assert not domain.milestone_behind(m, at("2018-07-01 00:00") - timedelta(microseconds=1))
+    assert domain.milestone_behind(m, at("2018-07-01 00:00"))
+    done = domain.MilestoneFacts(
+        "ms-1", "开工", m.due_on, m.deadline, "done", date(2018, 7, 2), at("2018-07-03 10:00")
+    )
+    assert domain.milestone_behind(done, at("2018-07-02 10:00"))
+    assert not domain.milestone_behind(done, at("2018-07-03 10:00"))
+    assert domain.public_milestone_status(done, at("2018-07-05 00:00")) == "已完成"
+
+
+def test_C8_close_off_needs_every_milestone_done_and_a_reason_to_refuse() -> None:
+    with pytest.raises(RuleViolation) as unfinished:
+        domain.check_close_off_request("listed", ["开工"])
+    assert (unfinished.value.kind, unfinished.value.field) == ("milestones-unfinished", "milestones")
+    with pytest.raises(RuleViolation) as twice:
+        domain.check_close_off_request("close-off-requested", [])
+    assert twice.value.status == 409
+    with pytest.raises(RuleViolation) as reasonless:
+        domain.check_close_off_decision("close-off-requested", "refused", None)
+    assert reasonless.value.field == "reason"
+    domain.check_close_off_decision("close-off-requested", "closed-off", None)
+
+
+def test_C8_scores_from_the_last_month_of_the_year_within_the_profile_maximum() -> None:
+    top = POLICY.major_matters.score_max
+    with pytest.raises(RuleViolation):
+        domain.check_scoring(2018, date(2018, 11, 30), 90, top, field="score")
+    domain.check_scoring(2018, date(2018, 12, 1), top, top, field="score")
+    with pytest.raises(RuleViolation) as high:
+        domain.check_scoring(2018, date(2019, 1, 5), top + 1, top, field="scores.0.score")
+    assert high.value.field == "scores.0.score"
