@@ -160,3 +160,30 @@ class VerificationData(BaseModel):
     aggregate: dict[str, dict[str, str]]
     partial_decryptions: list[dict[str, Any]] = Field(description="受托人对汇总密文的部分解密与证明")
     counts: dict[str, int] | None = Field(default=None, description="公布的各部门得票（计票后）")
+
+
+# --- reasons: the trustees' decryption mix ----------------------------------------------------
+
+
+class MixStageView(BaseModel):
+    round_id: str
+    trustees: int = Field(description="受托人人数（混洗步数）", examples=[3])
+    next_trustee: int = Field(description="下一步由第几名受托人处理", examples=[2])
+    items: list[str] = Field(description="上一步的输出：仍密封的事例与理由（base64），顺序已打乱")
+
+
+class MixStageIn(Input):
+    stage: int = Field(ge=1, description="本步序号，即提交人的受托人序号", examples=[2])
+    items: list[Annotated[str, StringConstraints(max_length=16384)]] = Field(
+        max_length=1000, description="去掉本人一层后打乱的各项；最后一步为解开的事例与理由（JSON 文本）"
+    )
+
+
+class ReleasedReasons(BaseModel):
+    round_id: str
+    reasons: list[dict[str, Any]] = Field(
+        description="全部事例与理由（部门、考量因素、理由）作为无序集合，按内容排序，不对应任何选票",
+        examples=[
+            [{"department": "jxw", "factors": ["buck-passing-and-delay"], "reason": "会办事项多次逾期"}]
+        ],
+    )

@@ -1,5 +1,5 @@
 """Evaluation HTTP routes of the encrypted ballot's trustees (E3, E5): naming them, the key
-ceremony, the aggregates they decrypt, and the public verification data.
+ceremony, the aggregates they decrypt, the public verification data, and the reasons' mix.
 
 Trustees are members of the working group: a trustee calls with a token of the office or the
 supervision office (``Organizer``) whose ``client_id`` the round's trustee list names. Their
@@ -17,14 +17,17 @@ from services.evaluation.ballot_schemas import (
     AggregateView,
     CeremonyView,
     ConfirmIn,
+    MixStageIn,
+    MixStageView,
     MySharesView,
     PartialDecryptionIn,
+    ReleasedReasons,
     SharesIn,
     TrusteeKeyIn,
     TrusteesSet,
     VerificationData,
 )
-from services.evaluation.service import ceremony
+from services.evaluation.service import ceremony, reasons
 from shared.deps import CtxDep, Organizer, OverseerOrEvaluator
 
 router = APIRouter(prefix="/v1", tags=["低效能评定 evaluation"])
@@ -135,3 +138,39 @@ async def submit_partial(
 )
 async def verification(round_id: str, ctx: CtxDep, principal: Anyone) -> VerificationData:
     return await ceremony.verification_data(ctx, round_id, principal)
+
+
+@router.get(
+    "/rounds/{round_id}/reasons/mix",
+    summary="受托人领取待处理的事例与理由",
+    description=(
+        "投票截止后，受托人按序号依次处理密封的事例与理由：领取上一步的输出（第1步为各密封信封，顺序随机）。"
+        + TRUSTEE_STEP
+    ),
+)
+async def get_mix_stage(round_id: str, ctx: CtxDep, principal: Organizer) -> MixStageView:
+    return await reasons.mix_stage(ctx, round_id, principal)
+
+
+@router.put(
+    "/rounds/{round_id}/reasons/mix",
+    summary="受托人提交本步处理结果",
+    description=(
+        "受托人在本机去掉本人一层密封、打乱顺序后提交，项数须与上一步相同；最后一名受托人提交解开的内容（E5）。"
+        + TRUSTEE_STEP
+    ),
+)
+async def put_mix_stage(round_id: str, body: MixStageIn, ctx: CtxDep, principal: Organizer) -> MixStageView:
+    return await reasons.post_stage(ctx, round_id, principal, body)
+
+
+@router.get(
+    "/rounds/{round_id}/reasons",
+    summary="事例与理由（无序集合）",
+    description=(
+        "全部受托人依次处理后，评定工作小组查阅本轮全部事例与理由：作为无序集合按内容排序，"
+        "不对应任何选票或评定人员，也从不逐份公开（E1、E5）。"
+    ),
+)
+async def get_reasons(round_id: str, ctx: CtxDep, principal: Organizer) -> ReleasedReasons:
+    return await reasons.released(ctx, round_id)

@@ -595,6 +595,29 @@ def require_threshold(decrypted_by: Collection[int], threshold: int) -> None:
         )
 
 
+def next_mix_stage(done: Collection[int], trustees: int) -> int:
+    """The reasons' mix runs in trustee order: the stage after the last one posted (E5)."""
+    following = len(done) + 1
+    if following > trustees:
+        raise Conflict("各受托人已处理完事例与理由", kind="reasons-released", rule="E5")
+    return following
+
+
+def require_mix_turn(following: int, trustee: int) -> None:
+    if following != trustee:
+        raise Conflict(f"现在轮到第 {following} 名受托人处理事例与理由", kind="not-your-mix-turn", rule="E5")
+
+
+def require_mix_done(done: Collection[int], trustees: int) -> None:
+    """Reasons are released only as the last stage's unordered set, never one by one (E5)."""
+    if len(done) < trustees:
+        raise Conflict(
+            f"事例与理由须经全部 {trustees} 名受托人依次处理后才公开，现已处理 {len(done)} 步",
+            kind="reasons-not-released",
+            rule="E5",
+        )
+
+
 # --- the tally (E3) ------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.evaluation import trustee, verify
 from shared.events import (
     DeadlinePassed,
     DepartmentDesignated,
@@ -36,7 +37,7 @@ from shared.events import (
 from shared.messaging.kafka import KafkaBus
 from shared.reference import evaluable_departments
 from tests.support.clusters import Cluster, token_of
-from tests.support.evaluation import ballots_for, panel_of, register_evaluators
+from tests.support.evaluation import ballots_for, key_ceremony, panel_of, register_evaluators
 from tests.support.events import message_of
 from tests.support.kafka import read_all
 from tests.support.waiting import until
@@ -158,11 +159,12 @@ async def kafka_events(cluster: Cluster, contract: type[EventData]) -> list[dict
 
 @dataclass
 class Gateway:
-    """The office and the 100 evaluators, each with a token, on one client of the gateway."""
+    """The office, the 100 evaluators and the 3 trustees, each with a token, on one client of the gateway."""
 
     client: httpx.AsyncClient
     office: dict[str, str]
     voters: dict[str, dict[str, str]]
+    trustees: list[dict[str, str]]
 
     @property
     def someone(self) -> dict[str, str]:
@@ -172,12 +174,18 @@ class Gateway:
 async def run_round(
     gw: Gateway, quarter: str, counts: dict[str, int], named_on: str
 ) -> tuple[dict[str, Any], list[str]]:
-    """Panel, pack, 100 ballots through the gateway, close and tally; returns results and receipts."""
+    """Panel, trustees and their key ceremony, pack, 100 ballots through the gateway, close, two
+    trustees' partial decryptions and tally; returns results and trackers."""
     client, office, voters = gw.client, gw.office, gw.voters
     r = await client.post(
         f"{API}/rounds/{quarter}/panel", json={"entries": panel_of(list(voters), named_on)}, headers=office
     )
     assert r.status_code == 201, r.text
+    accounts = [trustee.account_of(h) for h in gw.trustees]
+    body = {"threshold": 2, "trustees": [{"account": a, "name": a} for a in accounts]}
+    r = await client.put(f"{API}/rounds/{quarter}/trustees", json=body, headers=office)
+    assert r.status_code == 200, r.text
+    secrets_ = await key_ceremony(client, quarter, gw.trustees, api=API)
     for step in ("publish-reference-pack", "open-voting"):
         r = await client.post(f"{API}/rounds/{quarter}/{step}", headers=office)
         assert r.status_code == 200, r.text
@@ -195,18 +203,21 @@ async def run_round(
     assert [r.status_code for r in responses] == [201] * len(ballots), [
         r.text for r in responses if r.status_code != 201
     ]
-    receipts = [r.json()["receipt"] for r in responses]
+    receipts = [r.json()["tracker"] for r in responses]
     r = await client.get(f"{API}/rounds/{quarter}", headers=office)
-    assert r.json()["turnout"] == len(voters)
+    assert r.json()["turnout"] is None  # E5: published at the close only
     again = await client.post(
         f"{API}/rounds/{quarter}/ballots",
         json={"choices": [{"department": d} for d in ballots[0]]},
         headers=gw.someone,
     )
     assert again.status_code == 409 and again.json()["type"] == "/problems/already-voted"
-    for step in ("close-voting", "tally"):
-        r = await client.post(f"{API}/rounds/{quarter}/{step}", headers=office)
-        assert r.status_code == 200, r.text
+    r = await client.post(f"{API}/rounds/{quarter}/close-voting", headers=office)
+    assert r.status_code == 200 and r.json()["turnout"] == len(voters), r.text
+    for secret, headers in list(zip(secrets_, gw.trustees, strict=True))[1:]:
+        await trustee.decrypt(client, API, secret, headers)
+    r = await client.post(f"{API}/rounds/{quarter}/tally", headers=office)
+    assert r.status_code == 200, r.text
     return r.json(), receipts
 
 
@@ -254,15 +265,14 @@ async def published_ballots(gw: Gateway, quarter: str) -> list[dict[str, Any]]:
 
 
 async def ballots_recount_to_the_tally(gw: Gateway, results: dict[str, Any], receipts: list[str]) -> None:
-    """E3: ties at third place add a seat; the published ballots recount to the official tally."""
+    """E3: ties at third place add a seat; the verifier recounts the published encrypted ballots
+    to the official tally (E5: no ballot is decrypted)."""
     assert sorted(results["selected"]) == ["dsjzx", "gjj", "rfb", "tyj"]
     assert results["ballots"] == 100
     published = await published_ballots(gw, "2016-Q2")
-    assert sorted(b["receipt"] for b in published) == sorted(receipts)
-    recount: dict[str, int] = {}
-    for b in published:
-        for c in b["choices"]:
-            recount[c["department"]] = recount.get(c["department"], 0) + 1
+    assert sorted(b["tracker"] for b in published) == sorted(receipts)
+    data = (await gw.client.get(f"{API}/rounds/2016-Q2/verification", headers=gw.someone)).json()
+    recount = {d: n for d, n in verify.recount(data).items() if n}
     assert {s["department"]: s["votes"] for s in results["standings"] if s["votes"]} == recount
 
 
@@ -307,8 +317,8 @@ async def the_events_are_on_kafka(cluster: Cluster, receipts: list[str]) -> None
     interviews = [e for e in await kafka_events(cluster, InterviewRequired) if e["period"] == "2016-Q3"]
     assert {e["department"] for e in interviews} == {"tyj", "rfb", "gjj"}
     casts = [e for e in await kafka_events(cluster, VoteCast) if e["round_id"].startswith("2016-")]
-    assert len(casts) == 300 and all(set(e) == {"round_id", "receipt", "turnout"} for e in casts)
-    assert {e["receipt"] for e in casts if e["round_id"] == "2016-Q2"} == set(receipts)
+    assert len(casts) == 300 and all(set(e) == {"round_id", "tracker"} for e in casts)
+    assert {e["tracker"] for e in casts if e["round_id"] == "2016-Q2"} == set(receipts)
 
 
 async def test_E1_E5_facts_from_other_services_reach_the_pack_and_100_evaluators_vote_through_the_gateway(
@@ -316,10 +326,12 @@ async def test_E1_E5_facts_from_other_services_reach_the_pack_and_100_evaluators
 ) -> None:
     accounts = [f"e2e-ev-{uuid.uuid4().hex[:6]}-{n:03d}" for n in range(100)]
     await register_evaluators(cluster, accounts)
+    members = [f"e2e-wg-{uuid.uuid4().hex[:6]}-{n}" for n in range(3)]
+    await register_evaluators(cluster, members, roles=["supervisor"])
     async with httpx.AsyncClient(base_url=cluster.gateway, timeout=60) as client:
         office = await token_of(client, "e2e-office")
         voters = dict(zip(accounts, await gathered([token_of(client, a) for a in accounts]), strict=True))
-        gw = Gateway(client, office, voters)
+        gw = Gateway(client, office, voters, [await token_of(client, m) for m in members])
 
         r = await client.post(f"{API}/rounds", json={"quarter": "2016-Q2"}, headers=office)
         assert r.status_code == 201, r.text
@@ -352,4 +364,5 @@ async def test_E1_E5_facts_from_other_services_reach_the_pack_and_100_evaluators
     for service in ("evaluation", "gateway"):
         log = cluster[service].log_path.read_text(errors="replace")
         assert not [a for a in accounts if a in log], f"{service} log names an evaluator"
-        assert not [rc for rc in receipts if rc in log], f"{service} log names a receipt"
+        assert not [rc for rc in receipts if rc in log], f"{service} log names a tracker"
+        assert "/ballots" not in log, f"{service} logs a ballot request"

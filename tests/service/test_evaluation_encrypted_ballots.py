@@ -16,7 +16,9 @@ from shared import ballot_crypto as bc
 from shared.settings import CommonSettings
 from tests.support.evaluation import (
     CANDIDATES,
+    TRUSTEE_SECRETS,
     ballot,
+    close_and_decrypt,
     create_round,
     evaluation,
     evaluator,
@@ -225,8 +227,6 @@ async def test_E3_E5_a_threshold_of_trustees_decrypts_the_aggregates_and_the_ver
             headers=trustee_headers(common, 1),
         )
         assert problem(r, 422, "invalid-proof")["rule"] == "E5"
-        from tests.support.evaluation import TRUSTEE_SECRETS
-
         secrets_ = TRUSTEE_SECRETS[(id(client), "2018-Q2")]
         assert await trustee.decrypt(client, "/v1", secrets_[2], trustee_headers(common, 3)) == 1
         with pytest.raises(trustee.TrusteeError, match="409"):
@@ -268,3 +268,44 @@ def _alter_ballot(data: dict[str, Any]) -> None:
 
 def _drop_ballot(data: dict[str, Any]) -> None:
     data["ballots"].pop()
+
+
+async def test_E1_E5_reasons_are_released_only_as_an_unordered_set_after_every_trustee_mixed(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with evaluation(postgres, common) as (client, _bus, _app):
+        accounts = await open_round(client, common, "2018-Q2")
+        written = {f"理由{n}" for n in range(4)}
+        for n, account in enumerate(accounts[:4]):
+            body = ballot("fgw", "jxw", "jtj")
+            body["choices"][0]["reason"] = f"理由{n}"
+            body["choices"][0]["factors"] = ["buck-passing-and-delay"]
+            r = await client.post("/v1/rounds/2018-Q2/ballots", json=body, headers=evaluator(common, account))
+            assert r.status_code == 201, r.text
+        mix = "/v1/rounds/2018-Q2/reasons/mix"
+        problem(await client.get(mix, headers=trustee_headers(common, 1)), 409, "ballots-not-published")
+        await close_and_decrypt(client, common, "2018-Q2")
+        secrets_ = TRUSTEE_SECRETS[(id(client), "2018-Q2")]
+        problem(
+            await client.get("/v1/rounds/2018-Q2/reasons", headers=office(common)),
+            409,
+            "reasons-not-released",
+        )
+        problem(await client.get(mix, headers=trustee_headers(common, 2)), 409, "not-your-mix-turn")
+        stage = (await client.get(mix, headers=trustee_headers(common, 1))).json()
+        assert stage["next_trustee"] == 1 and len(stage["items"]) == 4
+        assert not any("理由" in i for i in stage["items"])
+        short = {"stage": 1, "items": stage["items"][:3]}
+        problem(
+            await client.put(mix, json=short, headers=trustee_headers(common, 1)), 422, "invalid-mix-stage"
+        )
+        for s in secrets_:
+            assert await trustee.mix(client, "/v1", s, trustee_headers(common, s.index)) == 4
+        released = (await client.get("/v1/rounds/2018-Q2/reasons", headers=office(common))).json()["reasons"]
+        assert {r["reason"] for r in released} == written
+        assert all(
+            r == {"department": "fgw", "factors": ["buck-passing-and-delay"], "reason": r["reason"]}
+            for r in released
+        )
+        assert [r["reason"] for r in released] == sorted(r["reason"] for r in released)
+        problem(await client.get(mix, headers=trustee_headers(common, 1)), 409, "reasons-released")

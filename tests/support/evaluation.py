@@ -249,13 +249,14 @@ async def consumed(app: FastAPI, n: int) -> None:
     await until(lambda: runner.processed >= n, f"{n} events consumed", timeout=10)
 
 
-async def register_evaluators(cluster: Services, accounts: list[str]) -> None:
-    """Register many evaluator clients straight into the gateway's database (one CLI call each is slow)."""
+async def register_evaluators(cluster: Services, accounts: list[str], roles: list[str] | None = None) -> None:
+    """Register many evaluator (or other) clients straight into the gateway's database (one CLI
+    call each is slow)."""
     db = Database(cluster.env["XN_GATEWAY_DATABASE_URL"])
     try:
         for account in accounts:
             await register_client(
-                db, client_id=account, name=account, roles=["evaluator"], secret=f"{account}-secret"
+                db, client_id=account, name=account, roles=roles or ["evaluator"], secret=f"{account}-secret"
             )
     finally:
         await db.dispose()

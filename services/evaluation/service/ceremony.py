@@ -154,7 +154,7 @@ async def ceremony(ctx: ServiceContext, round_id: str) -> CeremonyView:
         return _view(row, await trustees_of(session, round_id))
 
 
-async def _me(session: AsyncSession, round_id: str, principal: Principal) -> Row[Any]:
+async def me_as_trustee(session: AsyncSession, round_id: str, principal: Principal) -> Row[Any]:
     """The caller's trustee row in the round, or 403."""
     query = select(round_trustees).where(
         round_trustees.c.round_id == round_id, round_trustees.c.account == principal.client_id
@@ -174,7 +174,7 @@ async def _ceremony_step(
     row = await load_round(session, round_id, lock=True)
     domain.require_encrypted(row.scheme, doing)
     domain.require_state(state_of(row), domain.KEY_CEREMONY_STATES, doing)
-    me = await _me(session, round_id, principal)
+    me = await me_as_trustee(session, round_id, principal)
     everyone = await trustees_of(session, round_id)
     domain.require_stage(_stage(everyone), wanted, doing)
     return row, me, everyone
@@ -257,7 +257,7 @@ async def my_shares(ctx: ServiceContext, round_id: str, principal: Principal) ->
     """The sealed shares addressed to the caller, once every trustee has dealt."""
     async with ctx.db.reader() as session:
         await load_round(session, round_id)
-        me = await _me(session, round_id, principal)
+        me = await me_as_trustee(session, round_id, principal)
         domain.require_stage(
             _stage(await trustees_of(session, round_id)), "awaiting-confirmations", "领取份额"
         )
@@ -334,7 +334,7 @@ async def submit_partial(
         row = await load_round(session, round_id, lock=True)
         domain.require_encrypted(row.scheme, "提交部分解密")
         domain.require_state(state_of(row), domain.DECRYPTION_STATES, "提交部分解密")
-        me = await _me(session, round_id, principal)
+        me = await me_as_trustee(session, round_id, principal)
         cts, bctx = aggregate_of(row), context_of(row)
         if set(cmd.shares) != set(cts):
             raise RuleViolation(
