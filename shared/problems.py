@@ -781,7 +781,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _registry(
     ("assessment-not-assessor", 403, "调用者不是该考核项目的考核单位", "E6"),
     ("assessment-refused", 422, "考核操作不符合考核方案", "E6"),
     ("assessment-same-matter", 409, "同一事项不能重复扣分（每事项只扣一次）", "E6"),
-    ("assessment-unit-not-assessed", 422, "该单位不在考核范围内", "E6"),
+    ("assessment-unit-not-assessed", (404, 422), "该单位不在考核范围内", "E6"),
     ("assessment-item-closed", 409, "该考核项目已结项，或本年度考核结果已公布", "E6"),
     ("assessment-incomplete", 409, "尚有单位或项目未评分，不能结项或公布", "E6"),
     ("assessment-entry-not-found", 404, "该年度没有此评分记录", "E6"),

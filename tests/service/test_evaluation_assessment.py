@@ -456,3 +456,14 @@ async def test_E6_a_wrong_deduction_is_withdrawn_with_its_reason_and_the_matter_
             404,
             "assessment-entry-not-found",
         )
+
+
+async def test_E6_the_breakdown_of_a_unit_not_assessed_is_not_found(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    async with evaluation(postgres, common) as (client, _, _):
+        await set_scheme(client, common)
+        body = problem(
+            await client.get(f"{BASE}/units/gtj", headers=office(common)), 404, "assessment-unit-not-assessed"
+        )
+        assert body["rule"] == "E6"

@@ -671,7 +671,10 @@ async def breakdown(ctx: ServiceContext, year: int, unit: str, principal: Princi
             view = ResultsView.model_validate(published.results["results"])
             scheme = ad.parse_scheme(published.results["scheme"])
             entries = [EntryView.model_validate(e) for e in published.results["entries"] if e["unit"] == unit]
-    scheme.unit(unit, field="code")
+    if unit not in {u.code for u in scheme.units}:
+        raise Missing(
+            f"单位 {unit} 不是 {year} 年度的被考核单位", kind="assessment-unit-not-assessed", rule=ad.RULE
+        )
     result = next(r for r in view.units if r.unit == unit)
     items = [
         BreakdownItem(
