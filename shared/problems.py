@@ -692,7 +692,7 @@ PROBLEM_TYPES: dict[str, ProblemType] = _registry(
     ("matter-closed-off", 409, "事项已销号", "C8"),
     ("reason-missing", 422, "退回销号申请须说明理由", "C8"),
     ("quarter-not-ended", 422, "该季度尚未结束，不能公布其进展", "C8"),
-    ("scoring-not-open", 422, "年度重大事项须在年度结束后方可评分", "C8"),
+    ("scoring-not-open", 422, "年度重大事项自该年最后一个月起方可评分", "C8"),
     ("score-out-of-range", 422, "评分超出允许的范围", "C8"),
     ("quarter-published", 409, "该季度的重大事项进展已公布", "C8"),
     ("quarter-not-published", 404, "该季度的重大事项进展尚未公布", "C8"),
