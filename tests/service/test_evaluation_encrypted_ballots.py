@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.evaluation import trustee, verify
 from shared import ballot_crypto as bc
 from shared.settings import CommonSettings
+from tests.support.apps import running, service_app
 from tests.support.evaluation import (
     CANDIDATES,
     TRUSTEE_SECRETS,
@@ -197,7 +204,7 @@ async def test_E5_one_ballot_per_evaluator_under_10_concurrent_attempts_and_403_
 
 
 async def test_E3_E5_a_threshold_of_trustees_decrypts_the_aggregates_and_the_verifier_recounts(
-    postgres: PostgresSource, common: CommonSettings
+    postgres: PostgresSource, common: CommonSettings, tmp_path: Path
 ) -> None:
     async with evaluation(postgres, common) as (client, _bus, _app):
         accounts = await open_round(client, common, "2018-Q2")
@@ -242,12 +249,19 @@ async def test_E3_E5_a_threshold_of_trustees_decrypts_the_aggregates_and_the_ver
 
         data = (await client.get("/v1/rounds/2018-Q2/verification", headers=office(common))).json()
         assert verify.recount(data) == {d: votes.get(d, 0) for d in CANDIDATES}
-        # Altered published counts, an altered partial decryption, an altered ballot: each fails.
+        # Altered published counts, an altered partial decryption, an altered ballot: each fails,
+        # and the command says so by its exit status.
+        good = tmp_path / "round.json"
+        good.write_text(json.dumps(data))
+        assert verify.main([str(good)]) == 0
         for alter in (_alter_count, _alter_partial, _alter_ballot, _drop_ballot):
             broken = copy.deepcopy(data)
             alter(broken)
             with pytest.raises(verify.VerificationFailed):
                 verify.recount(broken)
+            bad = tmp_path / f"{alter.__name__}.json"
+            bad.write_text(json.dumps(broken))
+            assert verify.main([str(bad)]) == 1
 
 
 def _alter_count(data: dict[str, Any]) -> None:
@@ -309,3 +323,59 @@ async def test_E1_E5_reasons_are_released_only_as_an_unordered_set_after_every_t
         )
         assert [r["reason"] for r in released] == sorted(r["reason"] for r in released)
         problem(await client.get(mix, headers=trustee_headers(common, 1)), 409, "reasons-released")
+
+
+async def test_E3_E5_a_round_cast_under_the_old_scheme_stays_readable_tallied_and_marked(
+    postgres: PostgresSource, common: CommonSettings
+) -> None:
+    """A round of before migration 0005 (scheme 'plain', ballots in clear) keeps working as it was
+    read and tallied, is marked as such, and takes no new ballot."""
+    url = await postgres.new_database()
+    async with evaluation_at(url, common) as client:
+        accounts = await open_round(client, common, "2018-Q2")
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(sa.text("UPDATE rounds SET scheme = 'plain' WHERE id = '2018-Q2'"))
+                for n, names in enumerate([["fgw", "jxw", "jtj"], ["fgw", "jxw", "czj"]]):
+                    await conn.execute(
+                        sa.text("INSERT INTO ballots VALUES (:i, '2018-Q2', :r, CAST(:c AS jsonb))"),
+                        {
+                            "i": f"b{n}",
+                            "r": f"r-{n:016x}",
+                            "c": json.dumps([{"department": d} for d in names]),
+                        },
+                    )
+        finally:
+            await engine.dispose()
+        view = (await client.get("/v1/rounds/2018-Q2", headers=office(common))).json()
+        assert view["scheme"] == "plain"
+        problem(
+            await vote(client, common, "2018-Q2", accounts[0], CANDIDATES[:3]),
+            409,
+            "round-cast-under-old-scheme",
+        )
+        assert (
+            await client.post("/v1/rounds/2018-Q2/close-voting", headers=office(common))
+        ).status_code == 200
+        results = (await client.post("/v1/rounds/2018-Q2/tally", headers=office(common))).json()
+        assert {s["department"]: s["votes"] for s in results["standings"] if s["votes"]} == {
+            "fgw": 2,
+            "jxw": 2,
+            "jtj": 1,
+            "czj": 1,
+        }
+        published = (await client.get("/v1/rounds/2018-Q2/ballots", headers=office(common))).json()["items"]
+        assert sorted(b["receipt"] for b in published) == [f"r-{n:016x}" for n in range(2)]
+        assert all(b["tracker"] is None and len(b["choices"]) == 3 for b in published)
+        problem(
+            await client.get("/v1/rounds/2018-Q2/verification", headers=office(common)),
+            409,
+            "round-cast-under-old-scheme",
+        )
+
+
+@asynccontextmanager
+async def evaluation_at(url: str, common: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(service_app("evaluation", url, common)) as client:
+        yield client
