@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -217,18 +217,26 @@ def _mark(row: Any) -> ad.Mark:
     return ad.Mark(row.unit, row.item, row.kind, row.amount, row.reason, row.matter, row.node, row.member)
 
 
+def _entries(
+    year: int, *, unit: str | None = None, item: str | None = None, counted: bool = False
+) -> Select[Any]:
+    """The year's entries, of one unit or item when given; ``counted``: not withdrawn."""
+    e = assessment_entries
+    query = select(e).where(e.c.year == year)
+    if counted:
+        query = query.where(e.c.withdrawn_at.is_(None))
+    if unit is not None:
+        query = query.where(e.c.unit == unit)
+    if item is not None:
+        query = query.where(e.c.item == item)
+    return query
+
+
 async def _marks(
     session: Executor, year: int, *, unit: str | None = None, item: str | None = None
 ) -> list[ad.Mark]:
-    query = select(assessment_entries).where(
-        assessment_entries.c.year == year, assessment_entries.c.withdrawn_at.is_(None)
-    )
-    if unit is not None:
-        query = query.where(assessment_entries.c.unit == unit)
-    if item is not None:
-        query = query.where(assessment_entries.c.item == item)
-    rows = await session.execute(query.order_by(assessment_entries.c.entered_at, assessment_entries.c.id))
-    return [_mark(r) for r in rows]
+    query = _entries(year, unit=unit, item=item, counted=True).order_by(*ENTRY_ORDER.columns)
+    return [_mark(r) for r in await session.execute(query)]
 
 
 async def _closed(session: Executor, year: int, item: str) -> bool:
@@ -390,13 +398,8 @@ async def withdraw_entry(
 async def list_entries(
     ctx: ServiceContext, year: int, page: PageParams, unit: str | None, item: str | None
 ) -> EntryPage:
-    query = select(assessment_entries).where(assessment_entries.c.year == year)
-    if unit is not None:
-        query = query.where(assessment_entries.c.unit == unit)
-    if item is not None:
-        query = query.where(assessment_entries.c.item == item)
     async with ctx.db.reader() as session:
-        rows = (await session.execute(ENTRY_ORDER.apply(query, page))).all()
+        rows = (await session.execute(ENTRY_ORDER.apply(_entries(year, unit=unit, item=item), page))).all()
     shown, cursor = ENTRY_ORDER.cut(rows, page)
     return EntryPage(items=[EntryView.model_validate(r) for r in shown], next_cursor=cursor)
 
@@ -639,10 +642,7 @@ async def _live(session: Executor, year: int) -> tuple[ResultsView, ad.Scheme]:
 
 
 async def _entries_of(session: Executor, year: int, unit: str | None = None) -> list[EntryView]:
-    query = select(assessment_entries).where(assessment_entries.c.year == year)
-    if unit is not None:
-        query = query.where(assessment_entries.c.unit == unit)
-    rows = await session.execute(query.order_by(assessment_entries.c.entered_at, assessment_entries.c.id))
+    rows = await session.execute(_entries(year, unit=unit).order_by(*ENTRY_ORDER.columns))
     return [EntryView.model_validate(r) for r in rows]
 
 
