@@ -1,10 +1,11 @@
 """Evaluation tables: department facts, rounds, panels, the secret ballot and its results.
 
 Kept identical to the migrations (``migrations/versions``); ``tests/service/test_migrations.py``
-checks it. The two secret-ballot tables are deliberately bare (design and threat model in
-``services.evaluation.service.ballot_box``): ``participations`` holds who has voted and
-``ballots`` what was voted, with no serial, no timestamp and no column that could order or join
-one against the other.
+checks it. The secret ballot (design and threat model in ``services.evaluation.service.ballot_box``):
+``participations`` holds who has voted, ``encrypted_ballots`` the ciphertexts with their proofs
+and trackers, ``sealed_reasons`` the reasons sealed to the trustees; the trustees' tables hold
+public key-ceremony material and partial decryptions only. ``ballots`` keeps the plain ballots of
+rounds cast under the old scheme (``rounds.scheme = 'plain'``).
 """
 
 from __future__ import annotations

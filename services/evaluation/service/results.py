@@ -1,6 +1,8 @@
 """The tally (E3) and its consequences (E4): results, interviews, designations and bulletins.
 
-The tally counts the ballot box of a closed round, ranks the candidates by competition ranking
+The tally counts a closed round — from a threshold of the trustees' partial decryptions of the
+per-department aggregates (encrypted rounds), or from the plain ballot box of a round cast under
+the old scheme — ranks the candidates by competition ranking
 and selects every department ranked within the top seats (ties add seats, no votes never
 select). The run of consecutive selected quarters continues the previous quarter's run when
 that round was tallied and the department was selected there; a quarter without a round, or out

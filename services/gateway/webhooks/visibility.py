@@ -18,7 +18,7 @@ check needs they deny (the safe side):
   公开), so leaders and evaluators never receive it, and ``exemption-decided`` (the grant of
   withholding) goes to the same narrow audience. Published documents, published bulletins and
   the holiday calendar are public and go to everyone.
-* Evaluation: ``vote-cast`` (the turnout stream) only to the office, the supervision office and
+* Evaluation: ``vote-cast`` (the stream of ballot trackers) only to the office, the supervision office and
   admin; tallies and designations (and the interviews they trigger) only to the roles that may
   read results before they are published (``RESULT_READER_ROLES`` of the evaluation service:
   office, supervisor, leader).
