@@ -166,8 +166,9 @@ def breakdown_html(breakdown: UnitBreakdown) -> str:
     blocks = []
     for item in breakdown.items:
         rows = "".join(_entry_row(e) for e in item.entries) or '<tr><td colspan="7">（无记录）</td></tr>'
+        closed = f"，{item.closed_by} {_when(item.closed_at)} 结项计算" if item.closed_by else ""
         blocks.append(
-            f"<h3>{escape(item.name)}（{item.points}分，得 {escape(_n(item.score))} 分）</h3>"
+            f"<h3>{escape(item.name)}（{item.points}分，得 {escape(_n(item.score))} 分{escape(closed)}）</h3>"
             "<table><tr><th>分值</th><th>情形/节点/评审人/事项</th><th>来源</th><th>考核单位</th>"
             f"<th>录入</th><th>确认</th><th>说明</th></tr>{rows}</table>"
         )

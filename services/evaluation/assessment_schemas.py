@@ -230,13 +230,15 @@ class ResultsView(ShanghaiInstants):
     units: list[UnitResultView]
 
 
-class BreakdownItem(BaseModel):
+class BreakdownItem(ShanghaiInstants):
     item: str
     name: str
     kind: str
     points: Decimal
     score: Decimal | None
     entries: list[EntryView] = Field(description="该项目下的全部录入与扣分及其来源")
+    closed_by: str | None = Field(default=None, description="结项计算人（tiers、rank、panel 类）")
+    closed_at: datetime | None = None
 
 
 class UnitBreakdown(ShanghaiInstants):

@@ -286,8 +286,12 @@ async def test_E6_a_deduction_proposed_from_an_overdue_instruction_is_confirmed_
         assert deduction["source_detail"]["kind"] == "instruction-overdue"
         assert deduction["source_detail"]["subject_id"] == "li-7"
         assert deduction["note"] == "经核实未按要求反馈"
+        (tiers,) = (i for i in breakdown["items"] if i["item"] == "party-building")
+        assert tiers["closed_by"] == "organs-committee-clerk" and tiers["closed_at"].endswith("+08:00")
+        assert tiers["entries"][0]["kind"] == "measure"
         page = (await client.get(f"{BASE}/units/jxw.html")).text
         assert "平台事件提出、考核单位确认：instruction-overdue li-7" in page
+        assert "organs-committee-clerk" in page and "结项计算" in page
         [event] = await committed(app, AssessmentPublished)
         assert event["assessment_id"] == f"wenzhou-2013@{YEAR}" and event["scores"]["jxw"] == jxw["final"]
         problem(

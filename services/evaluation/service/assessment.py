@@ -53,6 +53,7 @@ from services.evaluation.tables import (
 from shared import reference
 from shared.app import ServiceContext
 from shared.auth import Principal
+from shared.deadlines import local
 from shared.events import AssessmentPublished
 from shared.pagination import Keyset, PageParams
 from shared.rules import Conflict, Missing, RuleViolation
@@ -641,6 +642,13 @@ async def _live(session: Executor, year: int) -> tuple[ResultsView, ad.Scheme]:
     return view, scheme
 
 
+async def _closed_by(session: Executor, year: int) -> dict[str, dict[str, Any]]:
+    """Who closed each computed item and when (kept in the published snapshot too)."""
+    c = assessment_closures
+    rows = await session.execute(select(c.c.item, c.c.closed_by, c.c.closed_at).where(c.c.year == year))
+    return {r.item: {"closed_by": r.closed_by, "closed_at": local(r.closed_at).isoformat()} for r in rows}
+
+
 async def _entries_of(session: Executor, year: int, unit: str | None = None) -> list[EntryView]:
     rows = await session.execute(_entries(year, unit=unit).order_by(*ENTRY_ORDER.columns))
     return [EntryView.model_validate(r) for r in rows]
@@ -667,10 +675,12 @@ async def breakdown(ctx: ServiceContext, year: int, unit: str, principal: Princi
             admit_before_publication("draft", principal, ORGANIZER_ROLES, BEFORE_PUBLICATION)
             view, scheme = await _live(session, year)
             entries = await _entries_of(session, year, unit)
+            closed = await _closed_by(session, year)
         else:
             view = ResultsView.model_validate(published.results["results"])
             scheme = ad.parse_scheme(published.results["scheme"])
             entries = [EntryView.model_validate(e) for e in published.results["entries"] if e["unit"] == unit]
+            closed = published.results["closed"]
     if unit not in {u.code for u in scheme.units}:
         raise Missing(
             f"单位 {unit} 不是 {year} 年度的被考核单位", kind="assessment-unit-not-assessed", rule=ad.RULE
@@ -684,6 +694,7 @@ async def breakdown(ctx: ServiceContext, year: int, unit: str, principal: Princi
             points=item.points,
             score=result.items.get(item.code),
             entries=[e for e in entries if e.item == item.code],
+            **closed.get(item.code, {}),
         )
         for item in scheme.items()
     ]
@@ -715,6 +726,7 @@ async def publish(ctx: ServiceContext, year: int, principal: Principal) -> Resul
                     "results": view.model_dump(mode="json"),
                     "scheme": scheme.model_dump(mode="json", by_alias=True),
                     "entries": [e.model_dump(mode="json") for e in entries],
+                    "closed": await _closed_by(session, year),
                 },
                 published_by=principal.client_id,
                 published_at=now,
