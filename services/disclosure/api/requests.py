@@ -48,6 +48,61 @@ _SUBMIT_EXAMPLE = {
 }
 
 
+_VIEW_EXAMPLE = {
+    "id": "req-5c1e9a0b7d21",
+    "number": "YSQ2018-48271934",
+    "department": "fgw",
+    "department_name": "市发改委",
+    "channel": "online",
+    "received_on": "2018-09-28",
+    "submitted_on": None,
+    "signed_for_on": None,
+    "confirmed_on": "2018-09-28",
+    "applicant_type": "natural-person",
+    "applicant": {
+        "name": "张三",
+        "organisation": None,
+        "id_document": None,
+        "phone": "13800000000",
+        "email": "zhangsan@example.com",
+        "address": None,
+    },
+    "content": "2018年湖州市区老旧小区改造项目的资金安排文件",
+    "form": "electronic",
+    "delivery": "email",
+    "status": "pending",
+    "clock_start_on": "2018-09-28",
+    "due_on": "2018-11-28",
+    "deadline": "2018-11-29T00:00:00+08:00",
+    "deadline_provisional": False,
+    "extension_days": 20,
+    "extension_reason": "涉及多个部门，需协调核实",
+    "extension_consented_by": "李四（办公室主任）",
+    "extension_notified_on": "2018-10-30",
+    "paused_days": 0,
+    "consulting_since": None,
+    "completion_notified_on": None,
+    "completion_items": None,
+    "complete_by": None,
+    "completed_on": None,
+    "overdue_at": None,
+    "answer": None,
+    "abandoned_at": None,
+    "registered_by": "public",
+    "registered_at": "2018-09-28T15:00:00+08:00",
+    "clock_changes": [
+        {
+            "change": "extended",
+            "changed_at": "2018-10-30T10:00:00+08:00",
+            "changed_by": "client-fgw",
+            "reason": "涉及多个部门，需协调核实（经李四（办公室主任）同意，2018-10-30告知申请人）",
+            "old_deadline": "2018-11-01T00:00:00+08:00",
+            "new_deadline": "2018-11-29T00:00:00+08:00",
+        }
+    ],
+}
+
+
 def caller_of(request: Request) -> str:
     """The caller's address: the gateway forwards it as ``X-Forwarded-For`` (it replaces any the
     client sent); a service reached directly sees its peer."""
@@ -99,6 +154,7 @@ async def submit_request(
         "一不正确，都同样返回 404，不能据此判断编号是否存在；"
         "同一来源地址在时间窗内错误过多返回 429 并带 `Retry-After`。"
     ),
+    responses={200: {"content": {"application/json": {"example": _VIEW_EXAMPLE}}}},
 )
 async def lookup_request(
     number: str, ctx: CtxDep, request: Request, access_code: AccessCode = None
