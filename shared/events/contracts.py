@@ -473,7 +473,9 @@ class DisclosureRequestAnswered(EventData):
     request_id: str = Field(examples=["req-5c1e9a0b7d21"])
     department: str = Field(description="答复的机关（部门代码）", examples=["fgw"])
     kind: str = Field(description="答复类型", examples=["not-disclosed"])
-    ground: str | None = Field(description="不予公开理由、无法提供或不予处理的原因", examples=["state-secret"])
+    ground: str | None = Field(
+        description="不予公开理由、无法提供或不予处理的原因", examples=["state-secret"]
+    )
     answered_at: datetime = Field(examples=["2018-11-05T10:00:00+08:00"])
     deadline: datetime = Field(examples=["2018-11-03T00:00:00+08:00"])
     late: bool = Field(description="答复时刻不早于答复截止时刻", examples=[True])

@@ -37,7 +37,8 @@ async def received(
     channel: str = "in-person",
     **kw: Any,
 ) -> dict[str, Any]:
-    """A request the organ registers (``fgw`` unless ``department`` says), received ``on`` by ``channel``; the organ's view of it."""
+    """A request the organ registers (``fgw`` unless ``department`` says), received ``on`` by
+    ``channel``; the organ's view of it, with the access code the registration returned."""
     field = {"in-person": "submitted_on", "post-signed": "signed_for_on"}.get(channel, "confirmed_on")
     body = submission(channel=channel, **{field: on}, **kw)
     headers = organ(common, body["department"])
