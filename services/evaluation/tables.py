@@ -266,7 +266,7 @@ assessment_entries = Table(
     # entered (one by one), imported (a bulk import, source = its batch id) or proposed (from a
     # platform fact, source = the proposal id, source_detail = the fact).
     Column("source_kind", String(16), nullable=False),
-    Column("source", String(160)),
+    Column("source", Text),
     Column("source_detail", JSONB),
     Column("assessor", String(64), nullable=False),
     Column("entered_by", String(128), nullable=False),
@@ -297,7 +297,7 @@ assessment_closures = Table(
 assessment_decisions = Table(
     "assessment_decisions",
     metadata,
-    Column("proposal_id", String(160), primary_key=True),
+    Column("proposal_id", Text, primary_key=True),
     Column("year", Integer, nullable=False),
     Column("unit", String(64), nullable=False),
     Column("item", String(64), nullable=False),

@@ -48,7 +48,7 @@ def upgrade() -> None:
         sa.Column("member", sa.String(128)),
         sa.Column("note", sa.Text),
         sa.Column("source_kind", sa.String(16), nullable=False),
-        sa.Column("source", sa.String(160)),
+        sa.Column("source", sa.Text),
         sa.Column("source_detail", JSONB),
         sa.Column("assessor", sa.String(64), nullable=False),
         _by("entered_by"),
@@ -76,7 +76,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "assessment_decisions",
-        sa.Column("proposal_id", sa.String(160), primary_key=True),
+        sa.Column("proposal_id", sa.Text, primary_key=True),
         sa.Column("year", sa.Integer, nullable=False),
         sa.Column("unit", sa.String(64), nullable=False),
         sa.Column("item", sa.String(64), nullable=False),
