@@ -1,12 +1,12 @@
 """4. Tally: 100,000 secret ballots in a closed round, counted by the service's own tally.
 
 The round and its ballot box live in a database of their own on the bench cluster's PostgreSQL,
-migrated by the evaluation service's Alembic revisions. Ballots are bulk-inserted with
-``generate_series`` in the shape ``ballot_box.cast_ballot`` stores them: random 32-hex ``id``,
-``r-<16 hex>`` receipt, ``choices`` a JSON list of three distinct candidates, each
-``{"department", "factors", "reason"}``, nothing linking a ballot to a voter. (The per-vote
-rewrite that ``cast_ballot`` does for secrecy makes 100,000 votes through the API quadratic, so
-the box is filled directly; participations and panel entries are not needed by the tally.)
+migrated by the evaluation service's Alembic revisions. The round is one of the old scheme
+(``rounds.scheme = 'plain'``, the default of rounds from before migration 0005): plain ballots
+bulk-inserted with ``generate_series`` in the shape that scheme stored them: random 32-hex
+``id``, ``r-<16 hex>`` receipt, ``choices`` a JSON list of three distinct candidates, each
+``{"department", "factors", "reason"}``. Encrypted rounds have their own benchmark
+(``encrypted_tally``: 100 ballots cast through the service, then the trustees' tally).
 
 - service: ``services.evaluation.service.results.tally_round(ctx, round_id, principal)``, the code
   behind ``POST /v1/rounds/{id}/tally``: locks the round, reads the box, counts and ranks
