@@ -53,6 +53,7 @@ NOTABLE: dict[str, str] = {
     "instruction-overdue": "领导批示逾期未办理",
     "document-published-late": "文件逾期公开",
     "document-version-overdue": "文件逾期未公开",
+    "disclosure-request-overdue": "政府信息公开申请逾期未答复",
     "major-milestone-overdue": "重大事项节点逾期未完成（进展迟缓）",
     "major-monthly-report-overdue": "重大事项月报逾期未报（进展迟缓）",
 }
