@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.disclosure.sweeper import mark_requests
 from shared.events import DeadlinePassed
 from shared.settings import CommonSettings
+from tests.support.apps import bearer
 from tests.support.clock import at
 from tests.support.disclosure import clock_at, disclosure
 from tests.support.disclosure_requests import organ
@@ -81,3 +82,8 @@ async def test_D7_a_policy_inquiry_is_replied_within_the_profile_limit_and_shown
         assert (
             public[0]["reply"] == "在线填报即可。" and "name" not in public[0] and "mobile" not in public[0]
         )
+
+        # The inquirers' personal data: the department asked and the office only.
+        supervisor = bearer(common, "supervisor", department="supervision", client_id="city-supervision")
+        assert (await client.get("/v1/inquiries", headers=supervisor)).status_code == 403
+        assert (await client.get("/v1/inquiries", headers=organ(common, "czj"))).json()["items"] == []

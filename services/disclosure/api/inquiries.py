@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from services.disclosure.api.requests import AccessCode, caller_of
 from services.disclosure.schemas import InquiryReceipt, InquirySubmit, InquiryView, PublicInquiry, ReplyCreate
 from services.disclosure.service import inquiries as service
-from shared.deps import CtxDep, Drafter, OverseerOrDepartment, PageDep
+from shared.deps import CtxDep, Drafter, PageDep
 from shared.pagination import Page, linked
 
 public = APIRouter(prefix="/v1/public/inquiries", tags=["政策咨询（公众）public policy inquiries"])
@@ -71,12 +71,16 @@ async def lookup_inquiry(
     return await service.lookup_inquiry(ctx, number[:32], access_code, caller_of(request))
 
 
-@router.get("", summary="政策咨询列表", description="部门只看到向本部门提出的咨询。")
+@router.get(
+    "",
+    summary="政策咨询列表",
+    description="咨询含咨询人的个人信息：只有被咨询部门（只看到本部门的咨询）和市政府办公室可以查看。",
+)
 async def list_inquiries(
     ctx: CtxDep,
     request: Request,
     response: Response,
-    principal: OverseerOrDepartment,
+    principal: Drafter,
     page: PageDep,
     department: Annotated[str | None, Query(max_length=32, description="咨询部门")] = None,
 ) -> Page[InquiryView]:

@@ -81,7 +81,7 @@ async def public_inquiries(
 async def list_inquiries(
     ctx: ServiceContext, page: PageParams, principal: Principal, department: str | None
 ) -> Page[InquiryView]:
-    if not principal.has_any("office", "supervisor"):
+    if not principal.has_any("office"):
         department = principal.department or "-"
     query = select(Q)
     if department is not None:
