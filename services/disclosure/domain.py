@@ -927,11 +927,27 @@ def counted_due(rules: PolicyProfile, clock: RequestClock, calendar: HolidayCale
         raise RuleViolation(str(exc), kind="calendar-out-of-range", rule="D7", field=field) from exc
 
 
+def extensions_since_restart(changes: Iterable[str]) -> int:
+    """How many extensions the running clock has had: those after the last restart from a
+    completed request (art. 30 starts the clock, and with it art. 33, afresh)."""
+    count = 0
+    for change in changes:
+        count = 0 if change == "completed" else count + (change == "extended")
+    return count
+
+
 def check_extension(
-    rules: PolicyProfile, *, granted: int, days: int, current_deadline: datetime, now: datetime
+    rules: PolicyProfile,
+    *,
+    granted: int,
+    already: int,
+    days: int,
+    current_deadline: datetime,
+    now: datetime,
 ) -> None:
     """D7 art. 33: extended at most ``extensions_allowed`` times (once), by at most
-    ``extension_max``, before the answer deadline has passed."""
+    ``extension_max`` in all (``already``: the days granted before), before the answer deadline
+    has passed."""
     policy = rules.disclosure.requests
     if granted >= policy.extensions_allowed:
         raise Conflict(
@@ -941,7 +957,7 @@ def check_extension(
             field="days",
         )
     limit = policy.extension_max
-    if days > limit.amount:
+    if already + days > limit.amount:
         unit = "个工作日" if limit.unit == "working" else "天"
         raise RuleViolation(
             f"延长的期限最长不得超过 {limit.amount}{unit}（第三十三条），申请延长 {days}{unit}",

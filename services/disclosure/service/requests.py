@@ -320,9 +320,18 @@ async def extend(
     """D7 art. 33: once, at most the profile's maximum, with the head's consent, told to the applicant."""
     async with _command(ctx, request_id, principal) as (session, cal, row):
         domain.require_status(RequestStatus(row.status), domain.ANSWERABLE, "延长答复期限")
-        granted = 1 if row.extension_days else 0
+        logged = await session.execute(
+            select(request_clock_changes.c.change)
+            .where(request_clock_changes.c.request_id == row.id)
+            .order_by(request_clock_changes.c.id)
+        )
         domain.check_extension(
-            ctx.profile, granted=granted, days=cmd.days, current_deadline=row.deadline, now=ctx.now()
+            ctx.profile,
+            granted=domain.extensions_since_restart(logged.scalars()),
+            already=row.extension_days,
+            days=cmd.days,
+            current_deadline=row.deadline,
+            now=ctx.now(),
         )
         domain.check_step_day(
             cmd.notified_on,
@@ -331,10 +340,11 @@ async def extend(
             field="notified_on",
             after_what="收到申请之日",
         )
-        due = domain.counted_due(ctx.profile, _clock(row, extension=cmd.days), cal, field="days")
+        extension = row.extension_days + cmd.days
+        due = domain.counted_due(ctx.profile, _clock(row, extension=extension), cal, field="days")
         reason = f"{cmd.reason}（经{cmd.consented_by}同意，{cmd.notified_on}告知申请人）"
         columns = {
-            "extension_days": cmd.days,
+            "extension_days": extension,
             "extension_reason": cmd.reason,
             "extension_consented_by": cmd.consented_by,
             "extension_notified_on": cmd.notified_on,
