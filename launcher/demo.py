@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 
-from launcher import demo_major_matters
+from launcher import demo_coordination, demo_disclosure, demo_indicators, demo_major_matters, demo_webhooks
 from services.gateway import clients
-from services.gateway.tables import api_clients
+from services.gateway.tables import api_client_changes, api_clients
+from shared.clock import utc_now
 from shared.db import Database
+from shared.deadlines import local_date
 
 log = logging.getLogger("xiaoneng.demo")
 
@@ -27,6 +29,8 @@ DEMO_CLIENTS: dict[str, dict[str, Any]] = {
     "demo-fgw": {"name": "市发改委（演示）", "roles": ["department"], "department": "fgw"},
     "demo-supervisor": {"name": "市政府督查室（演示）", "roles": ["supervisor"], "department": "supervision"},
     "demo-admin": {"name": "管理员（演示）", "roles": ["admin"], "department": None},
+    "demo-leader": {"name": "副秘书长（联系城建）（演示）", "roles": ["leader"], "department": "dsg-urban"},
+    "demo-evaluator": {"name": "评定人（演示）", "roles": ["evaluator"], "department": None},
 }
 
 DEMO_DOCUMENTS = [
@@ -76,7 +80,17 @@ async def seed(gateway_url: str, db: Database) -> dict[str, str]:
                 log.warning("demo document not registered: %s %s", response.status_code, response.text)
         await _demo_assessment_scheme(http, {"Authorization": f"Bearer {token}"})
         await demo_major_matters.seed(http)
+        await seed_year(http)
     return credentials
+
+
+async def seed_year(http: httpx.AsyncClient) -> None:
+    """The twelve months up to today of this city, through the API, each service once."""
+    today = local_date(utc_now())
+    await demo_disclosure.seed(http, today)
+    await demo_coordination.seed(http, today)
+    await demo_indicators.seed(http, today)
+    await demo_webhooks.seed(http)
 
 
 async def _demo_assessment_scheme(http: httpx.AsyncClient, office: dict[str, str]) -> None:
@@ -91,10 +105,20 @@ async def _demo_assessment_scheme(http: httpx.AsyncClient, office: dict[str, str
 
 async def retire(db: Database) -> None:
     """Remove the demo clients from the gateway database ``db`` (any environment but dev)."""
+    now = utc_now()
     async with db.transaction() as session:
-        result = await session.execute(delete(api_clients).where(api_clients.c.client_id.in_(DEMO_CLIENTS)))
-    if result.rowcount:
-        log.warning("removed %d demo client(s) an earlier dev run had registered", result.rowcount)
+        removed = (
+            await session.execute(
+                delete(api_clients)
+                .where(api_clients.c.client_id.in_(DEMO_CLIENTS))
+                .returning(api_clients.c.client_id)
+            )
+        ).scalars()
+        changes = [clients.change_row(c, "deleted", "launcher", now, {"demo": True}) for c in removed]
+        if changes:
+            await session.execute(insert(api_client_changes), changes)
+    if changes:
+        log.warning("removed %d demo client(s) an earlier dev run had registered", len(changes))
 
 
 async def prepare(gateway_url: str, database_url: str, *, dev: bool) -> dict[str, str]:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from launcher.demo import DEMO_CLIENTS, retire
 from services.gateway import clients
 from shared.auth import ROLES
 from tests.support import gateway as support
@@ -249,3 +250,23 @@ async def test_the_cli_registration_is_audited_and_repeating_it_unchanged_keeps_
         log = (await gw.get("/api/v1/client-changes", headers=admin(domain))).json()["items"]
     assert [(c["action"], c["actor"]) for c in log] == [("replaced", "cli:ops"), ("created", "cli:ops")]
     assert log[0]["changes"]["roles"] == ["leader"] and "demo-like-secret" not in str(log)
+
+
+async def test_demo_clients_removed_outside_dev_are_in_the_change_log(
+    domain: Domain, postgres: PostgresSource
+) -> None:
+    app = gateway_app(domain, await postgres.new_database())
+    async with running(app) as gw:
+        db = app.state.ctx.db
+        for client_id, spec in DEMO_CLIENTS.items():
+            await clients.register_client(
+                db, client_id=client_id, secret=f"{client_id}-secret", actor="demo", **spec
+            )
+        await retire(db)
+        await retire(db)  # nothing left to remove, nothing logged
+        log = (await gw.get("/api/v1/client-changes", params={"limit": 20}, headers=admin(domain))).json()[
+            "items"
+        ]
+        assert (await gw.get("/api/v1/clients", headers=admin(domain))).json()["items"] == []
+    removed = [(c["client_id"], c["actor"]) for c in log if c["action"] == "deleted"]
+    assert sorted(removed) == sorted((client_id, "launcher") for client_id in DEMO_CLIENTS)
