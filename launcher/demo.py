@@ -15,12 +15,11 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, insert
 
-from launcher import demo_coordination, demo_disclosure, demo_indicators, demo_major_matters, demo_webhooks
+from launcher import demo_major_matters
 from services.gateway import clients
 from services.gateway.tables import api_client_changes, api_clients
 from shared.clock import utc_now
 from shared.db import Database
-from shared.deadlines import local_date
 
 log = logging.getLogger("xiaoneng.demo")
 
@@ -29,8 +28,6 @@ DEMO_CLIENTS: dict[str, dict[str, Any]] = {
     "demo-fgw": {"name": "市发改委（演示）", "roles": ["department"], "department": "fgw"},
     "demo-supervisor": {"name": "市政府督查室（演示）", "roles": ["supervisor"], "department": "supervision"},
     "demo-admin": {"name": "管理员（演示）", "roles": ["admin"], "department": None},
-    "demo-leader": {"name": "副秘书长（联系城建）（演示）", "roles": ["leader"], "department": "dsg-urban"},
-    "demo-evaluator": {"name": "评定人（演示）", "roles": ["evaluator"], "department": None},
 }
 
 DEMO_DOCUMENTS = [
@@ -80,17 +77,7 @@ async def seed(gateway_url: str, db: Database) -> dict[str, str]:
                 log.warning("demo document not registered: %s %s", response.status_code, response.text)
         await _demo_assessment_scheme(http, {"Authorization": f"Bearer {token}"})
         await demo_major_matters.seed(http)
-        await seed_year(http)
     return credentials
-
-
-async def seed_year(http: httpx.AsyncClient) -> None:
-    """The twelve months up to today of this city, through the API, each service once."""
-    today = local_date(utc_now())
-    await demo_disclosure.seed(http, today)
-    await demo_coordination.seed(http, today)
-    await demo_indicators.seed(http, today)
-    await demo_webhooks.seed(http)
 
 
 async def _demo_assessment_scheme(http: httpx.AsyncClient, office: dict[str, str]) -> None:
