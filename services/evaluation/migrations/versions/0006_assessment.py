@@ -3,6 +3,8 @@ closed items, decisions on deductions proposed from platform facts, published re
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
@@ -11,11 +13,11 @@ revision = "0006"
 down_revision = "0005"
 
 
-def _by(name: str) -> sa.Column:
+def _by(name: str) -> sa.Column[str]:
     return sa.Column(name, sa.String(128), nullable=False)
 
 
-def _at(name: str) -> sa.Column:
+def _at(name: str) -> sa.Column[datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False)
 
 
