@@ -37,7 +37,7 @@ from shared.messaging.kafka import KafkaBus, KafkaSecurity
 from shared.messaging.memory import MemoryBus
 from shared.messaging.outbox import OutboxRelay
 from shared.migrations import upgrade
-from shared.observability import Metrics, configure_logging, http_context_middleware
+from shared.observability import HttpContext, Metrics, configure_logging
 from shared.policy import PolicyProfile, load_profile
 from shared.settings import CommonSettings, ServiceSettings, load_service_settings
 
@@ -183,7 +183,7 @@ def create_service_app(
     )
     problems.install(app)
     openapi.install(app)
-    app.middleware("http")(http_context_middleware(metrics))
+    app.add_middleware(HttpContext, metrics=metrics)
     # Outermost: every part of every app sees a HEAD as its GET.
     app.add_middleware(HeadAsGet)
     for router in spec.routers:

@@ -48,12 +48,12 @@ __all__ = [
 ]
 
 
-def context(request: Request) -> ServiceContext:
+async def context(request: Request) -> ServiceContext:
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 
 
-def business_now(ctx: Annotated[ServiceContext, Depends(context)]) -> datetime:
+async def business_now(ctx: Annotated[ServiceContext, Depends(context)]) -> datetime:
     return ctx.now()
 
 

@@ -63,7 +63,7 @@ class PageParams(BaseModel):
     cursor: list[Any] | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="每页条数")] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(description="上一页返回的 next_cursor")] = None,
 ) -> PageParams:

@@ -50,11 +50,11 @@ ROUTERS = (router,)
 _optional_bearer = HTTPBearer(auto_error=False, description="OAuth2 client-credentials access token (JWT)")
 
 
-def optional_principal(
+async def optional_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)]
 ) -> Principal | None:
     """The caller if a token is given: public once published, more before that for some roles."""
-    return None if credentials is None else authenticated(request, credentials)
+    return None if credentials is None else await authenticated(request, credentials)
 
 
 Anyone = Annotated[Principal | None, Depends(optional_principal)]

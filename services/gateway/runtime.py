@@ -56,7 +56,7 @@ class GatewayRuntime:
             self.worker.wake()
 
 
-def runtime_of(connection: HTTPConnection) -> GatewayRuntime:
+async def runtime_of(connection: HTTPConnection) -> GatewayRuntime:
     gateway: GatewayRuntime = connection.app.state.gateway
     return gateway
 

@@ -47,7 +47,7 @@ Edition = Annotated[int | None, Query(ge=1, le=2_147_483_647, description="版�
 PERIOD_DOC = "期别：2018-05（月度）、2018-Q2（季度）、2018（年度）"
 
 
-def _our_city(request: Request) -> str:
+async def _our_city(request: Request) -> str:
     settings: IndicatorsSettings = request.app.state.indicator_settings
     return settings.our_city
 

@@ -53,6 +53,29 @@ def test_token_for_another_audience_or_secret_is_refused() -> None:
         TokenVerifier(s).verify(issue_token(forged, client_id="c", roles=["admin"]))
 
 
+def test_a_verified_token_is_not_accepted_after_it_expires() -> None:
+    s = settings()
+    verifier = TokenVerifier(s)
+    token = issue_token(s, client_id="c1", roles=["office"], ttl_seconds=1)
+    assert verifier.verify(token).client_id == "c1"
+    assert verifier.verify(token).client_id == "c1"  # the second answer comes from the cache
+    time.sleep(2.1)  # past its exp (whole seconds): the cached verdict must not outlive it
+    with pytest.raises(Problem) as err:
+        verifier.verify(token)
+    assert err.value.status == 401 and "过期" in err.value.detail
+
+
+def test_a_refused_token_stays_refused() -> None:
+    s = settings()
+    verifier = TokenVerifier(s)
+    forged = issue_token(
+        settings(jwt_secret="another-secret-that-is-long-enough-0123"), client_id="c", roles=[]
+    )
+    for _ in range(2):
+        with pytest.raises(Problem):
+            verifier.verify(forged)
+
+
 @pytest.mark.parametrize("environment", ["test", "production"])
 def test_default_secret_is_refused_outside_dev(environment: str) -> None:
     with pytest.raises(ValueError, match="XN_JWT_SECRET"):
