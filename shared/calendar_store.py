@@ -60,7 +60,7 @@ from shared.schemas import ShanghaiInstants
 
 if TYPE_CHECKING:
     from shared.app import ServiceContext
-    from shared.db import Database
+    from shared.db import Database, Executor
 
 log = logging.getLogger("xiaoneng.calendar")
 
@@ -203,7 +203,7 @@ class CalendarStore:
         await session.execute(select(func.pg_advisory_xact_lock_shared(CALENDAR_LOCK)))
         return await self.read(session)
 
-    async def read(self, session: AsyncSession) -> HolidayCalendar:
+    async def read(self, session: Executor) -> HolidayCalendar:
         """The calendar for reading (no lock): answers, views, checks that store nothing."""
         generation = (
             await session.execute(select(func.coalesce(func.max(calendar_years.c.seq), 0)))
@@ -301,7 +301,7 @@ class CalendarStore:
         )
 
 
-async def _load(session: AsyncSession) -> tuple[HolidayCalendar, dict[tuple[int, int], _Published]]:
+async def _load(session: Executor) -> tuple[HolidayCalendar, dict[tuple[int, int], _Published]]:
     newest = select(calendar_years.c.year, func.max(calendar_years.c.revision)).group_by(
         calendar_years.c.year
     )

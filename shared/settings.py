@@ -123,7 +123,7 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-    database_pool_size: int = Field(default=5, ge=1)
+    database_pool_size: int = Field(default=20, ge=1)
     relay_enabled: bool = True
     consumers_enabled: bool = True
     sweepers_enabled: bool = True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utc_now
-from shared.db import OUTBOX_DIRTY, Database
+from shared.db import OUTBOX_CHANNEL, OUTBOX_DIRTY, Database
 from shared.events import CloudEvent, EventData, topic_for
 from shared.messaging.bus import Bus, Message
 from shared.messaging.tables import outbox
@@ -100,6 +101,10 @@ async def record_many(
     return recorded
 
 
+def _set_event(event: asyncio.Event, *_: object) -> None:
+    event.set()
+
+
 def to_message(topic: str, key: str, event: CloudEvent) -> Message:
     return Message(topic=topic, key=key.encode(), value=event.kafka_value(), headers=event.kafka_headers())
 
@@ -120,6 +125,7 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._crash_before_send = crash_before_send
         self.published = 0
+        self.listening = asyncio.Event()  # set while notifications of other processes' commits arrive
 
     async def relay_once(self) -> int:
         """Publish one batch; returns how many rows were published."""
@@ -149,6 +155,36 @@ class OutboxRelay:
         return len(rows)
 
     async def run(self) -> None:
+        listening = asyncio.create_task(self._listen(), name="outbox-listener")
+        try:
+            await self._relay()
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await listening
+
+    async def _listen(self) -> None:
+        """Wake the relay on the NOTIFY of any process's commit; on a lost connection, listen again.
+
+        While nobody listens (the database restarting) the relay still polls every
+        ``poll_seconds``, so a notification missed meanwhile only delays the rows it announced.
+        """
+        while True:
+            try:
+                lost = asyncio.Event()
+                async with self._db.listener(OUTBOX_CHANNEL, self._db.outbox_wakeup.set) as connection:
+                    connection.add_termination_listener(functools.partial(_set_event, lost))
+                    self._db.outbox_wakeup.set()  # rows committed while nobody listened
+                    self.listening.set()
+                    await lost.wait()
+                    self.listening.clear()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox listener lost (%s); listening again", type(exc).__name__)
+            await asyncio.sleep(max(self._poll, 1.0))
+
+    async def _relay(self) -> None:
         backoff = self._poll
         while True:
             # Cleared before the claim so a commit made meanwhile still wakes the next round.

@@ -85,7 +85,7 @@ async def test_D5_full_text_pages_are_the_newest_matches_whatever_the_recent_win
 async def plan(app: Any, f: CatalogueFilter, limit: int) -> str:
     query = await catalogue_query(f, PageParams(limit=limit, cursor=None))
     async with app.state.ctx.db.reader() as session:
-        compiled = query.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+        compiled = query.compile(dialect=session.dialect, compile_kwargs={"literal_binds": True})
         rows = await session.execute(text(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {compiled}"))
         return "\n".join(r[0] for r in rows)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utc_now
 from shared.db import Database
-from shared.events import CloudEvent, DocumentFormed, VoteCast, topic_for
+from shared.events import CloudEvent, DocumentFormed, topic_for
 from shared.messaging import outbox
 from shared.messaging.bus import Message
 from shared.messaging.consumer import ConsumerRunner, Subscription
@@ -27,6 +27,18 @@ TOPIC = topic_for(DocumentFormed)
 
 def document_number() -> str:
     return f"湖政办发〔2018〕{uuid.uuid4().int % 90000 + 1}号"
+
+
+def formed(document_id: str, version: int = 1) -> DocumentFormed:
+    return DocumentFormed(
+        document_id=document_id,
+        version=version,
+        department="jtj",
+        document_number=document_number(),
+        title="关于优化营商环境的通知",
+        formed_on=utc_now().date(),
+        deadline=utc_now(),
+    )
 
 
 async def test_document_formed_reaches_evaluation_once_even_when_delivered_twice(
@@ -131,18 +143,20 @@ async def test_several_relays_publish_every_outbox_row_exactly_once_and_in_order
     try:
         for i in range(300):
             async with db.transaction() as session:
-                # Ten aggregates (rounds), thirty events each, committed in turnout order.
-                data = VoteCast(round_id=f"2018-Q{i % 10}", receipt=f"r-{i}", turnout=i // 10 + 1)
+                # Ten aggregates (documents), thirty versions each, committed in version order.
+                data = formed(f"doc-{i % 10}", version=i // 10 + 1)
                 await outbox.record(session, data, source="/t")
         relays = [OutboxRelay(db, bus, batch_size=25) for _ in range(4)]
         while sum(await asyncio.gather(*(r.relay_once() for r in relays))):
             pass
-        events = [CloudEvent.from_kafka(m.headers, m.value).data for m in bus.messages(topic_for(VoteCast))]
-        assert sorted(e["receipt"] for e in events) == sorted(f"r-{i}" for i in range(300))
+        events = [CloudEvent.from_kafka(m.headers, m.value).data for m in bus.messages(TOPIC)]
+        assert sorted((e["document_id"], e["version"]) for e in events) == sorted(
+            (f"doc-{i % 10}", i // 10 + 1) for i in range(300)
+        )
         assert sum(r.published for r in relays) == 300
         for n in range(10):
-            turnouts = [e["turnout"] for e in events if e["round_id"] == f"2018-Q{n}"]
-            assert turnouts == list(range(1, 31)), "events of one aggregate must keep their commit order"
+            versions = [e["version"] for e in events if e["document_id"] == f"doc-{n}"]
+            assert versions == list(range(1, 31)), "events of one aggregate must keep their commit order"
     finally:
         await db.dispose()
 
@@ -162,3 +176,28 @@ async def test_relay_stops_when_cancelled_just_as_it_is_woken(postgres: Postgres
         assert task.cancelled()
     finally:
         await db.dispose()
+
+
+async def test_a_commit_in_another_process_wakes_the_relay_without_waiting_for_its_poll(
+    postgres: PostgresSource,
+) -> None:
+    """The relay holding the lock may run in another replica than the write: NOTIFY wakes it."""
+    url = await postgres.new_database()
+    await upgrade("evaluation", url)
+    relay_side, writer_side = Database(url), Database(url)  # two processes' pools, two wake-up events
+    bus = MemoryBus()
+    relay = OutboxRelay(relay_side, bus, poll_seconds=600)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.wait_for(relay.listening.wait(), 10)
+        await asyncio.sleep(0.5)  # the relay has found nothing and waits: its next poll is 10 min away
+        async with writer_side.transaction() as session:
+            await outbox.record(session, formed("doc-notify"), source="/t")
+        await until(lambda: relay.published == 1, "the relay to publish the other process's row", timeout=10)
+        published = [CloudEvent.from_kafka(m.headers, m.value).subject for m in bus.messages(TOPIC)]
+        assert published == ["doc-notify"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await relay_side.dispose()
+        await writer_side.dispose()
