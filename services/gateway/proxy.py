@@ -43,6 +43,8 @@ _HOP_BY_HOP = {
     "host",
     "content-length",
 }
+# The gateway's own server writes these on every answer; the service's copies would repeat them.
+_OWN_RESPONSE_HEADERS = {"date", "server"}
 # Answers that carry no body whatever their headers say (RFC 9110 §6.4.1).
 _NO_BODY_STATUSES = {204, 304}
 
@@ -103,7 +105,11 @@ async def forward(service: str, path: str, request: Request, rt: RuntimeDep) -> 
         ) from exc
     finally:
         await response.aclose()
-    headers = {k: v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP}
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower() not in _HOP_BY_HOP and k.lower() not in _OWN_RESPONSE_HEADERS
+    }
     if request.method == "HEAD" and (length := response.headers.get("content-length")) is not None:
         # A HEAD answer states the length a GET would have; Response would otherwise say 0.
         headers["content-length"] = length

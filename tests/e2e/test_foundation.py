@@ -50,6 +50,16 @@ def test_portal_lists_operations_of_all_five_services(cluster: Cluster, http: ht
     assert http.get("/static/swagger-ui-bundle.js").status_code == 200
 
 
+def test_a_proxied_answer_carries_one_date_and_one_server_header(
+    cluster: Cluster, http: httpx.Client
+) -> None:
+    office = token_for(http, "e2e-office")
+    r = http.get("/api/v1/disclosure/documents", headers=office)
+    assert r.status_code == 200, r.text
+    assert len(r.headers.get_list("date")) == 1, r.headers
+    assert len(r.headers.get_list("server")) == 1, r.headers
+
+
 def test_document_formed_crosses_kafka_and_is_recorded_once_despite_a_duplicate(
     cluster: Cluster, http: httpx.Client
 ) -> None:
