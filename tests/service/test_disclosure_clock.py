@@ -92,6 +92,7 @@ async def test_D3_an_open_version_past_its_deadline_is_overdue_exactly_once(
             "deadline": "2018-06-12T00:00:00+08:00",
             "consequence": "overdue",
             "deadline_provisional": False,
+            "parent_id": None,
         }
 
 

@@ -196,6 +196,7 @@ async def test_D3_a_backfilled_sign_off_before_the_deadline_corrects_a_version_a
             "deadline": DEADLINE,
             "consequence": "overdue",
             "deadline_provisional": False,
+            "parent_id": None,
             "passed_at": "2018-06-12T00:05:00+08:00",
             "reason": "backfilled-exemption",
             "stated_at": "2018-06-08T16:00:00+08:00",

@@ -193,6 +193,7 @@ async def the_missed_exports_report_is_announced_once(
             "deadline": "2018-06-26T00:00:00+08:00",
             "consequence": "overdue",
             "deadline_provisional": False,
+            "parent_id": None,
         }
     ]
     overdue = (await client.get(f"/v1/report-duties/{exports['id']}", headers=swj)).json()
