@@ -59,4 +59,4 @@ EXPOSE 8000
 
 # SERVICE: gateway | disclosure | coordination | indicators | evaluation. Kubernetes sets the
 # command explicitly (deploy/k8s); this default serves `docker run -e SERVICE=...`.
-CMD ["sh", "-c", "exec uvicorn \"services.${SERVICE}.app:create_app\" --factory --host 0.0.0.0 --port 8000 --timeout-graceful-shutdown 20 --no-server-header --no-proxy-headers"]
+CMD ["sh", "-c", "exec uvicorn \"services.${SERVICE}.app:create_app\" --factory --host 0.0.0.0 --port 8000 --timeout-graceful-shutdown 20 --no-server-header --no-proxy-headers --no-access-log"]
