@@ -62,6 +62,7 @@ def up() -> int:
             f"  Docs portal: {gateway_url}/docs",
             *demo.client_lines(credentials, gateway_db),
             f"  Logs: {log_dir}",
+            *(demo.tour_lines(gateway_url) if credentials else []),
             "  Stop with Ctrl-C or 'make down'.",
         ]
         sys.stdout.write("\n".join(lines) + "\n")

@@ -1,5 +1,7 @@
 """Demo data for the local modes (``make run``, ``make up``) in dev: API clients with known
-secrets and a few documents.
+secrets, the two 2018 documents of fgw with their assessment scheme, and a recent year of the city
+in every service (``seed_year``: one module per service, ``launcher/demo_*.py``, each through the
+public API and once), and the tour the banner ends with.
 
 Their secrets are in this file, so they must never exist outside dev: :func:`retire` removes
 those an earlier dev run left in the same data folder.
@@ -7,19 +9,31 @@ those an earlier dev run left in the same data folder.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shlex
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import delete, insert
 
-from launcher import demo_major_matters
+from launcher import (
+    demo_coordination,
+    demo_disclosure,
+    demo_evaluation,
+    demo_indicators,
+    demo_major_matters,
+    demo_webhooks,
+)
+from launcher.demo_api import token
 from services.gateway import clients
 from services.gateway.tables import api_client_changes, api_clients
 from shared.clock import utc_now
 from shared.db import Database
+from shared.deadlines import local_date
 
 log = logging.getLogger("xiaoneng.demo")
 
@@ -28,6 +42,8 @@ DEMO_CLIENTS: dict[str, dict[str, Any]] = {
     "demo-fgw": {"name": "市发改委（演示）", "roles": ["department"], "department": "fgw"},
     "demo-supervisor": {"name": "市政府督查室（演示）", "roles": ["supervisor"], "department": "supervision"},
     "demo-admin": {"name": "管理员（演示）", "roles": ["admin"], "department": None},
+    "demo-leader": {"name": "副秘书长（联系城建）（演示）", "roles": ["leader"], "department": "dsg-urban"},
+    "demo-evaluator": {"name": "评定人（演示）", "roles": ["evaluator"], "department": None},
 }
 
 DEMO_DOCUMENTS = [
@@ -58,26 +74,32 @@ async def seed(gateway_url: str, db: Database) -> dict[str, str]:
         secret = f"{client_id}-secret"
         await clients.register_client(db, client_id=client_id, secret=secret, actor="demo", **spec)
         credentials[client_id] = secret
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as http:
-        token = (
-            await http.post(
-                "/api/v1/oauth/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": "demo-office",
-                    "client_secret": "demo-office-secret",
-                },
-            )
-        ).json()["access_token"]
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=60) as http:
+        office = await token(http, "demo-office")
         for doc in DEMO_DOCUMENTS:
-            response = await http.post(
-                "/api/v1/disclosure/documents", json=doc, headers={"Authorization": f"Bearer {token}"}
-            )
+            response = await http.post("/api/v1/disclosure/documents", json=doc, headers=office)
             if response.status_code not in (201, 409):
                 log.warning("demo document not registered: %s %s", response.status_code, response.text)
-        await _demo_assessment_scheme(http, {"Authorization": f"Bearer {token}"})
-        await demo_major_matters.seed(http)
+        await _demo_assessment_scheme(http, office)
+        await seed_year(http)
     return credentials
+
+
+async def seed_year(http: httpx.AsyncClient) -> None:
+    """The twelve months up to today of this city, through the API, each service once; the
+    services' parts side by side (they share nothing), each in its own order."""
+    today = local_date(utc_now())
+    started = time.monotonic()
+    await asyncio.gather(*(token(http, c) for c in ("demo-office", "demo-admin", "demo-leader")))
+    await asyncio.gather(
+        demo_disclosure.seed(http, today),
+        demo_major_matters.seed(http),
+        demo_coordination.seed(http, today),
+        demo_indicators.seed(http, today),
+        demo_webhooks.seed(http),
+    )
+    await demo_evaluation.seed(http, today)
+    log.info("demo year in place after %.1f s", time.monotonic() - started)
 
 
 async def _demo_assessment_scheme(http: httpx.AsyncClient, office: dict[str, str]) -> None:
@@ -131,6 +153,30 @@ def client_lines(credentials: dict[str, str], gateway_db: str) -> list[str]:
         "  No demo clients outside XN_ENVIRONMENT=dev; register a client with",
         f'    XN_GATEWAY_DATABASE_URL="{gateway_db}" \\',
         "      .venv/bin/python -m services.gateway.cli add-client --id ID --name NAME --roles ROLES",
+    ]
+
+
+def tour_lines(gateway_url: str) -> list[str]:
+    """The banner's short tour of the demo year: five requests, as curl commands that run verbatim
+    in a POSIX shell (Chinese in a URL percent-encoded; the token read with jq)."""
+    today = local_date(utc_now())
+    newest_month = demo_indicators.periods(today)[0][-1][0]
+    search = quote("交通")
+    auth = '-H "Authorization: Bearer $TOKEN"'
+    return [
+        "  A short tour of the demo year (first a token of demo-office):",
+        f"    TOKEN=$(curl -s -d grant_type=client_credentials -d client_id=demo-office "
+        f"-d client_secret=demo-office-secret {gateway_url}/api/v1/oauth/token | jq -r .access_token)",
+        "    # 1. the public catalogue, searched (no token)",
+        f"    curl -s '{gateway_url}/api/v1/disclosure/catalogue?q={search}'",
+        "    # 2. this year's disclosure: published on time, late, overdue, exempt per department",
+        f"    curl -s {auth} '{gateway_url}/api/v1/disclosure/statistics?period={today.year}'",
+        "    # 3. joint-matter items deemed consent at their deadline (C4)",
+        f"    curl -s {auth} '{gateway_url}/api/v1/coordination/joint-items?state=deemed-consent'",
+        f"    # 4. the newest indicator bulletin, {newest_month} (public)",
+        f"    curl -s '{gateway_url}/api/v1/indicators/bulletins/{newest_month}'",
+        "    # 5. what the evaluation knows of 市经信委 (jxw) from every service",
+        f"    curl -s {auth} '{gateway_url}/api/v1/evaluation/departments/jxw/facts'",
     ]
 
 

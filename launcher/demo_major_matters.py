@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from launcher.demo_api import Headers, token
 from services.coordination.domain import year_end
 from shared import reference
 from shared.clock import utc_now
@@ -31,8 +32,6 @@ LEFT_OUT = "fgw"
 """The demo department: its facts are the demo documents' only."""
 BEHIND_EVERY = 7
 """Every seventh matter has a milestone already past when listed."""
-
-Headers = dict[str, str]
 
 
 def _matter(number: int, lead: reference.Department, other: str, today: date, behind: bool) -> dict[str, Any]:
@@ -56,20 +55,9 @@ def _matter(number: int, lead: reference.Department, other: str, today: date, be
     }
 
 
-async def _token(http: httpx.AsyncClient, client_id: str) -> Headers:
-    """A bearer token of demo client ``client_id`` (its secret is ``<client_id>-secret``, see demo.py)."""
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": client_id,
-        "client_secret": f"{client_id}-secret",
-    }
-    answer = (await http.post("/api/v1/oauth/token", data=form)).json()
-    return {"Authorization": f"Bearer {answer['access_token']}"}
-
-
 async def seed(http: httpx.AsyncClient) -> None:
     """This year's 55 matters, unless the year already has a list."""
-    office = await _token(http, "demo-office")
+    office = await token(http, "demo-office")
     today = local_date(utc_now())
     year = today.year
     api = "/api/v1/coordination"
@@ -88,7 +76,7 @@ async def seed(http: httpx.AsyncClient) -> None:
     if r.status_code != 201:
         log.warning("demo major matters not listed: %s %s", r.status_code, r.text)
         return
-    lead = await _token(http, "demo-admin")
+    lead = await token(http, "demo-admin")
     own = [m for m in r.json()["matters"] if m["lead_department"] == DEMO_LEAD][1:]
     decisions = (
         {"decision": None},
