@@ -105,9 +105,58 @@ class ConsumerRunner:
                 await asyncio.sleep(2.0)
 
     async def _process_batch(self, consumer: BusConsumer, batch: Sequence[Message]) -> None:
-        for message in batch:
-            await self._process(message)
+        if len(batch) == 1 or not await self._handle_together(batch):
+            for message in batch:
+                await self._process(message)
         await consumer.commit(batch)
+
+    async def _handle_together(self, batch: Sequence[Message]) -> bool:
+        """Every message of ``batch`` in one transaction: one inbox ``INSERT`` and one commit for
+        the batch instead of one per event, in the batch's order.
+
+        Anything unusual (a malformed event, a type without a handler, a handler's error, the
+        database) rolls the whole batch back and returns False: the caller then handles it one
+        message at a time, with the per-message retries, skips and dead letters. The inbox makes
+        the second pass safe.
+        """
+        work: list[tuple[CloudEvent, HandlerFn]] = []
+        handled = 0
+        for message in batch:
+            try:
+                event = CloudEvent.from_kafka(message.headers, message.value)
+            except (ValueError, UnicodeDecodeError):
+                return False
+            handler = self._sub.handlers.get(event.type)
+            if handler is None:
+                return False
+            work.append((event, handler))
+        try:
+            async with self._db.transaction() as session:
+                claimed = await session.execute(
+                    pg_insert(inbox)
+                    .values(
+                        [
+                            {"consumer": self._sub.consumer, "event_id": e.id, "event_type": e.type}
+                            for e, _ in work
+                        ]
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(inbox.c.event_id)
+                )
+                fresh = set(claimed.scalars())
+                for event, handler in work:
+                    if event.id in fresh:
+                        fresh.discard(event.id)  # the same event twice in one batch runs once
+                        with trace_context(event.traceparent):
+                            await handler(session, event)
+                        handled += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("batch of %d on %s failed (%s); one at a time", len(batch), self._sub.consumer, exc)
+            return False
+        self.processed += handled
+        return True
 
     async def _process(self, message: Message) -> None:
         try:

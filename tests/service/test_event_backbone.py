@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import utc_now
@@ -130,6 +131,64 @@ async def test_poison_message_goes_to_dead_letter_topic_and_later_messages_flow(
         assert runner.dead_lettered == 2
     finally:
         task.cancel()
+        await db.dispose()
+
+
+async def test_a_batch_is_handled_together_and_a_poison_message_in_it_changes_nothing_for_the_others(
+    postgres: PostgresSource,
+) -> None:
+    """Good events of a batch share one transaction; one bad event sends the batch through the
+    one-at-a-time path, where it alone is dead-lettered and every other event is handled once."""
+    url = await postgres.new_database()
+    await upgrade("evaluation", url)
+    db = Database(url)
+    bus = MemoryBus()
+    async with db.transaction() as session:
+        await session.execute(text("CREATE TABLE probe_effects (subject text NOT NULL)"))
+
+    async def handler(session: AsyncSession, event: CloudEvent) -> None:
+        # The handler's effect lives in its transaction, as every real handler's does.
+        await session.execute(text("INSERT INTO probe_effects VALUES (:s)"), {"s": event.subject})
+        DocumentFormed.model_validate(event.data)  # the poison payload fails here, every time
+
+    async def effects() -> list[str]:
+        async with db.reader() as conn:
+            return [r[0] for r in await conn.execute(text("SELECT subject FROM probe_effects"))]
+
+    goods = [
+        CloudEvent(
+            source="/test",
+            type=DocumentFormed.event_type(),
+            subject=f"doc-{n}",
+            data=formed(f"doc-{n}").model_dump(mode="json"),
+        )
+        for n in range(40)
+    ]
+    poison = CloudEvent(source="/test", type=DocumentFormed.event_type(), subject="bad", data={"x": 1})
+    first = [outbox.to_message(TOPIC, e.subject or "", e) for e in goods[:20]]
+    second = [outbox.to_message(TOPIC, e.subject or "", e) for e in goods[20:]]
+    # A batch with a duplicate (the same event twice) and, after it, a batch with a poison event.
+    await bus.publish([*first, first[0]])
+    await bus.publish([*second[:10], outbox.to_message(TOPIC, "bad", poison), *second[10:]])
+    runner = ConsumerRunner(
+        db,
+        bus,
+        Subscription("probe", {DocumentFormed.event_type(): handler}),
+        group_prefix="test.",
+        max_attempts=2,
+        retry_base_seconds=0.001,
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: runner.dead_lettered == 1, "the poison event dead-lettered", timeout=15)
+        await until(lambda: runner.processed >= 40, "every good event consumed", timeout=15)
+        handled = await effects()
+        assert sorted(handled, key=lambda s: int(s.split("-")[1])) == [f"doc-{n}" for n in range(40)]
+        dead = bus.messages(f"{TOPIC}.dlt")
+        assert [m.header("ce_id") for m in dead] == [poison.id]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
         await db.dispose()
 
 
