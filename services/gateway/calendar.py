@@ -27,7 +27,7 @@ from shared.calendar import (
 )
 from shared.calendar_store import YearView, event_of
 from shared.deps import Admin, CtxDep
-from shared.problems import Problem
+from shared.problems import Problem, declare
 from shared.rules import RuleViolation
 
 log = logging.getLogger("xiaoneng.gateway.calendar")
@@ -140,6 +140,7 @@ async def list_years(ctx: CtxDep) -> CalendarYears:
 @router.get(
     "/years/{year}",
     summary="某年的放假安排",
+    openapi_extra=declare("calendar-out-of-range"),
     description=(
         "该年放假的工作日与调休上班的周末，附状态（official / packaged / provisional）、来源通知与版本。"
         "响应带 ETag，更正时作为 If-Match 提交。公开，无需令牌。"
@@ -157,6 +158,9 @@ async def read_year(ctx: CtxDep, response: Response, year: YearParam) -> YearVie
 @router.put(
     "/years/{year}",
     summary="发布或更正某年的官方放假安排",
+    openapi_extra=declare(
+        "calendar-table-invalid", "calendar-out-of-range", "precondition-required", "precondition-failed"
+    ),
     description=(
         "管理员按国务院办公厅通知录入该年的放假安排：holidays 只列放假的工作日，working_days 只列调休上班的"
         "周末。首次发布返回 201；已有官方安排的年份是更正，须带 If-Match（GET 返回的 ETag），否则 428，"

@@ -31,6 +31,7 @@ from services.gateway.runtime import GatewayRuntime, RuntimeDep
 from shared import reference
 from shared.deps import CtxDep, CurrentPrincipal, OverseerOrEvaluator
 from shared.observability import current_traceparent, request_id_var
+from shared.problems import declare
 from shared.schemas import RowModel, ShanghaiInstants
 
 router = APIRouter(prefix="/api/v1", tags=["组合查询 composite"])
@@ -180,6 +181,7 @@ async def _fetch_all(
 @router.get(
     "/departments/{code}/profile",
     summary="部门效能画像（组合查询）",
+    openapi_extra=declare("unknown-department"),
     description=(
         "并行向四个服务查询该部门的信息，每部分单独限时；未取得的部分列在 missing 中并标明原因，"
         "此时 partial 为 true。各部分按调用方的权限返回。"

@@ -124,6 +124,10 @@ async def test_each_operation_documents_its_error_statuses_and_problem_types(mer
     assert "/problems/client-exists" in types(create, "409")
     assert {"/problems/validation-error", "/problems/department-required"} <= set(types(create, "422"))
     assert "/problems/idempotency-key-reused" in types(create, "422")
+    hook = merged["paths"]["/api/v1/webhooks/endpoints"]["post"]
+    assert {"/problems/webhook-target-refused", "/problems/unknown-event-type"} <= set(types(hook, "422"))
+    calendar = merged["paths"]["/api/v1/calendar/years/{year}"]["put"]
+    assert types(calendar, "428") == ["/problems/precondition-required"]
     # A service's operation: its own statuses from its security, path and body, and the gateway's.
     register = merged["paths"]["/api/v1/disclosure/documents"]["post"]
     assert {"400", "401", "403", "413", "415", "422", "502", "503", "504"} <= set(register["responses"])

@@ -11,6 +11,7 @@ from services.gateway.webhooks import schemas, service, visibility
 from services.gateway.webhooks.events import webhook_event_types
 from shared.deps import CurrentPrincipal, PageDep
 from shared.pagination import linked
+from shared.problems import declare
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["Webhook 订阅 webhooks"])
 
@@ -39,6 +40,7 @@ async def event_types() -> list[schemas.EventTypeView]:
     "/endpoints",
     status_code=status.HTTP_201_CREATED,
     summary="创建 webhook 端点",
+    openapi_extra=declare("webhook-target-refused", "unknown-event-type"),
     description=(
         "登记一个接收地址与事件类型过滤，返回签名密钥（whsec_…）。创建后立即推送一条 "
         "gov.efficiency.webhook-ping.v1 消息，供接收方验证签名。端点只接收创建之后发生的事件"
@@ -79,6 +81,7 @@ async def get_endpoint(
 @router.patch(
     "/endpoints/{endpoint_id}",
     summary="修改 webhook 端点",
+    openapi_extra=declare("webhook-target-refused", "unknown-event-type", "precondition-failed"),
     description="修改地址、说明、事件类型过滤，或停用/重新启用（enabled）。支持 If-Match。",
 )
 async def update_endpoint(
@@ -98,6 +101,7 @@ async def update_endpoint(
     "/endpoints/{endpoint_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="删除 webhook 端点",
+    openapi_extra=declare("precondition-failed"),
     description="连同其投递记录一并删除。支持 If-Match。",
 )
 async def delete_endpoint(
@@ -150,6 +154,7 @@ async def list_deliveries(
     "/endpoints/{endpoint_id}/recover",
     status_code=status.HTTP_202_ACCEPTED,
     summary="恢复失败的投递",
+    openapi_extra=declare("endpoint-disabled"),
     description="把自 since 以来失败的投递重新排队（webhook-id 不变）。端点须已启用。",
 )
 async def recover(
@@ -171,6 +176,7 @@ async def get_delivery(delivery_id: str, rt: RuntimeDep, caller: CurrentPrincipa
     "/deliveries/{delivery_id}/resend",
     status_code=status.HTTP_202_ACCEPTED,
     summary="重发一条投递",
+    openapi_extra=declare("delivery-pending"),
     description="立即重新投递（webhook-id 不变，重试计划从头开始）。仍在重试中的投递不能重发。",
 )
 async def resend(delivery_id: str, rt: RuntimeDep, caller: CurrentPrincipal) -> schemas.DeliveryView:
