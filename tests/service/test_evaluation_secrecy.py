@@ -140,9 +140,13 @@ async def read_wal(postgres: PostgresSource, since: str, evidence: Evidence) -> 
         end = str(await conn.fetchval("SELECT pg_current_wal_insert_lsn()::text"))
         await conn.execute("SELECT pg_switch_wal()")
         size = int(await conn.fetchval("SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'"))
+        timeline = int(await conn.fetchval("SELECT timeline_id FROM pg_control_checkpoint()"))
         position, stop = _lsn(since), _lsn(end)
         while position < stop:
-            name = await conn.fetchval("SELECT pg_walfile_name($1::text::pg_lsn)", _lsn_text(position))
+            # The segment holding ``position`` (pg_walfile_name names the previous one at a boundary).
+            per_id = 0x100000000 // size
+            segment = position // size
+            name = f"{timeline:08X}{segment // per_id:08X}{segment % per_id:08X}"
             offset = position % size
             length = min(size - offset, stop - position)
             chunk = await conn.fetchval(
@@ -165,10 +169,6 @@ async def read_wal(postgres: PostgresSource, since: str, evidence: Evidence) -> 
         )
         evidence.add("wal:pg_waldump", done.stdout)
         assert done.stdout.count(b"rmgr:") > 10, (waldump, since, end, done.stderr[-500:])
-
-
-def _lsn_text(position: int) -> str:
-    return f"{position >> 32:X}/{position & 0xFFFFFFFF:X}"
 
 
 def _waldump(major: int) -> str | None:
@@ -480,4 +480,4 @@ async def test_E5_the_forensic_detector_catches_a_plaintext_store_and_a_log_line
     after.add("logs", "\n".join(logs.lines).encode())
     named = revealed(before, after, choices)
     assert named["naive:sql"] == 0  # the live rows are gone ...
-    assert named["naive:heap"] == named["wal:raw"] == named["logs"] == 10  # ... not their traces
+    assert named["naive:heap"] == named["wal:raw"] == named["logs"] == 10, named  # ... not their traces
