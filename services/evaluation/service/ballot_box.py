@@ -58,7 +58,14 @@ Not defended, and why:
   prove their vote (no receipt-freeness, as in Helios);
 - all trustees colluding on the reasons' mix link a reason to its envelope;
 - rounds cast under the old scheme (``scheme = 'plain'``, before migration 0005) keep their plain
-  ballots and the old protection only (see the README).
+  ballots and the old protection only (see the README);
+- the sealed key shares are deleted once the key exists, but their copies in the WAL and dead
+  rows stay sealed to the recipients' box keys: whoever steals a threshold of trustees' secret
+  files can decrypt, with or without them;
+- the gateway still writes a warning with the request path when an upstream call fails or times
+  out (a ballot path names the round, never the voter or the tracker).
+
+``tests/service/test_evaluation_secrecy.py`` is the forensic check of the defended part.
 """
 
 from __future__ import annotations
