@@ -63,7 +63,8 @@ Not defended, and why:
   rows stay sealed to the recipients' box keys: whoever steals a threshold of trustees' secret
   files can decrypt, with or without them;
 - the gateway still writes a warning with the request path when an upstream call fails or times
-  out (a ballot path names the round, never the voter or the tracker).
+  out: the vote's path names the round only; a look-up by ``/ballots/{tracker}`` names a tracker
+  but not who looked (``?tracker=`` stays out of the path).
 
 ``tests/service/test_evaluation_secrecy.py`` is the forensic check of the defended part.
 """
