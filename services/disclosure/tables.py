@@ -146,6 +146,7 @@ catalogue = Table(
     Index("ix_catalogue_validity", "validity", "published_at", "document_id"),
     Index("ix_catalogue_mode", "disclosure_mode", "published_at", "document_id"),
     Index("ix_catalogue_number", "number_prefix", "number_year", "number_serial"),
+    Index("ix_catalogue_number_published", "number_prefix", "number_year", "published_at", "document_id"),
     Index("ix_catalogue_number_year", "number_year", "number_serial"),
     Index("ix_catalogue_subjects", "subject_words", postgresql_using="gin"),
     Index("ix_catalogue_search", "search", postgresql_using="gin"),
