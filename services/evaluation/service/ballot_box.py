@@ -210,8 +210,8 @@ async def _record(
     row = await load_round(session, round_id, lock=True, shared=True)
     domain.require_state(state_of(row), ("voting-open",), "投票")
     entry_id = await _entry_of(session, round_id, principal)
-    voted = entry_id is not None and await _has_voted(session, round_id, entry_id)
-    entry = domain.check_voter(domain.Quarter.parse(round_id), entry_id, {entry_id} if voted else set())
+    voted = [entry_id] if entry_id is not None and await _has_voted(session, round_id, entry_id) else []
+    entry = domain.check_voter(domain.Quarter.parse(round_id), entry_id, voted)
     await session.execute(insert(participations).values(round_id=round_id, entry_id=entry))
     await session.execute(
         insert(encrypted_ballots).values(round_id=round_id, tracker=ballot.tracker, ballot=ballot.to_json())
