@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from launcher.demo_api import Headers, log, send, token
+from launcher.demo_api import Headers, exists, log, send, token
 from services.evaluation import trustee
 from services.evaluation.domain import Quarter, schedule_for
 from shared.policy import load_profile
@@ -84,28 +84,39 @@ async def seed(http: httpx.AsyncClient, today: date) -> None:
 
 
 async def _accounts(http: httpx.AsyncClient) -> tuple[list[Headers], list[Headers]] | None:
-    """The panel's and the trustees' accounts, imported at once, each with a token."""
+    """The panel's and the trustees' accounts, imported at once (or, made by a start interrupted
+    before its rounds, given new secrets), each with a token."""
     admin = await token(http, "demo-admin")
     seats = panel_seats()
-    clients = [
+    clients: list[dict[str, Any]] = [
         {"client_id": PANEL.format(n=n), "name": f"评定人 {n:03d}（演示）", "roles": ["evaluator"]}
         for n in range(1, len(seats) + 1)
     ] + [
         {"client_id": t, "name": f"受托人 {t[-1]}（演示，评定工作小组）", "roles": ["supervisor"]}
         for t in TRUSTEES
     ]
-    imported = await send(http, "POST", "/api/v1/clients/import", admin, {"clients": clients})
-    if imported is None:
-        return None
     gate = asyncio.Semaphore(8)
+    if await exists(http, f"/api/v1/clients/{PANEL.format(n=1)}", admin):
+        # Imported by a start interrupted before its rounds: new secrets.
 
-    async def bearer(account: dict[str, str]) -> Headers:
+        async def rotated(client_id: str) -> dict[str, Any] | None:
+            async with gate:
+                return await send(http, "POST", f"/api/v1/clients/{client_id}/secret/rotate", admin)
+
+        granted = await asyncio.gather(*(rotated(c["client_id"]) for c in clients))
+    else:
+        imported = await send(http, "POST", "/api/v1/clients/import", admin, {"clients": clients})
+        granted = [None] if imported is None else imported["clients"]
+    if None in granted:
+        return None
+
+    async def bearer(account: dict[str, Any]) -> Headers:
         form = {"grant_type": "client_credentials", **account}
         async with gate:
             answer = (await http.post("/api/v1/oauth/token", data=form)).json()
         return {"Authorization": f"Bearer {answer['access_token']}"}
 
-    headers = await asyncio.gather(*(bearer(a) for a in imported["clients"]))
+    headers = await asyncio.gather(*(bearer(a) for a in granted if a is not None))
     return list(headers[: len(seats)]), list(headers[len(seats) :])
 
 

@@ -78,7 +78,7 @@ async def seed(http: httpx.AsyncClient) -> None:
         return
     lead = await token(http, "demo-admin")
     own = [m for m in r.json()["matters"] if m["lead_department"] == DEMO_LEAD][1:]
-    decisions = (
+    decisions: tuple[dict[str, Any], ...] = (
         {"decision": None},
         {"decision": "closed-off"},
         {"decision": "refused", "reason": "佐证材料不全（演示）"},
