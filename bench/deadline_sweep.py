@@ -41,7 +41,7 @@ from shared.settings import CommonSettings, ServiceSettings
 
 from .cluster import TOPIC_PREFIX, BenchCluster
 from .seed import secondary_indexes_dropped, timed, tune_for_load
-from .stats import BenchResult, CpuMeter, fmt_ratio, ratio, say
+from .stats import BenchResult, CpuMeter, Target, fmt_ratio, ratio, say
 
 NAME = "deadline_sweep"
 DATABASE = "bench_coordination"
@@ -288,6 +288,14 @@ async def run(cluster: BenchCluster, *, quick: bool) -> BenchResult:
         },
         load_generator_cpu=cpu.as_json(),
         in_process=True,
+        targets=[
+            Target(
+                "sweep 10k due of 1M / bare UPDATE + outbox",
+                ratios["service_over_bare_update_with_outbox"],
+                2,
+                False,
+            )
+        ],
     )
 
 
