@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.stats import BenchResult, latency_summary, percentile, ratio, render_table, write_result
+from bench.stats import BenchResult, Target, latency_summary, percentile, ratio, render_table, write_result
 
 
 def test_percentile_interpolates_between_closest_ranks() -> None:
@@ -62,3 +62,13 @@ def test_result_file_carries_figures_ratios_parameters_and_cores(tmp_path: Path)
     assert body["parameters"] == {"n": 10}
     assert body["figures"] == {"p50_ms": 1.0}
     assert body["timestamp"]
+
+
+def test_a_target_is_met_on_the_right_side_of_its_bound_and_never_without_a_figure() -> None:
+    assert Target("req/s", 1500.0, 1500, True).met
+    assert not Target("req/s", 1499.9, 1500, True).met
+    assert Target("p99", 10.0, 10, False, " ms").met
+    assert not Target("p99", 10.1, 10, False, " ms").met
+    assert not Target("ratio", None, 0.8, True).met
+    assert Target("p99", 12.5, 10, False, " ms").row() == ["p99", "12.5 ms", "≤ 10 ms", "✗"]
+    assert Target("req/s", 1600.0, 1500, True).as_json()["met"] is True
