@@ -27,6 +27,8 @@ from services.gateway.runtime import RuntimeDep
 from shared.observability import current_traceparent, request_id_var
 from shared.problems import Problem
 
+# Log lines name the service and the method, never the path: a path can name a ballot's tracker
+# (E5: nothing logged may tie a ballot request to anything); the request id ties a line to its call.
 log = logging.getLogger("xiaoneng.gateway.proxy")
 
 router = APIRouter(include_in_schema=False)
@@ -88,18 +90,18 @@ async def forward(service: str, path: str, request: Request, rt: RuntimeDep) -> 
     try:
         response = await client.send(upstream, stream=True)
     except httpx.TimeoutException as exc:
-        log.warning("upstream %s timed out on %s", service, path)
+        log.warning("upstream %s timed out on a %s", service, request.method)
         raise Problem(504, f"服务 {service} 未在时限内响应", kind="gateway-timeout", service=service) from exc
     except httpx.TransportError as exc:
-        log.warning("upstream %s unreachable: %s", service, exc)
+        log.warning("upstream %s unreachable: %s", service, type(exc).__name__)
         raise Problem(502, f"服务 {service} 暂时无法访问", kind="bad-gateway", service=service) from exc
     try:
         body = await _whole_body(response, request.method, service, limit)
     except httpx.TimeoutException as exc:
-        log.warning("upstream %s timed out while answering %s", service, path)
+        log.warning("upstream %s timed out while answering a %s", service, request.method)
         raise Problem(504, f"服务 {service} 未在时限内响应", kind="gateway-timeout", service=service) from exc
     except httpx.TransportError as exc:
-        log.warning("upstream %s answer to %s %s cut short: %s", service, request.method, path, exc)
+        log.warning("upstream %s answer to a %s cut short: %s", service, request.method, type(exc).__name__)
         raise Problem(
             502, f"服务 {service} 的响应不完整（连接中断），请重试", kind="bad-gateway", service=service
         ) from exc
