@@ -1,15 +1,17 @@
 """Demo data for the evaluation (E1–E5): the last two quarterly rounds, run to their published
 results with the encrypted ballot and three trustees.
 
-The administrator imports the panel's 100 evaluator accounts and the working group's three trustee
-accounts (``/api/v1/clients/import``; generated secrets, used here once and never printed). Each
-round: the office names the panel and the trustees (threshold two), the trustees run the key
-ceremony as their command does (``services.evaluation.trustee``: register, deal, confirm), the pack
-is published and the vote opened; 80 evaluators vote (their three choices, encrypted by the
-service), the vote closes, two trustees decrypt the aggregates, the office tallies and publishes.
-市体育局 is among the three selected both quarters, so the second round calls it to an interview
-with its vice-mayor (E4); no department is selected three quarters running, so none is designated.
-fgw, the demo department, gets no vote (its facts stay the documents').
+The administrator imports the panel's evaluator accounts and the working group's three trustee
+accounts (``/api/v1/clients/import``; generated secrets, used here once and never printed); the
+first seat is the ``demo-evaluator`` client's, which voted in both rounds
+(``GET /api/v1/evaluation/rounds/{id}/participation/me``). Each round: the office names the panel
+and the trustees (threshold two), the trustees run the key ceremony as their command does
+(``services.evaluation.trustee``: register, deal, confirm), the pack is published and the vote
+opened; 80 evaluators vote (their three choices, encrypted by the service), the vote closes, two
+trustees decrypt the aggregates, the office tallies and publishes. 市体育局 is among the three
+selected both quarters, so the second round calls it to an interview with its vice-mayor (E4); no
+department is selected three quarters running, so none is designated. fgw, the demo department,
+gets no vote (its facts stay the documents').
 
 Seeds only while the older round does not exist: a second start adds nothing.
 """
@@ -90,13 +92,13 @@ async def _accounts(http: httpx.AsyncClient) -> tuple[list[Headers], list[Header
     seats = panel_seats()
     clients: list[dict[str, Any]] = [
         {"client_id": PANEL.format(n=n), "name": f"评定人 {n:03d}（演示）", "roles": ["evaluator"]}
-        for n in range(1, len(seats) + 1)
+        for n in range(2, len(seats) + 1)
     ] + [
         {"client_id": t, "name": f"受托人 {t[-1]}（演示，评定工作小组）", "roles": ["supervisor"]}
         for t in TRUSTEES
     ]
     gate = asyncio.Semaphore(8)
-    if await exists(http, f"/api/v1/clients/{PANEL.format(n=1)}", admin):
+    if await exists(http, f"/api/v1/clients/{PANEL.format(n=2)}", admin):
         # Imported by a start interrupted before its rounds: new secrets.
 
         async def rotated(client_id: str) -> dict[str, Any] | None:
@@ -117,7 +119,8 @@ async def _accounts(http: httpx.AsyncClient) -> tuple[list[Headers], list[Header
         return {"Authorization": f"Bearer {answer['access_token']}"}
 
     headers = await asyncio.gather(*(bearer(a) for a in granted if a is not None))
-    return list(headers[: len(seats)]), list(headers[len(seats) :])
+    own = await token(http, "demo-evaluator")
+    return [own, *headers[: len(seats) - 1]], list(headers[len(seats) - 1 :])
 
 
 async def _round(

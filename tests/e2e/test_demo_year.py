@@ -40,6 +40,7 @@ def snapshot(gateway: str) -> dict[str, Any]:
     """What a user finds in each service: counts by state."""
     with httpx.Client(base_url=gateway, timeout=30) as http:
         office, admin = token_for(http, "demo-office"), token_for(http, "demo-admin")
+        evaluator = token_for(http, "demo-evaluator")
         documents = _all(http, "/api/v1/disclosure/documents", office)
         published = [
             http.get(f"/api/v1/disclosure/documents/{d['id']}", headers=office).json()["versions"][-1]
@@ -73,18 +74,21 @@ def snapshot(gateway: str) -> dict[str, Any]:
                 for r in rounds
             ],
             "designations": http.get("/api/v1/evaluation/designations").json()["items"],
+            "demo-evaluator": [
+                http.get(f"/api/v1/evaluation/rounds/{r['id']}/participation/me", headers=evaluator).json()
+                for r in rounds
+            ],
             "webhooks": [(e["url"], e["enabled"]) for e in _all(http, "/api/v1/webhooks/endpoints", admin)],
             "clients": len(_all(http, "/api/v1/clients", admin)),
         }
 
 
 def settled(gateway: str) -> dict[str, Any] | None:
-    """The snapshot once the sweepers have announced what was past its deadline when seeded."""
+    """The snapshot once the sweepers have announced all that was past its deadline when seeded:
+    only this week's three items still assigned, the three documents and one duty overdue."""
     found = snapshot(gateway)
-    swept = (
-        found["documents"]["overdue"] == 5 and "overdue" in found["duties"] and "assigned" in found["items"]
-    )
-    return found if swept and found["items"]["deemed-consent"] >= 11 else None
+    swept = found["items"]["assigned"] == 3 and found["documents"]["overdue"] == 5
+    return found if swept and found["duties"]["overdue"] == 1 else None
 
 
 def seeding_seconds(data: Path) -> float:
@@ -115,13 +119,13 @@ def test_demo_year_is_in_every_service_after_the_banner_and_seeded_once(tmp_path
         assert first["documents"] == {"published": 17, "overdue": 5, "exempt": 2, "open": 1}
         assert set(first["published"]) == {"on time", "late"}
         # C1–C5: items in every state reachable today, escalations at each step.
-        assert {"assigned", "acknowledged", "answered", "deemed-consent"} <= set(first["items"])
+        assert first["items"] == {"deemed-consent": 20, "assigned": 3, "acknowledged": 1, "answered": 1}
         assert first["escalations"] == {"forwarded": 1, "dismissed": 1, "awaiting-verification": 1}
         assert first["instructions"] == {"archived": 10, "assigned": 1}
         # I2–I5: twelve monthly and four quarterly bulletins, duties filed, open and overdue, one interview.
         monthly = [p for p in first["bulletins"] if "Q" not in p]
         assert len(monthly) == 12 and len(first["bulletins"]) == 16
-        assert {"filed", "open", "overdue"} <= set(first["duties"])
+        assert first["duties"] == {"filed": 6, "open": 1, "overdue": 1}
         assert first["interviews"] == {"jxw": 1}
         # E1–E5: two rounds published; 市体育局 selected twice (vice-mayor interview), none designated.
         assert first["rounds"] == {"results-published": 2}
@@ -129,6 +133,7 @@ def test_demo_year_is_in_every_service_after_the_banner_and_seeded_once(tmp_path
             "results"
         ][1]
         assert first["designations"] == []
+        assert [(p["on_panel"], p["voted"]) for p in first["demo-evaluator"]] == [(True, True)] * 2
         assert first["webhooks"] == [("https://hooks.huzhou.invalid/xiaoneng", False)]
 
         token_line, commands = tour(run.announcement)
