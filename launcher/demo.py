@@ -160,7 +160,6 @@ def tour_lines(gateway_url: str) -> list[str]:
     """The banner's short tour of the demo year: five requests, as curl commands that run verbatim
     in a POSIX shell (Chinese in a URL percent-encoded; the token read with jq)."""
     today = local_date(utc_now())
-    newest_month = demo_indicators.periods(today)[0][-1][0]
     search = quote("交通")
     auth = '-H "Authorization: Bearer $TOKEN"'
     return [
@@ -173,8 +172,8 @@ def tour_lines(gateway_url: str) -> list[str]:
         f"    curl -s {auth} '{gateway_url}/api/v1/disclosure/statistics?period={today.year}'",
         "    # 3. joint-matter items deemed consent at their deadline (C4)",
         f"    curl -s {auth} '{gateway_url}/api/v1/coordination/joint-items?state=deemed-consent'",
-        f"    # 4. the newest indicator bulletin, {newest_month} (public)",
-        f"    curl -s '{gateway_url}/api/v1/indicators/bulletins/{newest_month}'",
+        "    # 4. the interview after three monthly releases below 5th (I5; the bulletins: .../bulletins)",
+        f"    curl -s {auth} '{gateway_url}/api/v1/indicators/interviews'",
         "    # 5. what the evaluation knows of 市经信委 (jxw) from every service",
         f"    curl -s {auth} '{gateway_url}/api/v1/evaluation/departments/jxw/facts'",
     ]
