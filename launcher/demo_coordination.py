@@ -5,7 +5,8 @@ month, ``assigned_on`` on the sheet). Nobody answered them in time: at 24:00 of 
 item is deemed consent (C4, the sweeper announces it); one item a month got a late answer, kept as
 a linked record. Three late items were raised by their lead department (C5): one verified by the
 deputy secretary-general of the late department (the ``demo-leader`` client, 副秘书长（联系城建）) and
-forwarded to its vice-mayor, one dismissed, one awaiting verification. This week's sheets are live:
+forwarded to its vice-mayor, one dismissed, one awaiting verification; the same deputy
+secretary-general reviewed 市建设局's overdue table of the first month (C6). This week's sheets are live:
 an item answered in time, one acknowledged, one just assigned, and a complex one with the
 vice-mayor's approval of a 10-day limit (C2). Department steps are taken by ``demo-admin`` (admin
 acts for any department). An acknowledged item deemed agreed to handle cannot be made today: the
@@ -129,6 +130,11 @@ async def _joint_matters(http: httpx.AsyncClient, today: date, office: Headers, 
         await send(http, "POST", f"{url}/verification", leader, {"confirmed": confirmed, "note": note})
         if confirmed:
             await send(http, "POST", f"{url}/forwarding", leader, {"note": "报请分管市长督促。"})
+    # C6: the first month's table of 市建设局 reviewed by its deputy secretary-general.
+    review = {"note": "已审核，报相关市领导，抄送市政府督查室。"}
+    await send(
+        http, "POST", f"{API}/overdue-tables/{LEADS[0]}/{months(today)[0]:%Y-%m}/review", leader, review
+    )
     live = await send(
         http,
         "POST",

@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from launcher.demo_disclosure import months
+from shared.clock import utc_now
+from shared.deadlines import local_date
 from tests.support.clusters import token_for
 from tests.support.embedded_mode import free_ports, start_embedded
 from tests.support.waiting import wait_for
@@ -48,6 +51,10 @@ def snapshot(gateway: str) -> dict[str, Any]:
             if d["status"] == "published"
         ]
         bulletins = _all(http, "/api/v1/indicators/bulletins", office)
+        first_month = months(local_date(utc_now()))[0]
+        table = http.get(
+            f"/api/v1/coordination/overdue-tables/jsj/{first_month:%Y-%m}", headers=office
+        ).json()
         rounds = _all(http, "/api/v1/evaluation/rounds", office)
         return {
             "documents": Counter(d["status"] for d in documents),
@@ -56,6 +63,7 @@ def snapshot(gateway: str) -> dict[str, Any]:
             "escalations": Counter(
                 e["status"] for e in _all(http, "/api/v1/coordination/escalations", office)
             ),
+            "overdue table reviewed": (len(table["rows"]), table["reviewer"]["review"] is not None),
             "instructions": Counter(
                 i["state"] for i in _all(http, "/api/v1/coordination/instructions", office)
             ),
@@ -122,6 +130,7 @@ def test_demo_year_is_in_every_service_after_the_banner_and_seeded_once(tmp_path
         assert first["items"] == {"deemed-consent": 20, "assigned": 3, "acknowledged": 1, "answered": 1}
         assert first["escalations"] == {"forwarded": 1, "dismissed": 1, "awaiting-verification": 1}
         assert first["instructions"] == {"archived": 10, "assigned": 1}
+        assert first["overdue table reviewed"] == (2, True)  # C6: 市建设局's first month
         # I2–I5: twelve monthly and four quarterly bulletins, duties filed, open and overdue, one interview.
         monthly = [p for p in first["bulletins"] if "Q" not in p]
         assert len(monthly) == 12 and len(first["bulletins"]) == 16
