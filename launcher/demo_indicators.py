@@ -2,12 +2,13 @@
 bulletins, as the office records them.
 
 Ten monthly items and four quarterly ones (none led by fgw, the demo department, whose facts stay
-the documents'), every city's value for each month from last November to October and each quarter
-of the past year; the month's bulletin is issued on the 20th of the next month (the last one three
-days ago), the quarter's on the 25th of the month after it. Huzhou is mostly in the top five; a few
-releases rank it 6th–8th, giving the lead department a report duty (I4): the older ones reported
-late by the department (``demo-admin`` acts for it) or left overdue, the newest still open; 规上工业
-增加值 ranks 7th, 8th and 6th three months running, so 市经信委 is called to an interview (I5).
+the documents'), every city's value for each of the twelve months released so far (up to the
+month before last) and each of the last four quarters released; the month's bulletin is issued on
+the 20th of the next month (the last one three days ago), the quarter's on the 25th of the month
+after it. Huzhou is mostly in the top five; a few releases rank it 6th–8th, giving the lead
+department a report duty (I4): the older ones reported late by the department (``demo-admin`` acts
+for it) or left overdue, the newest still open; 规上工业增加值 ranks 7th, 8th and 6th three months
+running, so 市经信委 is called to an interview (I5).
 
 Seeds only a service without bulletins: a second start adds nothing.
 """
