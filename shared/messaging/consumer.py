@@ -120,7 +120,6 @@ class ConsumerRunner:
         the second pass safe.
         """
         work: list[tuple[CloudEvent, HandlerFn]] = []
-        handled = 0
         for message in batch:
             try:
                 event = CloudEvent.from_kafka(message.headers, message.value)
@@ -149,13 +148,12 @@ class ConsumerRunner:
                         fresh.discard(event.id)  # the same event twice in one batch runs once
                         with trace_context(event.traceparent):
                             await handler(session, event)
-                        handled += 1
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.info("batch of %d on %s failed (%s); one at a time", len(batch), self._sub.consumer, exc)
             return False
-        self.processed += handled
+        self.processed += len(work)  # as one at a time: every message, a duplicate skipped included
         return True
 
     async def _process(self, message: Message) -> None:
