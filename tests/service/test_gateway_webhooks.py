@@ -372,7 +372,10 @@ async def test_sustained_failure_disables_the_endpoint_and_resend_delivers_one_a
         assert notice.body["data"]["last_status_code"] == 500
         view = (await gw.get(f"/api/v1/webhooks/endpoints/{endpoint['id']}", headers=owner)).json()
         assert view["enabled"] is False and view["disabled_reason"] == "sustained-failure"
-        assert all(d["status"] == "failed" for d in await deliveries(gw, owner, endpoint["id"]))
+        listed = await deliveries(gw, owner, endpoint["id"])
+        assert all(d["status"] == "failed" for d in listed), [
+            (d["event_type"], d["status"], d["attempts"], d.get("last_error")) for d in listed
+        ]
 
         # A delivered message can be sent once more, with the same webhook-id.
         ping = next(d for d in await deliveries(gw, owner, inbox["id"]) if d["event_type"] == PING)

@@ -44,11 +44,15 @@ async def queue_event(session: AsyncSession, event: CloudEvent, *, now: datetime
     # Announcements about an endpoint go to its owner only.
     owner = str(event.data.get("owner")) if event.type == WebhookEndpointDisabled.event_type() else None
     E = webhook_endpoints
+    # FOR SHARE: an endpoint being disabled right now (its UPDATE holds the row) is read once that
+    # commits, so no pending delivery is queued for an endpoint that is already disabled; and a
+    # disable that comes after waits for this transaction, then fails the deliveries it queued.
     candidates = (
         await session.execute(
-            select(E.c.id, E.c.enabled, E.c.owner, E.c.owner_roles, E.c.owner_department).where(
-                deliverable_to(event.type, owner, event.time)
-            )
+            select(E.c.id, E.c.enabled, E.c.owner, E.c.owner_roles, E.c.owner_department)
+            .where(deliverable_to(event.type, owner, event.time))
+            .order_by(E.c.id)
+            .with_for_update(read=True)
         )
     ).all()
     endpoints = [e for e in candidates if visibility.admits(event.type, event.data, owner_of(e))]
