@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from shared.app import ServiceContext
 from shared.auth import CurrentPrincipal, Principal, require_roles
@@ -58,6 +58,8 @@ async def business_now(ctx: Annotated[ServiceContext, Depends(context)]) -> date
 
 
 CtxDep = Annotated[ServiceContext, Depends(context)]
+# A year in a path: bounded, so a year no column can hold is a 422 naming it, not a database error.
+YearPath = Annotated[int, Path(ge=1949, le=2999, description="年度", examples=[2026])]
 NowDep = Annotated[datetime, Depends(business_now)]
 
 Admin = Annotated[Principal, require_roles("admin")]

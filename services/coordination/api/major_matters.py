@@ -31,7 +31,7 @@ from services.coordination.major_schemas import (
     ProgressReportView,
 )
 from services.coordination.service import major_matters, major_progress
-from shared.deps import CtxDep, Department, NowDep, Office, Organizer, OverseerOrDepartment, PageDep
+from shared.deps import CtxDep, Department, NowDep, Office, Organizer, OverseerOrDepartment, PageDep, YearPath
 from shared.pagination import Page, linked
 
 router = APIRouter(prefix="/v1", tags=["重大事项 major matters"])
@@ -63,7 +63,7 @@ REFUSALS = (
     ),
 )
 async def register_list(
-    year: int, body: MajorListCreate, ctx: CtxDep, response: Response, principal: Office, now: NowDep
+    year: YearPath, body: MajorListCreate, ctx: CtxDep, response: Response, principal: Office, now: NowDep
 ) -> MajorListView:
     view = await major_matters.register_list(ctx, year, body, principal, now)
     return created(response, f"/v1/major-matter-lists/{year}/matters", view)
@@ -76,7 +76,7 @@ async def register_list(
     description="市政府办公室向年度清单增加一件重大事项；序号与已登记的重复返回 409。" + REFUSALS,
 )
 async def register_one(
-    year: int, body: MajorMatterIn, ctx: CtxDep, response: Response, principal: Office, now: NowDep
+    year: YearPath, body: MajorMatterIn, ctx: CtxDep, response: Response, principal: Office, now: NowDep
 ) -> MajorMatterView:
     view = await major_matters.register_one(ctx, year, body, principal, now)
     return created(response, f"/v1/major-matters/{view.id}", view)
@@ -88,7 +88,7 @@ async def register_one(
     description="按序号分页；只列出调用者可查看的事项。" + WHO,
 )
 async def list_year(
-    year: int,
+    year: YearPath,
     request: Request,
     response: Response,
     ctx: CtxDep,

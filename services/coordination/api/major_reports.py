@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from services.coordination import rendering
 from services.coordination.major_schemas import MonthlyBulletin, QuarterlyPage, ScoresCreate, YearScores
 from services.coordination.service import major_reports
-from shared.deps import CtxDep, NowDep, Office, Overseer, OverseerOrDepartment
+from shared.deps import CtxDep, NowDep, Office, Overseer, OverseerOrDepartment, YearPath
 
 router = APIRouter(prefix="/v1", tags=["重大事项 major matters"])
 
@@ -115,7 +115,7 @@ async def quarterly_html(quarter: str, ctx: CtxDep) -> HTMLResponse:
     ),
 )
 async def record_scores(
-    year: int, body: ScoresCreate, ctx: CtxDep, principal: Office, now: NowDep
+    year: YearPath, body: ScoresCreate, ctx: CtxDep, principal: Office, now: NowDep
 ) -> YearScores:
     return await major_reports.record_scores(ctx, year, body, principal, now)
 
@@ -125,5 +125,5 @@ async def record_scores(
     summary="年底打分评价",
     description="该年度清单中调用者可查看的每件事项及其得分（未打分为空）。",
 )
-async def year_scores(year: int, ctx: CtxDep, principal: OverseerOrDepartment) -> YearScores:
+async def year_scores(year: YearPath, ctx: CtxDep, principal: OverseerOrDepartment) -> YearScores:
     return await major_reports.year_scores(ctx, year, principal)
