@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from launcher.processes import register_client
 from launcher.topology import SERVICES
-from tests.support.clusters import Cluster, gateway_client, running_cluster
+from tests.support.clusters import Cluster, gateway_client, register_session_clients, running_cluster
 from tests.support.infra import KafkaSource, PostgresSource
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka]
@@ -22,8 +21,7 @@ async def cluster(
 ) -> AsyncIterator[Cluster]:
     urls = {s: await postgres.new_database(f"e2e_{s}") for s in SERVICES}
     with running_cluster(kafka, urls, tmp_path_factory.mktemp("service-logs")) as started:
-        register_client(started.env, "e2e-office", "office", "office")
-        register_client(started.env, "e2e-jtj", "department", "jtj")
+        register_session_clients(started)
         yield started
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from launcher.processes import ServiceProcess
+from launcher.processes import ServiceProcess, register_client
 from launcher.topology import SERVICES, service_env
 from tests.support.infra import KafkaSource
 
@@ -163,3 +163,13 @@ def department_facts(
 def fact_counts(http: httpx.Client, headers: dict[str, str], department: str) -> dict[str, int]:
     counts: dict[str, int] = department_facts(http, headers, department)["counts"]
     return counts
+
+
+# The clients every e2e test may use: (id, roles, department).
+SESSION_CLIENTS = (("e2e-office", "office", "office"), ("e2e-jtj", "department", "jtj"))
+
+
+def register_session_clients(cluster: Cluster) -> None:
+    """Register (again) the session's clients, as they were: also after a test that may change them."""
+    for client_id, roles, department in SESSION_CLIENTS:
+        register_client(cluster.env, client_id, roles, department)
