@@ -25,8 +25,9 @@ from shared.events import (
     TaskAssigned,
     VoteCast,
 )
+from shared.settings import CommonSettings
 from tests.support.clusters import Cluster, token_for
-from tests.support.evaluation import panel_of, register_evaluators
+from tests.support.evaluation import panel_of, register_evaluators, with_election_key
 from tests.support.gateway import document
 from tests.support.waiting import wait_for
 from tests.support.webhooks import Receiver
@@ -103,6 +104,13 @@ def publish_a_month(http: httpx.Client, office: dict[str, str]) -> tuple[str, st
     return code, period
 
 
+async def election_key(cluster: Cluster, quarter: str) -> None:
+    """Three trustees (tokens signed with the deployment's key) and their key ceremony (E5)."""
+    common = CommonSettings(environment="test", jwt_secret=cluster.env["XN_JWT_SECRET"])
+    async with httpx.AsyncClient(base_url=cluster.gateway, timeout=30) as client:
+        await with_election_key(client, common, quarter, api="/api/v1/evaluation")
+
+
 def cast_a_ballot(cluster: Cluster, http: httpx.Client, office: dict[str, str]) -> str:
     """Evaluation: a round with a full panel, voting open, one evaluator votes; returns the round."""
     quarter = "2015-Q3"  # a quarter no other test uses; its vote day is 2015-10-20
@@ -115,6 +123,7 @@ def cast_a_ballot(cluster: Cluster, http: httpx.Client, office: dict[str, str]) 
         headers=office,
     )
     assert r.status_code == 201, r.text
+    asyncio.run(election_key(cluster, quarter))
     for step in ("publish-reference-pack", "open-voting"):
         r = http.post(f"/api/v1/evaluation/rounds/{quarter}/{step}", headers=office)
         assert r.status_code == 200, r.text

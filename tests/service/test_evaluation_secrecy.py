@@ -119,9 +119,20 @@ async def read_database(postgres: PostgresSource, url: str, evidence: Evidence, 
         await conn.close()
 
 
+# Holds the WAL from the vote's start until it is read: without it a checkpoint meanwhile may
+# recycle the segments (seen once in CI: "could not open file pg_wal/…").
+WAL_SLOT = "xn_forensic"
+
+
 async def wal_position(postgres: PostgresSource) -> str:
+    """The WAL position now, with a replication slot that keeps every segment from here on."""
     conn = await _admin(postgres, "postgres")
     try:
+        await conn.execute(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+            WAL_SLOT,
+        )
+        await conn.execute("SELECT pg_create_physical_replication_slot($1, true)", WAL_SLOT)
         return str(await conn.fetchval("SELECT pg_current_wal_insert_lsn()::text"))
     finally:
         await conn.close()
@@ -134,7 +145,22 @@ def _lsn(text: str) -> int:
 
 async def read_wal(postgres: PostgresSource, since: str, evidence: Evidence) -> None:
     """The WAL written since ``since`` (exactly that byte range: a recycled segment holds older
-    records past the write position): raw bytes, and pg_waldump's records when it can run here."""
+    records past the write position): raw bytes, and pg_waldump's records when it can run here.
+    Then the segments are let go (the slot ``wal_position`` made is dropped)."""
+    try:
+        await _read_wal(postgres, since, evidence)
+    finally:
+        conn = await _admin(postgres, "postgres")
+        try:
+            await conn.execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+                WAL_SLOT,
+            )
+        finally:
+            await conn.close()
+
+
+async def _read_wal(postgres: PostgresSource, since: str, evidence: Evidence) -> None:
     conn = await _admin(postgres, "postgres")
     try:
         end = str(await conn.fetchval("SELECT pg_current_wal_insert_lsn()::text"))
